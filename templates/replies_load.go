@@ -1,0 +1,213 @@
+package templates
+
+import (
+	"bytes"
+	"embed"
+	"fmt"
+	htmltemplate "html/template"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"sort"
+	"strings"
+	texttemplate "text/template"
+	"unicode/utf8"
+
+	"github.com/cpam/attestd/rules"
+)
+
+// mailFS holds the default reply templates. It is read-only.
+//
+//go:embed mail/*.tmpl
+var mailFS embed.FS
+
+// Shared template files start with "_": every outcome's template can call
+// the templates they define.
+const sharedPrefix = "_"
+
+func textFile(o rules.Outcome) string { return string(o) + ".txt.tmpl" }
+func htmlFile(o rules.Outcome) string { return string(o) + ".html.tmpl" }
+
+// source is one template file: its content and where it came from, for
+// error messages.
+type source struct {
+	origin string // "embedded mail/x.tmpl" or the override's path
+	text   string
+}
+
+// LoadReplies parses the reply templates: the embedded ones, each replaced by
+// the file of the same name in overrideDir when there is one ("" = embedded
+// only). Every template is rendered once against sample data, so a template
+// that does not parse, names a field that does not exist or renders nothing
+// is an error here, naming the file. A *.tmpl file in overrideDir that
+// matches no embedded name is an error too (a misspelt override would
+// otherwise be ignored silently); other files there are ignored.
+func LoadReplies(overrideDir string) (*Replies, error) {
+	files, err := embeddedSources()
+	if err != nil {
+		return nil, err
+	}
+	if overrideDir != "" {
+		if err := applyOverrides(files, overrideDir); err != nil {
+			return nil, err
+		}
+	}
+	r := &Replies{
+		text: map[rules.Outcome]*texttemplate.Template{},
+		html: map[rules.Outcome]*htmltemplate.Template{},
+	}
+	textBase := texttemplate.New("").Option("missingkey=error").Funcs(funcs())
+	htmlBase := htmltemplate.New("").Option("missingkey=error").Funcs(funcs())
+	for _, name := range knownNames(files) {
+		if !strings.HasPrefix(name, sharedPrefix) {
+			continue
+		}
+		var err error
+		switch {
+		case strings.HasSuffix(name, ".txt.tmpl"):
+			_, err = parseText(textBase, files[name], name)
+		case strings.HasSuffix(name, ".html.tmpl"):
+			_, err = parseHTML(htmlBase, files[name], name)
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	for _, o := range rules.Outcomes {
+		if kindOf(o) == noReply {
+			continue
+		}
+		if err := r.parseOutcome(o, files, textBase, htmlBase); err != nil {
+			return nil, err
+		}
+		if err := r.tryOutcome(o, files); err != nil {
+			return nil, err
+		}
+	}
+	return r, nil
+}
+
+// embeddedSources returns the embedded templates by file name.
+func embeddedSources() (map[string]source, error) {
+	entries, err := fs.ReadDir(mailFS, "mail")
+	if err != nil {
+		return nil, fmt.Errorf("templates: read embedded templates: %w", err)
+	}
+	files := map[string]source{}
+	for _, e := range entries {
+		b, err := mailFS.ReadFile(path.Join("mail", e.Name()))
+		if err != nil {
+			return nil, fmt.Errorf("templates: read embedded %s: %w", e.Name(), err)
+		}
+		files[e.Name()] = source{origin: "embedded mail/" + e.Name(), text: string(b)}
+	}
+	return files, nil
+}
+
+// applyOverrides replaces files with the *.tmpl files of dir.
+func applyOverrides(files map[string]source, dir string) error {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return fmt.Errorf("templates: read override directory: %w (fix the path or leave it empty to use the embedded texts)", err)
+	}
+	for _, e := range entries {
+		name := e.Name()
+		if e.IsDir() || !strings.HasSuffix(name, ".tmpl") {
+			continue
+		}
+		p := filepath.Join(dir, name)
+		if _, ok := files[name]; !ok {
+			return fmt.Errorf("templates: override %s matches no reply template; known names: %s", p, strings.Join(knownNames(files), ", "))
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return fmt.Errorf("templates: read override: %w", err)
+		}
+		b = bytes.TrimPrefix(b, []byte("\xef\xbb\xbf")) // byte order mark some editors add
+		if !utf8.Valid(b) {
+			return fmt.Errorf("templates: override %s is not UTF-8: save it as UTF-8", p)
+		}
+		files[name] = source{origin: p, text: string(b)}
+	}
+	return nil
+}
+
+func knownNames(files map[string]source) []string {
+	names := make([]string, 0, len(files))
+	for n := range files {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+func parseText(t *texttemplate.Template, s source, name string) (*texttemplate.Template, error) {
+	if s.origin == "" {
+		return nil, fmt.Errorf("templates: %s is missing from the embedded templates", name)
+	}
+	if _, err := t.New(name).Parse(s.text); err != nil {
+		return nil, fmt.Errorf("templates: parse %s: %w", s.origin, err)
+	}
+	return t, nil
+}
+
+func parseHTML(t *htmltemplate.Template, s source, name string) (*htmltemplate.Template, error) {
+	if s.origin == "" {
+		return nil, fmt.Errorf("templates: %s is missing from the embedded templates", name)
+	}
+	if _, err := t.New(name).Parse(s.text); err != nil {
+		return nil, fmt.Errorf("templates: parse %s: %w", s.origin, err)
+	}
+	return t, nil
+}
+
+// parseOutcome parses o's two files on copies of the shared templates.
+func (r *Replies) parseOutcome(o rules.Outcome, files map[string]source, textBase *texttemplate.Template, htmlBase *htmltemplate.Template) error {
+	tt, err := textBase.Clone()
+	if err != nil {
+		return fmt.Errorf("templates: copy shared text templates: %w", err)
+	}
+	if tt, err = parseText(tt, files[textFile(o)], textFile(o)); err != nil {
+		return err
+	}
+	ht, err := htmlBase.Clone()
+	if err != nil {
+		return fmt.Errorf("templates: copy shared HTML templates: %w", err)
+	}
+	if ht, err = parseHTML(ht, files[htmlFile(o)], htmlFile(o)); err != nil {
+		return err
+	}
+	r.text[o], r.html[o] = tt, ht
+	return nil
+}
+
+// tryOutcome renders o's templates against sample data, a full one and a
+// minimal one, so that both sides of a template's conditions run once.
+func (r *Replies) tryOutcome(o rules.Outcome, files map[string]source) error {
+	for _, data := range sampleData(o) {
+		var tb, hb bytes.Buffer
+		if err := r.text[o].ExecuteTemplate(&tb, textFile(o), data); err != nil {
+			return fmt.Errorf("templates: %s does not render: %w", files[textFile(o)].origin, err)
+		}
+		if strings.TrimSpace(tb.String()) == "" {
+			return fmt.Errorf("templates: %s renders an empty text", files[textFile(o)].origin)
+		}
+		if err := r.html[o].ExecuteTemplate(&hb, htmlFile(o), data); err != nil {
+			return fmt.Errorf("templates: %s does not render: %w", files[htmlFile(o)].origin, err)
+		}
+		if strings.TrimSpace(hb.String()) == "" {
+			return fmt.Errorf("templates: %s renders an empty text", files[htmlFile(o)].origin)
+		}
+	}
+	return nil
+}
+
+// funcs are the functions reply templates may call besides the built-in
+// ones.
+func funcs() map[string]any {
+	return map[string]any{
+		// join concatenates a list: {{join .Mentions ", "}}.
+		"join": strings.Join,
+	}
+}
