@@ -3,6 +3,7 @@ package templates
 import (
 	"bytes"
 	"embed"
+	"errors"
 	"fmt"
 	htmltemplate "html/template"
 	"io/fs"
@@ -32,9 +33,13 @@ func htmlFile(o rules.Outcome) string { return string(o) + ".html.tmpl" }
 // source is one template file: its content and where it came from, for
 // error messages.
 type source struct {
-	origin string // "embedded mail/x.tmpl" or the override's path
+	origin string // embeddedOrigin + name, or the override's path
 	text   string
 }
+
+const embeddedOrigin = "embedded mail/"
+
+func (s source) embedded() bool { return strings.HasPrefix(s.origin, embeddedOrigin) }
 
 // LoadReplies parses the reply templates: the embedded ones, each replaced by
 // the file of the same name in overrideDir when there is one ("" = embedded
@@ -48,11 +53,21 @@ func LoadReplies(overrideDir string) (*Replies, error) {
 	if err != nil {
 		return nil, err
 	}
-	if overrideDir != "" {
-		if err := applyOverrides(files, overrideDir); err != nil {
-			return nil, err
-		}
+	if overrideDir == "" {
+		return parseAll(files)
 	}
+	if err := applyOverrides(files, overrideDir); err != nil {
+		return nil, err
+	}
+	r, err := parseAll(files)
+	if err != nil {
+		return nil, fmt.Errorf("%w (fix the override, or remove it to use the embedded text)", err)
+	}
+	return r, nil
+}
+
+// parseAll parses and tries every reply template of files.
+func parseAll(files map[string]source) (*Replies, error) {
 	r := &Replies{
 		text: map[rules.Outcome]*texttemplate.Template{},
 		html: map[rules.Outcome]*htmltemplate.Template{},
@@ -100,7 +115,7 @@ func embeddedSources() (map[string]source, error) {
 		if err != nil {
 			return nil, fmt.Errorf("templates: read embedded %s: %w", e.Name(), err)
 		}
-		files[e.Name()] = source{origin: "embedded mail/" + e.Name(), text: string(b)}
+		files[e.Name()] = source{origin: embeddedOrigin + e.Name(), text: string(b)}
 	}
 	return files, nil
 }
@@ -185,22 +200,79 @@ func (r *Replies) parseOutcome(o rules.Outcome, files map[string]source, textBas
 // tryOutcome renders o's templates against sample data, a full one and a
 // minimal one, so that both sides of a template's conditions run once.
 func (r *Replies) tryOutcome(o rules.Outcome, files map[string]source) error {
+	textFileOf := func(name string) string {
+		if t := r.text[o].Lookup(name); t != nil && t.Tree != nil {
+			return t.Tree.ParseName
+		}
+		return ""
+	}
+	htmlFileOf := func(name string) string {
+		if t := r.html[o].Lookup(name); t != nil && t.Tree != nil {
+			return t.Tree.ParseName
+		}
+		return ""
+	}
 	for _, data := range sampleData(o) {
 		var tb, hb bytes.Buffer
 		if err := r.text[o].ExecuteTemplate(&tb, textFile(o), data); err != nil {
-			return fmt.Errorf("templates: %s does not render: %w", files[textFile(o)].origin, err)
+			return renderError(o, err, files, textFile(o), textFileOf)
 		}
 		if strings.TrimSpace(tb.String()) == "" {
 			return fmt.Errorf("templates: %s renders an empty text", files[textFile(o)].origin)
 		}
 		if err := r.html[o].ExecuteTemplate(&hb, htmlFile(o), data); err != nil {
-			return fmt.Errorf("templates: %s does not render: %w", files[htmlFile(o)].origin, err)
+			return renderError(o, err, files, htmlFile(o), htmlFileOf)
 		}
 		if strings.TrimSpace(hb.String()) == "" {
 			return fmt.Errorf("templates: %s renders an empty text", files[htmlFile(o)].origin)
 		}
 	}
 	return nil
+}
+
+// renderError blames the file that defines the template where rendering
+// o's reply failed: a shared file when the error is in one of its
+// templates, o's own file otherwise. fileOf maps a template name to the
+// file it was parsed from.
+func renderError(o rules.Outcome, err error, files map[string]source, own string, fileOf func(string) string) error {
+	var name string
+	var execErr texttemplate.ExecError
+	var escErr *htmltemplate.Error
+	switch {
+	case errors.As(err, &execErr):
+		name = execErr.Name
+	case errors.As(err, &escErr):
+		name = escErr.Name
+	}
+	name, _, _ = strings.Cut(name, "$") // html/template's contextual copies
+	file := own
+	if f := fileOf(name); f != "" {
+		if _, ok := files[f]; ok {
+			file = f
+		}
+	}
+	if file != own {
+		return fmt.Errorf("templates: %s does not render (called by %s, reply %s): %w", files[file].origin, own, o, err)
+	}
+	if files[file].embedded() {
+		// The embedded templates render together; the fault is in an
+		// override they call, e.g. a shared piece ending inside a tag.
+		return fmt.Errorf("templates: %s does not render with the overridden %s: %w", files[file].origin, strings.Join(overridden(files, own), ", "), err)
+	}
+	return fmt.Errorf("templates: %s does not render: %w", files[file].origin, err)
+}
+
+// overridden returns the override paths of the files in the same format as
+// name (text or HTML).
+func overridden(files map[string]source, name string) []string {
+	ext := path.Ext(strings.TrimSuffix(name, ".tmpl")) + ".tmpl"
+	var out []string
+	for _, n := range knownNames(files) {
+		if strings.HasSuffix(n, ext) && !files[n].embedded() {
+			out = append(out, files[n].origin)
+		}
+	}
+	return out
 }
 
 // funcs are the functions reply templates may call besides the built-in
