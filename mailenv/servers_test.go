@@ -219,4 +219,3 @@ func TestAwaitReturnsOnceTheMessageArrives(t *testing.T) {
 		t.Errorf("Await returned %+v", msgs)
 	}
 }
-
