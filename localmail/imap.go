@@ -1,0 +1,165 @@
+package localmail
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"net"
+	"sync"
+	"sync/atomic"
+
+	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapserver"
+	"github.com/emersion/go-imap/v2/imapserver/imapmemserver"
+)
+
+// IMAPServer is go-imap v2's in-memory server on loopback. The mail lives in
+// memory, outside the network server, so Stop and Start simulate a restart
+// that loses nothing.
+type IMAPServer struct {
+	addr      string // fixed by the first Start
+	accepted  atomic.Int64
+	mem       *imapmemserver.Server
+	users     map[string]*imapmemserver.User // read-only after StartIMAP
+	passwords map[string]string
+
+	mu     sync.Mutex
+	srv    *imapserver.Server // nil while stopped
+	ln     net.Listener       // closed by Stop itself: Serve may not have registered it yet
+	closed bool
+}
+
+// StartIMAP starts an IMAP server on addr ("127.0.0.1:0" picks a free port)
+// with one account per entry of users (user name -> password), each with an
+// empty INBOX.
+func StartIMAP(addr string, users map[string]string) (*IMAPServer, error) {
+	s := &IMAPServer{
+		addr:      addr,
+		mem:       imapmemserver.New(),
+		users:     make(map[string]*imapmemserver.User),
+		passwords: make(map[string]string),
+	}
+	for name, password := range users {
+		u := imapmemserver.NewUser(name, password)
+		if err := u.Create("INBOX", nil); err != nil {
+			return nil, fmt.Errorf("localmail imap: creating INBOX of %s: %w", name, err)
+		}
+		s.mem.AddUser(u)
+		s.users[name] = u
+		s.passwords[name] = password
+	}
+	if err := s.Start(); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// Addr is the host:port the server listens on.
+func (s *IMAPServer) Addr() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.addr
+}
+
+// Connections is the number of connections accepted since StartIMAP.
+func (s *IMAPServer) Connections() int { return int(s.accepted.Load()) }
+
+// Start listens again after Stop, on the same address, with the same mail.
+// It does nothing when the server is running.
+func (s *IMAPServer) Start() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return errors.New("localmail imap: server is closed; start a new one")
+	}
+	if s.srv != nil {
+		return nil
+	}
+	ln, err := listen(s.addr, &s.accepted)
+	if err != nil {
+		return fmt.Errorf("localmail imap: listening on %s: %w", s.addr, err)
+	}
+	s.addr = ln.Addr().String()
+	srv := imapserver.New(&imapserver.Options{
+		NewSession: func(*imapserver.Conn) (imapserver.Session, *imapserver.GreetingData, error) {
+			return s.mem.NewSession(), nil, nil
+		},
+		// imapmemserver implements IMAP4rev2 (IDLE, MOVE, UIDPLUS...) and
+		// needs it announced; rev1 stays for older clients.
+		Caps:   imap.CapSet{imap.CapIMAP4rev1: {}, imap.CapIMAP4rev2: {}},
+		Logger: debugLogger{server: "localmail imap"},
+		// Plain text on loopback: there is no TLS to wait for.
+		InsecureAuth: true,
+	})
+	s.srv, s.ln = srv, ln
+	go func() { _ = srv.Serve(ln) }()
+	return nil
+}
+
+// Stop closes the listener and every connection (clients see them cut, new
+// ones refused) until Start. Mail is kept.
+func (s *IMAPServer) Stop() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.srv == nil {
+		return nil
+	}
+	lnErr := s.ln.Close()
+	err := s.srv.Close()
+	s.srv, s.ln = nil, nil
+	if err == nil && !errors.Is(lnErr, net.ErrClosed) {
+		err = lnErr
+	}
+	if err != nil && !errors.Is(err, net.ErrClosed) {
+		return fmt.Errorf("localmail imap: stopping: %w", err)
+	}
+	return nil
+}
+
+// Close stops the server for good.
+func (s *IMAPServer) Close() error {
+	err := s.Stop()
+	s.mu.Lock()
+	s.closed = true
+	s.mu.Unlock()
+	return err
+}
+
+// Append delivers raw to a mailbox of user, as a mail server would, and
+// returns its UID. Clients idling on that mailbox get an EXISTS.
+func (s *IMAPServer) Append(user, mailbox string, raw []byte) (uid uint32, err error) {
+	u, err := s.user(user)
+	if err != nil {
+		return 0, err
+	}
+	data, err := u.Append(mailbox, bytes.NewReader(raw), &imap.AppendOptions{})
+	if err != nil {
+		return 0, fmt.Errorf("localmail imap: appending to %s of %s: %w", mailbox, user, err)
+	}
+	return uint32(data.UID), nil
+}
+
+// CreateMailbox creates a mailbox of user (no error when it exists).
+func (s *IMAPServer) CreateMailbox(user, mailbox string) error {
+	u, err := s.user(user)
+	if err != nil {
+		return err
+	}
+	if err := u.Create(mailbox, nil); err != nil && !isAlreadyExists(err) {
+		return fmt.Errorf("localmail imap: creating %s of %s: %w", mailbox, user, err)
+	}
+	return nil
+}
+
+func (s *IMAPServer) user(name string) (*imapmemserver.User, error) {
+	u := s.users[name]
+	if u == nil {
+		return nil, fmt.Errorf("localmail imap: no user %q", name)
+	}
+	return u, nil
+}
+
+func isAlreadyExists(err error) bool {
+	var imapErr *imap.Error
+	return errors.As(err, &imapErr) && imapErr.Code == imap.ResponseCodeAlreadyExists
+}
