@@ -23,31 +23,57 @@ import (
 // continuation line of a Content-Type header.
 var boundaryParam = regexp.MustCompile(`\r\n boundary=([0-9a-f]{60})\r\n`)
 
-// fixBoundaries returns raw with deterministic boundaries, or raw unchanged
-// when it has no multipart (or, never in practice, when a derived boundary
-// already occurs in the content: random boundaries are still valid MIME).
+// fixBoundaries rewrites raw in place with deterministic boundaries and
+// returns it. It leaves the random ones when there is no multipart or
+// (never in practice) when a derived boundary already occurs in the
+// content: random boundaries are still valid MIME.
 func fixBoundaries(raw []byte) []byte {
 	var olds [][]byte
 	for _, m := range boundaryParam.FindAllSubmatch(raw, -1) {
-		olds = append(olds, m[1])
+		olds = append(olds, bytes.Clone(m[1]))
 	}
 	if len(olds) == 0 {
 		return raw
 	}
-	masked := raw
-	mask := bytes.Repeat([]byte{'x'}, 60)
+	// Boundaries have the same length as their replacements, so every
+	// rewrite is done in place at the offsets found once.
+	var at [][]int
 	for _, old := range olds {
-		masked = bytes.ReplaceAll(masked, old, mask)
+		at = append(at, indexAll(raw, old))
 	}
-	digest := sha256.Sum256(masked)
-	out := raw
-	for i, old := range olds {
-		h := sha256.Sum256(append(digest[:], byte(i)))
-		next := []byte(hex.EncodeToString(h[:])[:60])
-		if bytes.Contains(masked, next) {
-			return raw
+	mask := bytes.Repeat([]byte{'x'}, len(olds[0]))
+	for _, offsets := range at {
+		for _, o := range offsets {
+			copy(raw[o:], mask)
 		}
-		out = bytes.ReplaceAll(out, old, next)
 	}
-	return out
+	digest := sha256.Sum256(raw)
+	news := make([][]byte, len(olds))
+	for i := range olds {
+		h := sha256.Sum256(append(digest[:], byte(i)))
+		news[i] = []byte(hex.EncodeToString(h[:])[:len(olds[i])])
+		if bytes.Contains(raw, news[i]) {
+			news = olds // keep go-mail's random boundaries
+			break
+		}
+	}
+	for i, offsets := range at {
+		for _, o := range offsets {
+			copy(raw[o:], news[i])
+		}
+	}
+	return raw
+}
+
+// indexAll returns the offsets of every occurrence of sep in b.
+func indexAll(b, sep []byte) []int {
+	var out []int
+	for off := 0; ; {
+		i := bytes.Index(b[off:], sep)
+		if i < 0 {
+			return out
+		}
+		out = append(out, off+i)
+		off += i + len(sep)
+	}
 }
