@@ -1,0 +1,185 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
+	_ "modernc.org/sqlite"             // registers the "sqlite" database/sql driver
+)
+
+// The drivers Open accepts.
+const (
+	DriverSQLite   = "sqlite"
+	DriverPostgres = "postgres"
+)
+
+// Errors callers test with errors.Is.
+var (
+	// ErrNotFound: no claim or outbox item has the given id.
+	ErrNotFound = errors.New("store: not found")
+	// ErrAlreadyDecided: RecordDecision on a claim that already has its
+	// decision; nothing was changed.
+	ErrAlreadyDecided = errors.New("store: claim already decided")
+	// ErrWrongState: the claim or outbox item is not in a state that allows
+	// the requested change (for example MarkDone before RecordDecision, or
+	// retrying a reply that was already sent).
+	ErrWrongState = errors.New("store: wrong state for this change")
+)
+
+// DB is an open store. It is safe for concurrent use by several goroutines.
+type DB struct {
+	sql      *sql.DB
+	postgres bool // rebind ? to $n
+}
+
+// Open connects to the store and brings its schema up to date.
+//
+// driver is "sqlite" (dsn: a file path, or a "file:" URI) or "postgres" (dsn:
+// a pgx connection string, "postgres://user@host:5432/db?sslmode=disable").
+// For SQLite, Open sets what a daemon needs unless the DSN already says
+// otherwise: WAL journal, synchronous=NORMAL and a 10 s busy timeout; it
+// always turns foreign keys on and begins write transactions IMMEDIATE, so
+// that two writers queue instead of failing on a lock upgrade.
+func Open(ctx context.Context, driver, dsn string) (*DB, error) {
+	var (
+		sdb *sql.DB
+		err error
+		db  = &DB{}
+	)
+	switch driver {
+	case DriverSQLite:
+		var memory bool
+		dsn, memory, err = sqliteDSN(dsn)
+		if err != nil {
+			return nil, err
+		}
+		sdb, err = sql.Open("sqlite", dsn)
+		if err != nil {
+			return nil, fmt.Errorf("store: open sqlite: %w", err)
+		}
+		if memory {
+			// Each connection to ":memory:" is a database of its own.
+			sdb.SetMaxOpenConns(1)
+		} else {
+			// Readers run beside the writer in WAL mode; writers queue on the
+			// busy timeout. A few connections suit a daemon with a few goroutines.
+			sdb.SetMaxOpenConns(4)
+			sdb.SetMaxIdleConns(4)
+		}
+	case DriverPostgres:
+		db.postgres = true
+		sdb, err = sql.Open("pgx", dsn)
+		if err != nil {
+			return nil, fmt.Errorf("store: open postgres: %w", err)
+		}
+		sdb.SetMaxOpenConns(8)
+		sdb.SetMaxIdleConns(4)
+	default:
+		return nil, fmt.Errorf("store: unknown driver %q: use %q or %q", driver, DriverSQLite, DriverPostgres)
+	}
+	db.sql = sdb
+	if err := sdb.PingContext(ctx); err != nil {
+		sdb.Close()
+		return nil, fmt.Errorf("store: connect to %s: %w (check store.dsn)", driver, err)
+	}
+	if err := db.migrate(ctx); err != nil {
+		sdb.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+// Close closes the database connections.
+func (db *DB) Close() error { return db.sql.Close() }
+
+// sqliteDSN adds the connection settings Open promises to a SQLite DSN, and
+// reports whether it names an in-memory database.
+func sqliteDSN(dsn string) (string, bool, error) {
+	if dsn == "" {
+		return "", false, errors.New("store: empty sqlite dsn: give a file path such as attestd.db")
+	}
+	path, rawQuery, _ := strings.Cut(dsn, "?")
+	q, err := url.ParseQuery(rawQuery)
+	if err != nil {
+		return "", false, fmt.Errorf("store: sqlite dsn parameters: %w", err)
+	}
+	has := func(pragma string) bool {
+		for _, p := range q["_pragma"] {
+			if strings.HasPrefix(strings.ToLower(strings.TrimSpace(p)), pragma) {
+				return true
+			}
+		}
+		return false
+	}
+	for _, p := range []struct{ name, value string }{
+		{"busy_timeout", "busy_timeout(10000)"},
+		{"journal_mode", "journal_mode(WAL)"},
+		{"synchronous", "synchronous(NORMAL)"},
+	} {
+		if !has(p.name) {
+			q.Add("_pragma", p.value)
+		}
+	}
+	// Not negotiable: the schema relies on foreign keys, and deferred
+	// transactions in WAL mode fail with SQLITE_BUSY when two writers upgrade.
+	q.Add("_pragma", "foreign_keys(1)")
+	q.Set("_txlock", "immediate")
+	memory := path == ":memory:" || path == "file::memory:" || q.Get("mode") == "memory"
+	return path + "?" + q.Encode(), memory, nil
+}
+
+// q returns query with its ? placeholders rebound for the driver in use:
+// $1, $2… for PostgreSQL. Queries hold no ? inside string literals.
+func (db *DB) q(query string) string {
+	if !db.postgres {
+		return query
+	}
+	var b strings.Builder
+	b.Grow(len(query) + 16)
+	n := 0
+	for i := 0; i < len(query); i++ {
+		if query[i] == '?' {
+			n++
+			b.WriteByte('$')
+			b.WriteString(strconv.Itoa(n))
+			continue
+		}
+		b.WriteByte(query[i])
+	}
+	return b.String()
+}
+
+// querier is what *sql.DB and *sql.Tx have in common.
+type querier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// inTx runs fn in a transaction and commits when fn returns nil. A readOnly
+// transaction sees one snapshot throughout (REPEATABLE READ on PostgreSQL; a
+// deferred transaction on SQLite, which takes no write lock).
+func (db *DB) inTx(ctx context.Context, readOnly bool, fn func(tx *sql.Tx) error) error {
+	opts := &sql.TxOptions{ReadOnly: readOnly}
+	if readOnly && db.postgres {
+		opts.Isolation = sql.LevelRepeatableRead
+	}
+	tx, err := db.sql.BeginTx(ctx, opts)
+	if err != nil {
+		return fmt.Errorf("store: begin transaction: %w", err)
+	}
+	if err := fn(tx); err != nil {
+		tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("store: commit: %w", err)
+	}
+	return nil
+}

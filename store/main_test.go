@@ -1,0 +1,106 @@
+package store
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// postgresEnv names the PostgreSQL the tests also run against, e.g.
+// postgres://postgres@127.0.0.1:5432/test?sslmode=disable.
+const postgresEnv = "ATTESTD_TEST_POSTGRES_DSN"
+
+// forEachDB runs test against a fresh SQLite file and, when postgresEnv is
+// set, a fresh PostgreSQL schema: one test suite, two databases.
+func forEachDB(t *testing.T, test func(t *testing.T, db *DB)) {
+	t.Helper()
+	t.Run("sqlite", func(t *testing.T) { test(t, openSQLite(t)) })
+	t.Run("postgres", func(t *testing.T) { test(t, openPostgres(t)) })
+}
+
+func openSQLite(t testing.TB) *DB {
+	t.Helper()
+	db, err := Open(context.Background(), DriverSQLite, filepath.Join(t.TempDir(), "attestd.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+// openPostgres opens the store in a schema of its own, dropped at the end of
+// the test, so that tests neither collide nor leave anything behind.
+func openPostgres(t testing.TB) *DB {
+	t.Helper()
+	dsn := os.Getenv(postgresEnv)
+	if dsn == "" {
+		t.Skipf("%s not set: PostgreSQL tests skipped (set it to e.g. postgres://postgres@127.0.0.1:5432/test?sslmode=disable)", postgresEnv)
+	}
+	ctx := context.Background()
+	admin, err := sql.Open("pgx", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { admin.Close() })
+	var b [6]byte
+	rand.Read(b[:])
+	schema := "attestd_test_" + hex.EncodeToString(b[:])
+	if _, err := admin.ExecContext(ctx, "CREATE SCHEMA "+schema); err != nil {
+		t.Fatalf("create schema on %s: %v", postgresEnv, err)
+	}
+	t.Cleanup(func() { admin.ExecContext(ctx, "DROP SCHEMA "+schema+" CASCADE") })
+	db, err := Open(ctx, DriverPostgres, withSearchPath(t, dsn, schema))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	var got string
+	if err := db.sql.QueryRowContext(ctx, "SELECT current_schema()").Scan(&got); err != nil || got != schema {
+		t.Fatalf("store opened in schema %q (%v), want %q", got, err, schema)
+	}
+	return db
+}
+
+// withSearchPath sets the search_path run-time parameter of a pgx DSN, URL or
+// key=value form.
+func withSearchPath(t testing.TB, dsn, schema string) string {
+	if !strings.Contains(dsn, "://") {
+		return dsn + " search_path=" + schema
+	}
+	u, err := url.Parse(dsn)
+	if err != nil {
+		t.Fatalf("%s: %v", postgresEnv, err)
+	}
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+// abortInserts makes the database itself refuse inserts into table whose new
+// row matches cond (an SQL condition on NEW), to test that a failure in the
+// middle of a transaction leaves nothing behind.
+func abortInserts(t *testing.T, db *DB, table, cond string) {
+	t.Helper()
+	name := "abort_" + table
+	stmts := []string{fmt.Sprintf(`CREATE TRIGGER %s BEFORE INSERT ON %s WHEN %s BEGIN SELECT RAISE(ABORT, 'test abort'); END`,
+		name, table, cond)}
+	if db.postgres {
+		stmts = []string{
+			fmt.Sprintf(`CREATE FUNCTION %s() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'test abort'; END $$`, name),
+			fmt.Sprintf(`CREATE TRIGGER %s BEFORE INSERT ON %s FOR EACH ROW WHEN (%s) EXECUTE FUNCTION %s()`, name, table, cond, name),
+		}
+	}
+	for _, s := range stmts {
+		if _, err := db.sql.Exec(s); err != nil {
+			t.Fatalf("%s: %v", s, err)
+		}
+	}
+}
