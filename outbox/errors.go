@@ -38,9 +38,9 @@ type SendError struct {
 
 // Error says what failed, the relay's answer and what will happen.
 func (e *SendError) Error() string {
-	kind := "permanent, will not be retried"
+	kind := "permanent failure: retrying will not help"
 	if e.Temporary {
-		kind = "temporary, will be retried"
+		kind = "temporary failure: may succeed later"
 	}
 	if e.Code != 0 {
 		code := fmt.Sprint(e.Code)
