@@ -102,7 +102,7 @@ func (s *Sender) Send(ctx context.Context, from string, to []string, raw []byte)
 	}
 	reused := s.client != nil
 	err := s.attempt(ctx, from, to, raw)
-	if err != nil && reused && err.Temporary && err.Code == 0 && err.Stage != stageDataEnd && ctx.Err() == nil {
+	if err != nil && reused && staleConn(err) && ctx.Err() == nil {
 		// The kept connection had died (relay restarted, idle timeout):
 		// nothing was handed over, so try once on a fresh one.
 		err = s.attempt(ctx, from, to, raw)
@@ -111,6 +111,14 @@ func (s *Sender) Send(ctx context.Context, from string, to []string, raw []byte)
 		return err
 	}
 	return nil // not err: a nil *SendError is a non-nil error
+}
+
+// staleConn reports a failure that a kept connection gives when the relay
+// has let it go: the connection was cut, or the relay had said 421 (closing,
+// e.g. its idle timeout) and that reply was waiting in the buffer. Not after
+// the end of the data, when the relay may have taken the message.
+func staleConn(err *SendError) bool {
+	return err.Stage != stageDataEnd && (err.Code == 421 || err.Code == 0 && err.Temporary)
 }
 
 // Stages of a transaction that the retry rule and error messages use.

@@ -194,3 +194,54 @@ func TestSendRequiredSTARTTLSMissing(t *testing.T) {
 		t.Error("the message went out in clear text")
 	}
 }
+
+// quickSession accepts everything and reports when its connection ends.
+type quickSession struct{ ended chan<- struct{} }
+
+func (s quickSession) Mail(string, *smtp.MailOptions) error { return nil }
+func (s quickSession) Rcpt(string, *smtp.RcptOptions) error { return nil }
+func (s quickSession) Data(r io.Reader) error {
+	_, err := io.Copy(io.Discard, r)
+	return err
+}
+func (s quickSession) Reset()        {}
+func (s quickSession) Logout() error { s.ended <- struct{}{}; return nil }
+
+func TestSendAfterRelayIdleTimeout(t *testing.T) {
+	ended := make(chan struct{}, 4)
+	conns := 0
+	srv := smtp.NewServer(smtp.BackendFunc(func(*smtp.Conn) (smtp.Session, error) {
+		return quickSession{ended: ended}, nil
+	}))
+	srv.Domain = "relay.test"
+	srv.ReadTimeout = 50 * time.Millisecond // says 421 and hangs up when idle
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = srv.Serve(ln) }()
+	t.Cleanup(func() { _ = srv.Close() })
+	s := newSender(t, outbox.SMTPConfig{
+		Address: ln.Addr().String(),
+		Dial: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			conns++
+			var d net.Dialer
+			return d.DialContext(ctx, network, addr)
+		},
+	})
+	ctx := testCtx(t)
+	if err := s.Send(ctx, "a@cpam.example", []string{"b@example.org"}, composed(t, 1)); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-ended: // the relay gave up on the idle connection
+	case <-ctx.Done():
+		t.Fatal("the relay never closed the idle connection")
+	}
+	if err := s.Send(ctx, "a@cpam.example", []string{"b@example.org"}, composed(t, 2)); err != nil {
+		t.Fatalf("Send after the relay's idle timeout: %v", err)
+	}
+	if conns != 2 {
+		t.Errorf("%d dials, want 2", conns)
+	}
+}
