@@ -1,0 +1,139 @@
+package templates
+
+import (
+	"bytes"
+	"fmt"
+	"unicode"
+
+	"github.com/johnfercher/maroto/v2/pkg/config"
+	"github.com/johnfercher/maroto/v2/pkg/consts/fontstyle"
+	"github.com/johnfercher/maroto/v2/pkg/consts/pagesize"
+	"github.com/johnfercher/maroto/v2/pkg/core/entity"
+	"github.com/johnfercher/maroto/v2/pkg/props"
+	"github.com/phpdave11/gofpdf"
+
+	"github.com/cpam/attestd/rules"
+)
+
+// fontFamily is the name the embedded DejaVu Sans subsets are registered
+// under in each document.
+const fontFamily = "dejavu"
+
+// Page geometry, in millimetres (A4 portrait).
+const (
+	marginSide   = 15.0
+	marginTop    = 12.0
+	marginBottom = 14.0
+	gridColumns  = 100 // columns are sized in percent of the page width
+)
+
+// attestationTitle is the document title, printed and in the metadata.
+const attestationTitle = "Attestation de droits à l'assurance maladie"
+
+// config is the maroto configuration of one attestation. Each document gets
+// its own copy of the font bytes: gofpdf writes into the font buffer while it
+// subsets it, so two documents must never share one.
+func (r *PDFRenderer) config(in AttestationInput) *entity.Config {
+	fonts := []*entity.CustomFont{
+		{Family: fontFamily, Style: fontstyle.Normal, Bytes: bytes.Clone(r.regular)},
+		{Family: fontFamily, Style: fontstyle.Bold, Bytes: bytes.Clone(r.bold)},
+	}
+	return attestationConfig(in, fontFamily, fonts)
+}
+
+// attestationConfig is the configuration shared by the renderer and the
+// benchmark baseline: A4, margins, metadata, compression, page numbers. family
+// is the font family every text uses; fonts are the custom fonts to load
+// (none for a built-in family).
+func attestationConfig(in AttestationInput, family string, fonts []*entity.CustomFont) *entity.Config {
+	author := printable(in.Compte.Organisme.Libelle)
+	if author == "" {
+		author = "Assurance Maladie"
+	}
+	b := config.NewBuilder().
+		WithPageSize(pagesize.A4).
+		WithLeftMargin(marginSide).
+		WithRightMargin(marginSide).
+		WithTopMargin(marginTop).
+		WithBottomMargin(marginBottom).
+		WithMaxGridSize(gridColumns).
+		WithDefaultFont(&props.Font{Family: family, Size: sizeBody, Color: &colorText}).
+		WithCompression(true).
+		WithTitle(attestationTitle, true).
+		WithAuthor(author, true).
+		WithSubject("Attestation de droits, référence "+printable(in.Reference), true).
+		WithCreator("attestd", true).
+		WithCreationDate(in.IssuedAt).
+		WithPageNumber(props.PageNumber{
+			Pattern: "Référence " + printable(in.Reference) + " · page {current}/{total} · délivrée le " +
+				rules.DateOf(in.IssuedAt).French(),
+			Place:  props.RightBottom,
+			Family: family,
+			Size:   sizeSmall,
+			Color:  &colorMuted,
+		})
+	if len(fonts) > 0 {
+		b = b.WithCustomFonts(fonts)
+	}
+	return b.Build()
+}
+
+// fontMetrics holds the advance width of every drawable rune, in millimetres
+// at 1 pt, measured once from the embedded fonts. Layout uses it to shrink
+// the cells that must stay on one line (first names, NIR, dates).
+type fontMetrics struct {
+	regular, bold map[rune]float64
+}
+
+// measureFonts loads the fonts into a scratch gofpdf document, which also
+// proves that gofpdf can parse them, and measures every covered rune.
+func measureFonts(regular, bold []byte) (*fontMetrics, error) {
+	pdf := gofpdf.New("P", "mm", "A4", "")
+	pdf.AddUTF8FontFromBytes(fontFamily, "", bytes.Clone(regular))
+	pdf.AddUTF8FontFromBytes(fontFamily, "B", bytes.Clone(bold))
+	m := &fontMetrics{regular: map[rune]float64{}, bold: map[rune]float64{}}
+	for style, widths := range map[string]map[rune]float64{"": m.regular, "B": m.bold} {
+		pdf.SetFont(fontFamily, style, 1)
+		if err := pdf.Error(); err != nil {
+			return nil, fmt.Errorf("gofpdf cannot use font style %q: %w", style, err)
+		}
+		for _, rg := range fontCoverage.R16 {
+			for c := rune(rg.Lo); c <= rune(rg.Hi); c += rune(rg.Stride) {
+				widths[c] = pdf.GetStringWidth(string(c))
+			}
+		}
+		if widths['M'] <= 0 || widths['É'] <= 0 {
+			return nil, fmt.Errorf("font style %q has no width for M or É", style)
+		}
+	}
+	return m, nil
+}
+
+// width is the width of s in millimetres at size points.
+func (m *fontMetrics) width(s string, bold bool, size float64) float64 {
+	widths := m.regular
+	if bold {
+		widths = m.bold
+	}
+	var w float64
+	for _, c := range s {
+		cw, ok := widths[c]
+		if !ok || unicode.IsControl(c) {
+			cw = widths['M']
+		}
+		w += cw
+	}
+	return w * size
+}
+
+// fit returns the largest size, from size down to minSize in steps of a
+// quarter point, at which s fits in width millimetres; minSize when none does
+// (the text then wraps).
+func (m *fontMetrics) fit(s string, bold bool, size, minSize, width float64) float64 {
+	for ; size > minSize; size -= 0.25 {
+		if m.width(s, bold, size) <= width {
+			return size
+		}
+	}
+	return minSize
+}

@@ -1,0 +1,297 @@
+package templates
+
+import (
+	"fmt"
+	"strconv"
+
+	"github.com/johnfercher/maroto/v2/pkg/components/col"
+	"github.com/johnfercher/maroto/v2/pkg/components/row"
+	"github.com/johnfercher/maroto/v2/pkg/components/text"
+	"github.com/johnfercher/maroto/v2/pkg/consts/align"
+	"github.com/johnfercher/maroto/v2/pkg/consts/border"
+	"github.com/johnfercher/maroto/v2/pkg/consts/fontstyle"
+	"github.com/johnfercher/maroto/v2/pkg/core"
+	"github.com/johnfercher/maroto/v2/pkg/props"
+
+	"github.com/cpam/attestd/rules"
+)
+
+// Font sizes, in points.
+const (
+	sizeTitle   = 18.0
+	sizeSection = 11.0
+	sizeBody    = 9.0
+	sizeTable   = 8.0
+	sizeSmall   = 7.0
+	sizeMin     = 6.0 // smallest size a cell shrinks to before it wraps
+)
+
+// ptToMM converts a font size to the height of its em box in millimetres.
+const ptToMM = 25.4 / 72
+
+// pageWidth is the printable width of the A4 page, in millimetres.
+const pageWidth = 210 - 2*marginSide
+
+// cellPad is the space between a cell's edge and its text, in millimetres.
+const cellPad = 1.0
+
+var (
+	colorText   = props.Color{Red: 20, Green: 20, Blue: 20}
+	colorMuted  = props.Color{Red: 90, Green: 90, Blue: 90}
+	colorBrand  = props.Color{Red: 12, Green: 65, Blue: 154} // Assurance Maladie blue
+	colorHeader = props.Color{Red: 228, Green: 236, Blue: 247}
+	colorRule   = props.Color{Red: 190, Green: 190, Blue: 190}
+)
+
+// layout turns an AttestationInput into maroto rows. family names the font
+// every text uses; metrics measures text so that the cells read back as one
+// line each.
+type layout struct {
+	family  string
+	metrics *fontMetrics
+}
+
+// build adds the whole attestation to m.
+//
+// The text is laid out for an unambiguous read-back (ReadAttestation): one
+// line "Référence : …"; a beneficiaries table whose rows have their seven
+// cells on one baseline (the first name cell shrinks rather than wrap); one
+// line per granted mention, "PRÉNOM : <mention> du … au …".
+func (l *layout) build(m core.Maroto, in AttestationInput) error {
+	day := rules.DateOf(in.IssuedAt)
+	if err := m.RegisterFooter(l.footer(day)...); err != nil {
+		return fmt.Errorf("laying out the attestation footer: %w", err)
+	}
+	m.AddRows(l.header(in, day)...)
+	m.AddRows(l.insured(in.Compte)...)
+	m.AddRows(l.beneficiaries(in.Decision.Listed)...)
+	m.AddRows(l.mentions(in.Decision.Listed)...)
+	return nil
+}
+
+// line is one line of text in a cell.
+type line struct {
+	s     string
+	size  float64
+	bold  bool
+	color *props.Color
+}
+
+// textAt returns a text component whose baseline is base millimetres below
+// the cell's top. Texts of different sizes with the same base share a
+// baseline, so a reader sees them as one line.
+func (l *layout) textAt(ln line, base float64, a align.Type) core.Component {
+	p := props.Text{
+		Family: l.family,
+		Size:   ln.size,
+		Top:    base - ln.size*ptToMM,
+		Left:   cellPad,
+		Right:  cellPad,
+		Bottom: 1.2,
+		Align:  a,
+		Color:  ln.color,
+	}
+	if ln.bold {
+		p.Style = fontstyle.Bold
+	}
+	return text.New(printable(ln.s), p)
+}
+
+// block is a column of lines, the first baseline at top + its size.
+func (l *layout) block(size int, top float64, a align.Type, lines ...line) core.Col {
+	c := col.New(size)
+	base := top
+	for i, ln := range lines {
+		if i == 0 {
+			base += ln.size * ptToMM
+		} else {
+			base += ln.size * ptToMM * 1.3
+		}
+		c.Add(l.textAt(ln, base, a))
+	}
+	return c
+}
+
+// header: organisme, date and reference, title.
+func (l *layout) header(in AttestationInput, day rules.Date) []core.Row {
+	org := in.Compte.Organisme
+	orgLines := []line{{s: org.Libelle, size: sizeSection, bold: true, color: &colorBrand}}
+	for _, a := range org.Adresse {
+		orgLines = append(orgLines, line{s: a, size: sizeBody})
+	}
+	orgLines = append(orgLines, line{s: "Code régime caisse centre : " + org.CodeRCC(), size: sizeBody})
+	issue := []line{
+		{s: "Délivrée le " + day.French(), size: sizeBody},
+		{s: "Référence : " + in.Reference, size: sizeBody, bold: true},
+	}
+	intro := "L'Assurance Maladie atteste que les personnes désignées ci-dessous ont droit, à la date du " +
+		day.French() + ", à la prise en charge de leurs frais de santé."
+	return []core.Row{
+		// The right block starts lower so that its lines share the left ones' baselines.
+		row.New().Add(l.block(60, 0, align.Left, orgLines...),
+			l.block(40, (sizeSection-sizeBody)*ptToMM, align.Right, issue...)),
+		row.New().Add(l.block(100, 7, align.Left, line{s: attestationTitle, size: sizeTitle, bold: true, color: &colorBrand})),
+		row.New().Add(col.New(100).Add(l.wrapped(intro, sizeBody, 2))),
+	}
+}
+
+// wrapped is a paragraph that maroto may wrap over several lines.
+func (l *layout) wrapped(s string, size, top float64) core.Component {
+	return text.New(printable(s), props.Text{
+		Family: l.family, Size: size, Top: top, Left: cellPad, Right: cellPad, Bottom: 1.5,
+		VerticalPadding: size * ptToMM * 0.3,
+	})
+}
+
+// section is a heading with a rule under it.
+func (l *layout) section(title string) core.Row {
+	return row.New().Add(l.block(100, 5, align.Left, line{s: title, size: sizeSection, bold: true, color: &colorBrand})).
+		WithStyle(&props.Cell{BorderType: border.Bottom, BorderColor: &colorBrand, BorderThickness: 0.3})
+}
+
+// insured: the ouvrant droit's identity and postal address.
+func (l *layout) insured(c *rules.Compte) []core.Row {
+	h := c.Holder()
+	labels := []line{{s: "Nom de famille", size: sizeBody, bold: true}}
+	values := []line{{s: h.NomFamille, size: sizeBody}}
+	if h.NomUsage != "" {
+		labels = append(labels, line{s: "Nom d'usage", size: sizeBody, bold: true})
+		values = append(values, line{s: h.NomUsage, size: sizeBody})
+	}
+	labels = append(labels,
+		line{s: "Prénom", size: sizeBody, bold: true},
+		line{s: "Date de naissance", size: sizeBody, bold: true},
+		line{s: "N° de sécurité sociale", size: sizeBody, bold: true})
+	values = append(values,
+		line{s: h.Prenom, size: sizeBody},
+		line{s: h.DateNaissance.French(), size: sizeBody},
+		line{s: nirText(h.NIR), size: sizeBody})
+	addr := []line{{s: "Adresse postale", size: sizeBody, bold: true}}
+	for _, a := range c.Adresse.Lines() {
+		addr = append(addr, line{s: a, size: sizeBody})
+	}
+	return []core.Row{
+		l.section("Assuré(e) ouvrant droit"),
+		row.New().Add(
+			l.block(24, 2, align.Left, labels...),
+			l.block(36, 2, align.Left, values...),
+			l.block(40, 2, align.Left, addr...)),
+	}
+}
+
+// nirText is a NIR as printed, or a dash when the beneficiary has none of
+// his own.
+func nirText(nir string) string {
+	if nir == "" {
+		return "—"
+	}
+	return rules.FormatNIR(nir)
+}
+
+// tableCols are the beneficiaries table's columns: heading and width in
+// percent of the page width. ReadAttestation relies on their count.
+var tableCols = [...]struct {
+	head  string
+	width int
+}{
+	{"Nom", 17}, {"Prénom", 14}, {"Né(e) le", 10}, {"Rang", 5},
+	{"Qualité", 11}, {"N° de sécurité sociale", 19}, {"Droits", 24},
+}
+
+// cellWidth is the room for text in table column i, in millimetres.
+func cellWidth(i int) float64 { return pageWidth*float64(tableCols[i].width)/100 - 2*cellPad }
+
+// beneficiaries: the table of the listed beneficiaries.
+func (l *layout) beneficiaries(listed []rules.Listed) []core.Row {
+	head := row.New().WithStyle(&props.Cell{BackgroundColor: &colorHeader})
+	for i, c := range tableCols {
+		size := l.metrics.fit(c.head, true, sizeSmall, sizeMin, cellWidth(i))
+		head.Add(l.block(c.width, 1.2, align.Left, line{s: c.head, size: size, bold: true}))
+	}
+	rows := []core.Row{l.section("Bénéficiaires"), head}
+	for _, b := range listed {
+		rows = append(rows, l.beneficiaryRow(b))
+	}
+	return rows
+}
+
+// beneficiaryRow is one table row. Cells that must read back whole (first
+// name, date, NIR, rights) shrink to fit their column; the family name cell
+// takes a second line for the usage name.
+func (l *layout) beneficiaryRow(b rules.Listed) core.Row {
+	cells := [len(tableCols)][]line{
+		{{s: b.NomFamille}},
+		{{s: b.Prenom}},
+		{{s: b.DateNaissance.French()}},
+		{{s: strconv.Itoa(b.Rang)}},
+		{{s: b.Qualite.Label()}},
+		{{s: nirText(b.NIR)}},
+		{{s: b.Rights.French()}},
+	}
+	if b.NomUsage != "" {
+		cells[0] = append(cells[0], line{s: "usage : " + b.NomUsage, size: sizeSmall, color: &colorMuted})
+	}
+	r := row.New().WithStyle(&props.Cell{BorderType: border.Bottom, BorderColor: &colorRule, BorderThickness: 0.2})
+	for i, lines := range cells {
+		for j := range lines {
+			if lines[j].size == 0 {
+				lines[j].size = l.metrics.fit(printable(lines[j].s), false, sizeTable, sizeMin, cellWidth(i))
+			}
+		}
+		// The first lines of all cells share one baseline, whatever their size.
+		base := 1.5 + sizeTable*ptToMM
+		c := col.New(tableCols[i].width).Add(l.textAt(lines[0], base, align.Left))
+		for _, ln := range lines[1:] {
+			base += ln.size * ptToMM * 1.3
+			c.Add(l.textAt(ln, base, align.Left))
+		}
+		r.Add(c)
+	}
+	return r
+}
+
+// mentions: one line per granted mention, "PRÉNOM : mention période". No
+// motif: the reason of an exonération is medical data.
+func (l *layout) mentions(listed []rules.Listed) []core.Row {
+	var rows []core.Row
+	for _, b := range listed {
+		for _, m := range mentionLines(b) {
+			rows = append(rows, row.New().Add(col.New(100).Add(l.wrapped(b.Prenom+" : "+m, sizeBody, 1))))
+		}
+	}
+	if len(rows) == 0 {
+		return nil
+	}
+	return append([]core.Row{l.section("Mentions complémentaires")}, rows...)
+}
+
+// The mentions as printed, before their period.
+const (
+	mentionETMText = "Exonération du ticket modérateur"
+	mentionC2SText = "Complémentaire santé solidaire (C2S)"
+)
+
+// mentionLines are the granted mentions of b, ETM first, with their periods.
+func mentionLines(b rules.Listed) []string {
+	var out []string
+	if b.ETM != nil {
+		out = append(out, mentionETMText+" "+b.ETM.French())
+	}
+	if b.C2S != nil {
+		out = append(out, mentionC2SText+" "+b.C2S.French())
+	}
+	return out
+}
+
+// footer is repeated at the bottom of every page.
+func (l *layout) footer(day rules.Date) []core.Row {
+	notice := "Cette attestation est valable à sa date de délivrance, le " + day.French() +
+		". Elle ne remplace pas la carte Vitale."
+	contact := "Pour joindre votre caisse : 3646 (service gratuit + prix d'un appel), ou votre compte ameli sur ameli.fr."
+	return []core.Row{
+		row.New().Add(l.block(100, 2, align.Left,
+			line{s: notice, size: sizeSmall + 0.5, color: &colorMuted},
+			line{s: contact, size: sizeSmall + 0.5, color: &colorMuted})).
+			WithStyle(&props.Cell{BorderType: border.Top, BorderColor: &colorRule, BorderThickness: 0.2}),
+	}
+}
