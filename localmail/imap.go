@@ -126,7 +126,8 @@ func (s *IMAPServer) Close() error {
 }
 
 // Append delivers raw to a mailbox of user, as a mail server would, and
-// returns its UID. Clients idling on that mailbox get an EXISTS.
+// returns its UID. Clients idling on that mailbox get an EXISTS. It works
+// while the server is stopped too: mail keeps arriving during an outage.
 func (s *IMAPServer) Append(user, mailbox string, raw []byte) (uid uint32, err error) {
 	u, err := s.user(user)
 	if err != nil {
