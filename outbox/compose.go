@@ -86,7 +86,8 @@ func Compose(r Reply) (raw []byte, messageID string, err error) {
 		return nil, "", fmt.Errorf("compose: From %q is not an address: %w", r.From, err)
 	}
 	if err := msg.To(r.To); err != nil {
-		return nil, "", fmt.Errorf("compose: To %q is not an address: %w", r.To, err)
+		// The recipient stays out of the error: it is personal data.
+		return nil, "", errors.New("compose: the recipient (To) is not a valid address")
 	}
 	messageID = r.ID + "@" + r.MessageIDDomain
 	// SetMessageID would use the host name and a random token: never here.
@@ -109,7 +110,7 @@ func Compose(r Reply) (raw []byte, messageID string, err error) {
 			ct = "application/pdf"
 		}
 		if err := msg.AttachReader(a.Name, bytes.NewReader(a.Data), gomail.WithFileContentType(gomail.ContentType(ct))); err != nil {
-			return nil, "", fmt.Errorf("compose: attaching %q: %w", a.Name, err)
+			return nil, "", fmt.Errorf("compose: attaching the file: %w", err)
 		}
 	}
 
@@ -142,7 +143,7 @@ func (r Reply) check() error {
 	}
 	if a := r.Attachment; a != nil {
 		if !isFileName(a.Name) {
-			return fmt.Errorf("compose: attachment name %q must be printable ASCII without quotes or slashes", a.Name)
+			return errors.New("compose: the attachment name must be printable ASCII without quotes or slashes")
 		}
 		if a.ContentType != "" && !isHeaderValue(a.ContentType) {
 			return fmt.Errorf("compose: attachment content type %q is not one line of ASCII", a.ContentType)

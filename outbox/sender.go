@@ -92,7 +92,8 @@ func (s *Sender) Send(ctx context.Context, from string, to []string, raw []byte)
 	}
 	for _, addr := range append([]string{from}, to...) {
 		if !isEnvelopeAddr(addr) {
-			return &SendError{Stage: "input", Msg: fmt.Sprintf("envelope address %q is not one printable ASCII address", addr)}
+			// The address itself stays out of the error: it is personal data.
+			return &SendError{Stage: "input", Msg: "an envelope address is empty or has a control character, space or angle bracket"}
 		}
 	}
 	s.mu.Lock()
