@@ -56,7 +56,7 @@ const maxListed = 50
 // Error lists the problems, one a line.
 func (es ValidationErrors) Error() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "registry refused, nothing loaded: %d problem(s)", len(es))
+	fmt.Fprintf(&b, "%d problem(s):", len(es))
 	for i, e := range es {
 		if i == maxListed {
 			fmt.Fprintf(&b, "\n… and %d more", len(es)-maxListed)

@@ -211,7 +211,7 @@ func TestParseRegistryReportsEveryProblem(t *testing.T) {
 	if strings.Join(got, "|") != want {
 		t.Errorf("problems in order %q, want %q", got, want)
 	}
-	if !strings.HasPrefix(ves.Error(), "registry refused, nothing loaded: 3 problem(s)\nline 51: compte C-EVA: ") {
+	if !strings.HasPrefix(ves.Error(), "3 problem(s):\nline 51: compte C-EVA: ") {
 		t.Errorf("message:\n%s", ves.Error())
 	}
 }

@@ -1,0 +1,218 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/cpam/attestd/rules"
+)
+
+// The outbox states. A reply is pending until sent, or until a permanent
+// failure (SMTP 5xx, or retries exhausted) that an operator may retry.
+const (
+	OutboxPending   = "pending"
+	OutboxSent      = "sent"
+	OutboxPermanent = "permanent"
+)
+
+// OutboxItem is a reply in the outbox.
+type OutboxItem struct {
+	ID, ClaimID int64
+	From        string
+	To          []string
+	// Raw is the complete message; nil in ListOutbox results, and once
+	// PurgeRaw removed it.
+	Raw       []byte
+	MessageID string
+	State     string // OutboxPending, OutboxSent or OutboxPermanent
+	// Attempts counts the delivery attempts that ended: MarkRetry,
+	// MarkPermanent and MarkSent each add one. RetryOutbox resets it.
+	Attempts    int
+	NextAttempt time.Time
+	LastError   string
+	Created     time.Time
+	// Updated is when the state last changed (created, sent, failed
+	// permanently, retried by an operator).
+	Updated time.Time
+	SentAt  time.Time // zero until sent
+	// Outcome is the outcome of the claim the reply answers.
+	Outcome rules.Outcome
+}
+
+// outboxSelect reads outbox rows with their claim's outcome; rawCol is
+// "o.raw" or "NULL".
+func outboxSelect(rawCol string) string {
+	return `SELECT o.id, o.claim_id, o.mail_from, o.rcpt_to, ` + rawCol + `, o.message_id, o.state, o.attempts,
+		o.next_attempt, o.last_error, o.created_at, o.updated_at, o.sent_at, c.outcome
+		FROM outbox o JOIN claims c ON c.id = o.claim_id `
+}
+
+func scanOutbox(s interface{ Scan(...any) error }) (*OutboxItem, error) {
+	var (
+		it                     OutboxItem
+		to                     string
+		next, created, updated int64
+		sent                   sql.NullInt64
+	)
+	err := s.Scan(&it.ID, &it.ClaimID, &it.From, &to, &it.Raw, &it.MessageID, &it.State, &it.Attempts,
+		&next, &it.LastError, &created, &updated, &sent, &it.Outcome)
+	if err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal([]byte(to), &it.To); err != nil {
+		return nil, fmt.Errorf("outbox %d recipients: %w", it.ID, err)
+	}
+	it.NextAttempt, it.Created, it.Updated, it.SentAt = fromMillis(next), fromMillis(created), fromMillis(updated), fromNullMillis(sent)
+	return &it, nil
+}
+
+func (db *DB) queryOutbox(ctx context.Context, query string, args ...any) ([]OutboxItem, error) {
+	rows, err := db.sql.QueryContext(ctx, db.q(query), args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []OutboxItem
+	for rows.Next() {
+		it, err := scanOutbox(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, *it)
+	}
+	return out, rows.Err()
+}
+
+// DueOutbox returns up to limit pending replies whose next attempt is due at
+// now, the longest waiting first, with their content.
+func (db *DB) DueOutbox(ctx context.Context, now time.Time, limit int) ([]OutboxItem, error) {
+	if limit <= 0 {
+		limit = 100
+	}
+	out, err := db.queryOutbox(ctx, outboxSelect("o.raw")+`WHERE o.state = ? AND o.next_attempt <= ?
+		ORDER BY o.next_attempt, o.id LIMIT ?`, OutboxPending, millis(now), limit)
+	if err != nil {
+		return nil, fmt.Errorf("store: due outbox: %w", err)
+	}
+	return out, nil
+}
+
+// OutboxForClaim returns the reply recorded for a claim, with its content, or
+// nil, nil when the decision had no reply.
+func (db *DB) OutboxForClaim(ctx context.Context, claimID int64) (*OutboxItem, error) {
+	it, err := scanOutbox(db.sql.QueryRowContext(ctx, db.q(outboxSelect("o.raw")+`WHERE o.claim_id = ?`), claimID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("store: outbox of claim %d: %w", claimID, err)
+	}
+	return it, nil
+}
+
+// ListOutbox returns the replies in the given states (all when none is
+// given), oldest first, without their content: for `attestd outbox list`.
+func (db *DB) ListOutbox(ctx context.Context, states ...string) ([]OutboxItem, error) {
+	query := outboxSelect("NULL")
+	args := make([]any, len(states))
+	if len(states) > 0 {
+		for i, s := range states {
+			if s != OutboxPending && s != OutboxSent && s != OutboxPermanent {
+				return nil, fmt.Errorf("store: unknown outbox state %q: want %s, %s or %s", s, OutboxPending, OutboxSent, OutboxPermanent)
+			}
+			args[i] = s
+		}
+		query += `WHERE o.state IN (?` + strings.Repeat(`, ?`, len(states)-1) + `) `
+	}
+	out, err := db.queryOutbox(ctx, query+`ORDER BY o.id`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("store: list outbox: %w", err)
+	}
+	return out, nil
+}
+
+// OutboxDepth counts the pending replies, due or not.
+func (db *DB) OutboxDepth(ctx context.Context) (int, error) {
+	var n int
+	if err := db.sql.QueryRowContext(ctx, db.q(`SELECT count(*) FROM outbox WHERE state = ?`), OutboxPending).Scan(&n); err != nil {
+		return 0, fmt.Errorf("store: outbox depth: %w", err)
+	}
+	return n, nil
+}
+
+// MarkSent records that a pending reply was accepted by the SMTP server.
+// Marking a sent reply again is a no-op.
+func (db *DB) MarkSent(ctx context.Context, id int64, now time.Time) error {
+	return db.outboxUpdate(ctx, id, "mark sent", OutboxSent,
+		`UPDATE outbox SET state = ?, attempts = attempts + 1, sent_at = ?, updated_at = ? WHERE id = ? AND state = ?`,
+		OutboxSent, millis(now), millis(now), id, OutboxPending)
+}
+
+// MarkRetry records a failed attempt at a pending reply (SMTP 4xx,
+// connection refused) and when to try next. The sender may also call it
+// before dialing, with the error it would record on a crash, to claim the
+// attempt first.
+func (db *DB) MarkRetry(ctx context.Context, id int64, errText string, next time.Time) error {
+	return db.outboxUpdate(ctx, id, "mark for retry", "",
+		`UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_attempt = ? WHERE id = ? AND state = ?`,
+		errText, millis(next), id, OutboxPending)
+}
+
+// MarkPermanent records that a pending reply failed for good (SMTP 5xx, or
+// retries exhausted): it stays visible to operators and is not retried
+// unless RetryOutbox says so.
+func (db *DB) MarkPermanent(ctx context.Context, id int64, errText string, now time.Time) error {
+	return db.outboxUpdate(ctx, id, "mark failed", OutboxPermanent,
+		`UPDATE outbox SET state = ?, attempts = attempts + 1, last_error = ?, updated_at = ? WHERE id = ? AND state = ?`,
+		OutboxPermanent, errText, millis(now), id, OutboxPending)
+}
+
+// RetryOutbox makes a pending or permanently failed reply due at now with a
+// fresh retry budget (Attempts 0), for an operator (`attestd outbox retry`).
+// A sent reply is refused with ErrWrongState: it would go out twice.
+func (db *DB) RetryOutbox(ctx context.Context, id int64, now time.Time) error {
+	return db.outboxUpdate(ctx, id, "retry", "",
+		`UPDATE outbox SET state = ?, attempts = 0, next_attempt = ?, updated_at = ?
+		WHERE id = ? AND state IN (?, ?) AND raw IS NOT NULL`,
+		OutboxPending, millis(now), millis(now), id, OutboxPending, OutboxPermanent)
+}
+
+// outboxUpdate runs a state-guarded update of one outbox row. When it
+// changes nothing it says why: ErrNotFound, or ErrWrongState, except that a
+// row already in the state noOp (if any) is success.
+func (db *DB) outboxUpdate(ctx context.Context, id int64, what, noOp, query string, args ...any) error {
+	err := db.inTx(ctx, false, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, db.q(query), args...)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil || n == 1 {
+			return err
+		}
+		var (
+			state  string
+			purged bool
+		)
+		err = tx.QueryRowContext(ctx, db.q(`SELECT state, raw IS NULL FROM outbox WHERE id = ?`), id).Scan(&state, &purged)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			return ErrNotFound
+		case err != nil:
+			return err
+		case state == noOp:
+			return nil
+		case purged && state != OutboxSent:
+			return fmt.Errorf("%w: the reply's content was purged", ErrWrongState)
+		}
+		return fmt.Errorf("%w: the reply is %s", ErrWrongState, state)
+	})
+	if err != nil {
+		return fmt.Errorf("store: %s outbox item %d: %w", what, id, err)
+	}
+	return nil
+}
