@@ -94,7 +94,7 @@ func (l *lexer) token(c byte) token {
 		return token{kind: tokArrayClose}
 	case '/':
 		l.pos++
-		return token{kind: tokName, str: l.regular()}
+		return token{kind: tokName, str: unescapeName(l.regular())}
 	}
 	if c == '+' || c == '-' || c == '.' || (c >= '0' && c <= '9') {
 		start := l.pos
@@ -223,4 +223,23 @@ func (l *lexer) skipInlineImage() {
 		}
 	}
 	l.pos = len(l.b)
+}
+
+// unescapeName decodes the #xx escapes of a name.
+func unescapeName(n []byte) []byte {
+	if bytes.IndexByte(n, '#') < 0 {
+		return n
+	}
+	out := make([]byte, 0, len(n))
+	for i := 0; i < len(n); i++ {
+		if n[i] == '#' && i+2 < len(n) {
+			if v, err := strconv.ParseUint(string(n[i+1:i+3]), 16, 8); err == nil {
+				out = append(out, byte(v))
+				i += 2
+				continue
+			}
+		}
+		out = append(out, n[i])
+	}
+	return out
 }
