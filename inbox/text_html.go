@@ -31,13 +31,13 @@ func htmlToText(s string) string {
 
 // htmlConv is the output side of htmlToText.
 type htmlConv struct {
-	out    strings.Builder
-	line   strings.Builder
-	quote  int  // <blockquote> depth
-	pre    int  // <pre> depth: white space kept
-	blank  bool // the last line written is blank
-	space  bool // a space is pending before the next word
-	wrote  bool // anything written yet
+	out   strings.Builder
+	line  strings.Builder
+	quote int  // <blockquote> depth
+	pre   int  // <pre> depth: white space kept
+	blank bool // the last line written is blank
+	space bool // a space is pending before the next word
+	wrote bool // anything written yet
 }
 
 // markup handles the markup at s[i] == '<' and returns where text resumes.

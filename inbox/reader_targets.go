@@ -1,0 +1,529 @@
+package inbox
+
+import (
+	"strings"
+
+	"github.com/cpam/attestd/rules"
+)
+
+// targets is what a text says about the beneficiaries asked.
+type targets struct {
+	list     []rules.Target
+	family   bool
+	self     bool // "moi", "à mon nom", "me concernant"
+	weakSelf bool // "mon attestation": self only if others are asked "as well"
+	also     bool // "et celle de…", "ainsi que": the author's own is asked too
+}
+
+func (t targets) asksSomething() bool { return len(t.list) > 0 || t.family || t.self }
+
+// targetScan walks the tokens of one text once, left to right.
+type targetScan struct {
+	toks  []token
+	used  []bool // tokens already read as the author's own description
+	known knownNames
+	out   targets
+	// lastEnd is the index just past the last beneficiary read, for
+	// enumerations ("Léa, Lucas et moi"); -1 before the first.
+	lastEnd int
+	// last is the index in out.list of the last beneficiary read (-1: none
+	// or self), to which a later "né le …" belongs.
+	last int
+}
+
+// scanTargets reads the beneficiaries a text asks for (SPEC section 3):
+// the whole family ("toute la famille", "pour nous tous", "famille"),
+// relations ("ma fille", "mon fils Adam", "mes enfants", "ma femme"),
+// first names (known ones anywhere; others after "pour", "de", a relation,
+// or in an enumeration, with a capital), dates of birth ("né le
+// 19/06/2012", "LUCAS 02/03/2015"), and the author ("moi", "à mon nom").
+// Words like "mon employeur" or "ma mutuelle" are no beneficiaries.
+func scanTargets(toks []token, used []bool, known knownNames) targets {
+	s := &targetScan{toks: toks, used: used, known: known, lastEnd: -1, last: -1}
+	for i := 0; i < len(toks); {
+		if s.isUsed(i) {
+			i++
+			continue
+		}
+		if n := s.step(i); n > 0 {
+			i += n
+			continue
+		}
+		i++
+	}
+	return s.out
+}
+
+// step tries every pattern at toks[i] and returns how many tokens the one
+// that matched took, or 0.
+func (s *targetScan) step(i int) int {
+	for _, read := range []func(int) int{s.family, s.relation, s.selfAt, s.birthAt, s.knownAt,
+		s.formField, s.contextName, s.nameWithDate, s.alsoAt} {
+		if n := read(i); n > 0 {
+			return n
+		}
+	}
+	return 0
+}
+
+func (s *targetScan) isUsed(i int) bool { return i >= 0 && i < len(s.used) && s.used[i] }
+
+func (s *targetScan) tok(i int) token {
+	if s.isUsed(i) {
+		return token{kind: tPunct}
+	}
+	return at(s.toks, i)
+}
+
+// add records a beneficiary read from toks[start:end].
+func (s *targetScan) add(t rules.Target, end int) {
+	s.out.list = append(s.out.list, t)
+	s.last = len(s.out.list) - 1
+	s.lastEnd = end
+}
+
+// family reads "toute la famille", "toute ma famille", "famille", "pour
+// nous tous", "tous les membres", "mes ayants droit".
+func (s *targetScan) family(i int) int {
+	t := s.tok(i)
+	switch {
+	case t.isWord("famille", "familles"):
+		for k := i - 1; k >= 0 && k >= i-3; k-- {
+			p := s.tok(k)
+			if p.isWord("livret", "nom", "medecin", "situation", "chef", "allocations", "caisse", "quotient",
+				"regroupement", "mere", "pere", "membre", "accueil", "soutien") {
+				return 0
+			}
+			if !p.isWord("de", "d", "du", "la", "ma", "notre", "sa", "en") {
+				break
+			}
+		}
+		if s.tok(i + 1).isWord("d") && s.tok(i+2).isWord("accueil") {
+			return 0
+		}
+	case t.isWord("nous") && s.tok(i+1).isWord("tous", "toutes", "quatre", "trois", "cinq"):
+		t = s.tok(i + 1)
+		i++
+	case t.isWord("tous", "toutes") && s.tok(i+1).isWord("les") &&
+		s.tok(i+2).isWord("membres", "beneficiaires", "ayants", "ayant"):
+		i += 2
+	case t.isWord("ayants", "ayant") && s.tok(i+1).isWord("droit", "droits") &&
+		s.tok(i-1).isWord("mes", "nos", "les", "tous", "mon"):
+		i++
+	default:
+		return 0
+	}
+	s.out.family = true
+	s.lastEnd = i + 1
+	s.last = -1
+	return 1
+}
+
+// relation reads "ma fille", "mon fils Adam", "mes enfants Léa et Lucas",
+// "ma femme", "l'enfant né le 19/06/2012"...
+func (s *targetScan) relation(i int) int {
+	j := i
+	t := s.tok(j)
+	switch {
+	case t.kind == tWord && possessives.has(t.f):
+		j++
+	case t.isWord("les", "l", "des") && s.tok(j+1).isWord("enfant", "enfants"):
+		j++
+	default:
+		return 0
+	}
+	for k := 0; k < 2 && relationQualifiers.has(s.tok(j).f) && s.tok(j).kind == tWord; k++ {
+		j++
+	}
+	noun, ok := relationNouns[s.tok(j).f]
+	if !ok || s.tok(j).kind != tWord {
+		return 0
+	}
+	j++
+	for k := 0; k < 2 && s.tok(j).kind == tWord && relationQualifiers.has(s.tok(j).f); k++ {
+		j++
+	}
+	one := noun.rel
+	if one == rules.RelationChildren {
+		one = rules.RelationChild
+	}
+	// Names after the noun: "mon fils Adam", "mes enfants Léa et Lucas".
+	named := false
+	k := s.skipIntro(j)
+	for {
+		name, n := s.nameAt(k, false)
+		if n == 0 {
+			break
+		}
+		end := k + n
+		tg := rules.Target{FirstName: name, Relation: one}
+		if d, dn := s.birthAfter(end); dn > 0 {
+			tg.Birth, end = d, end+dn
+		}
+		s.add(tg, end)
+		named, j = true, end
+		if !noun.plural {
+			break
+		}
+		c := s.connector(end)
+		if c == 0 {
+			break
+		}
+		k = end + c
+	}
+	if named {
+		return j - i
+	}
+	tg := rules.Target{Relation: noun.rel}
+	if d, dn := s.birthAfter(j); dn > 0 {
+		tg.Birth, j = d, j+dn
+		if noun.rel == rules.RelationChildren {
+			tg.Relation = rules.RelationChild
+		}
+	}
+	s.add(tg, j)
+	return j - i
+}
+
+// skipIntro skips what may sit between a relation and its first name: ",",
+// ":", "(", "qui s'appelle", "prénommé".
+func (s *targetScan) skipIntro(j int) int {
+	for k := 0; k < 4; k++ {
+		t := s.tok(j)
+		if t.isPunct(",", ":", "(") || t.kind == tWord && nameIntro.has(t.f) {
+			j++
+			continue
+		}
+		break
+	}
+	return j
+}
+
+// connector returns how many tokens of an enumeration link sit at toks[i]:
+// ",", "et", ", et", "ainsi que", "puis", "ou". 0: none.
+func (s *targetScan) connector(i int) int {
+	n := 0
+	for n < 3 {
+		t := s.tok(i + n)
+		switch {
+		case t.isPunct(","), t.isWord("et", "puis", "ou", "ainsi", "que", "plus"):
+			n++
+		case t.isWord("pour", "de", "d") && n > 0:
+			n++ // "Léa et pour Lucas"
+		default:
+			return n
+		}
+	}
+	return n
+}
+
+// selfAt reads the author as a beneficiary: "moi" (not "envoyez-moi" nor
+// "chez moi"), "à mon nom", "me concernant"; and "mon attestation", which
+// names the author only when someone else is asked too ("mon attestation
+// et celle de ma fille").
+func (s *targetScan) selfAt(i int) int {
+	t := s.tok(i)
+	switch {
+	case t.isWord("moi") && !t.hyph() && !s.tok(i-1).isWord("chez", "envoyer", "transmettre", "adresser", "faire"):
+		n := 1
+		if s.tok(i+1).isWord("meme") {
+			n = 2
+		}
+		s.out.self = true
+		s.last, s.lastEnd = -1, i+n
+		return n
+	case t.isWord("a", "en") && s.tok(i+1).isWord("mon") && s.tok(i+2).isWord("nom"):
+		s.out.self = true
+		s.last, s.lastEnd = -1, i+3
+		return 3
+	case t.isWord("me") && s.tok(i+1).isWord("concernant"):
+		s.out.self = true
+		s.last, s.lastEnd = -1, i+2
+		return 2
+	case t.isWord("mon", "ma") && (isAttestationWord(s.tok(i+1).f) ||
+		s.tok(i+1).isWord("propre") && isAttestationWord(s.tok(i+2).f)):
+		s.out.weakSelf = true
+	case t.isWord("la") && s.tok(i+1).isWord("mienne"):
+		s.out.weakSelf = true
+	}
+	return 0
+}
+
+// alsoAt notes "celle de", "ainsi que", "aussi": the author's own
+// attestation plus someone else's.
+func (s *targetScan) alsoAt(i int) int {
+	t := s.tok(i)
+	if t.isWord("celle", "celles") && s.tok(i+1).isWord("de", "d", "du", "des", "pour") {
+		s.out.also = true
+	}
+	return 0
+}
+
+// birthAt reads a date of birth on its own: "né le 19/06/2012", "date de
+// naissance : 2-3-2015". It belongs to the beneficiary just named when
+// that one has none, else it is a beneficiary of its own.
+func (s *targetScan) birthAt(i int) int {
+	d, n := s.birthAfter(i)
+	if n == 0 || !s.tok(i).isWord("ne", "nee", "nes", "nees", "date", "naissance", "ddn") {
+		return 0
+	}
+	if s.last >= 0 && s.out.list[s.last].Birth.IsZero() && s.sentencesBetween(s.lastEnd, i) <= 1 {
+		s.out.list[s.last].Birth = d
+		s.lastEnd = i + n
+		return n
+	}
+	s.add(rules.Target{Birth: d}, i+n)
+	return n
+}
+
+// birthAfter reads a date of birth at toks[i], with what may introduce it:
+// "02/03/2015", ", né le 02/03/2015", "(19.06.2012)", "date de naissance :
+// …". It returns the date and how many tokens it took.
+func (s *targetScan) birthAfter(i int) (rules.Date, int) {
+	j := i
+	for k := 0; k < 7; k++ {
+		t := s.tok(j)
+		switch {
+		case t.kind == tDate:
+			return t.date, j + 1 - i
+		case t.isPunct(",", "(", ":"), t.isWord("ne", "nee", "nes", "nees", "le", "en", "date", "de", "naissance",
+			"ddn", "du", "a", "la"):
+			j++
+		default:
+			return rules.Date{}, 0
+		}
+	}
+	return rules.Date{}, 0
+}
+
+func (s *targetScan) sentencesBetween(from, to int) int {
+	n := 0
+	for k := max(from, 0); k < to && k < len(s.toks); k++ {
+		if s.toks[k].sentenceEnd() {
+			n++
+		}
+	}
+	return n
+}
+
+// knownAt reads a known first name anywhere.
+func (s *targetScan) knownAt(i int) int {
+	if s.isUsed(i) {
+		return 0
+	}
+	name, n := s.known.match(s.toks, i)
+	if n == 0 {
+		return 0
+	}
+	for k := i; k < i+n; k++ {
+		if s.isUsed(k) {
+			return 0
+		}
+	}
+	tg := rules.Target{FirstName: name}
+	end := i + n
+	if d, dn := s.birthAfter(end); dn > 0 {
+		tg.Birth, end = d, end+dn
+	}
+	s.add(tg, end)
+	return end - i
+}
+
+// formField reads "Prénom : Lucas" (a request written as a form).
+func (s *targetScan) formField(i int) int {
+	t := s.tok(i)
+	if !t.isWord("prenom", "prenoms") {
+		return 0
+	}
+	j := i + 1
+	for s.tok(j).isPunct(":") || s.tok(j).isWord("de", "du", "l", "enfant", "beneficiaire") {
+		j++
+	}
+	name, n := s.nameAt(j, false)
+	if n == 0 {
+		return 0
+	}
+	s.add(rules.Target{FirstName: name}, j+n)
+	return j + n - i
+}
+
+// contextName reads an unknown first name, with a capital, where the
+// context says a beneficiary is named: after "pour", "concernant", after
+// "de" following "attestation", "droits", "celle", "maman"..., and in an
+// enumeration after another beneficiary.
+func (s *targetScan) contextName(i int) int {
+	p := s.tok(i - 1)
+	ok := p.isWord("pour", "concernant", "pr")
+	if p.isWord("de", "d") {
+		pp := s.tok(i - 2)
+		ok = isAttestationWord(pp.f) || pp.isWord("droits", "droit", "celle", "celles", "maman", "mere", "pere",
+			"papa", "parent", "parents", "nom", "compte", "dossier")
+	}
+	if !ok && s.lastEnd >= 0 && i > s.lastEnd {
+		c := s.connector(s.lastEnd)
+		ok = c > 0 && s.lastEnd+c == i
+	}
+	if !ok {
+		return 0
+	}
+	name, n := s.nameAt(i, true)
+	if n == 0 {
+		return 0
+	}
+	tg := rules.Target{FirstName: name}
+	end := i + n
+	if d, dn := s.birthAfter(end); dn > 0 {
+		tg.Birth, end = d, end+dn
+	}
+	s.add(tg, end)
+	return end - i
+}
+
+// nameWithDate reads a capitalised first name followed by a date, as the
+// web form shows beneficiaries: "LUCAS 02/03/2015", "Lucas, né le …".
+func (s *targetScan) nameWithDate(i int) int {
+	name, n := s.nameAt(i, true)
+	if n == 0 {
+		return 0
+	}
+	d, dn := s.birthAfter(i + n)
+	if dn == 0 {
+		return 0
+	}
+	s.add(rules.Target{FirstName: name, Birth: d}, i+n+dn)
+	return n + dn
+}
+
+// nameAt reads a first name at toks[i]: a known name, or a word that is no
+// common word (with a capital when needCap), joined with the next ones by
+// hyphens ("Jean-Pierre"). A family name written after it is skipped.
+func (s *targetScan) nameAt(i int, needCap bool) (string, int) {
+	if name, n := s.known.match(s.toks, i); n > 0 && !s.isUsed(i) {
+		return name, n
+	}
+	t := s.tok(i)
+	if !isNameWord(t) || needCap && !t.cap {
+		return "", 0
+	}
+	if !t.cap {
+		// Without a capital, only where a name obviously ends: "mon fils
+		// adam.", "ma fille lea et …".
+		if n := s.tok(i + 1); !(n.kind == tPunct || n.kind == tDate || n.isWord("et", "svp", "stp", "merci", "ne", "nee", "qui")) {
+			return "", 0
+		}
+	}
+	parts := []string{t.orig}
+	n := 1
+	for isNameWord(s.tok(i+n)) && s.tok(i+n).hyph() {
+		parts = append(parts, s.tok(i+n).orig)
+		n++
+	}
+	// "Léa Peigne": the family name after a capitalised first name.
+	if nx := s.tok(i + n); t.cap && isNameWord(nx) && nx.cap && nx.sep == " " {
+		if _, kn := s.known.match(s.toks, i+n); kn == 0 {
+			n++
+			for isNameWord(s.tok(i+n)) && s.tok(i+n).hyph() {
+				n++
+			}
+		}
+	}
+	return strings.Join(parts, "-"), n
+}
+
+// isNameWord reports whether t could be a name: letters only, two or more,
+// no common word.
+func isNameWord(t token) bool {
+	if t.kind != tWord || len(t.f) < 2 || notNames.has(t.f) {
+		return false
+	}
+	if _, month := monthNames[t.f]; month {
+		return false
+	}
+	for _, r := range t.f {
+		if r >= '0' && r <= '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// mergeTargets puts together what the subject and the text ask.
+func mergeTargets(subj, body targets) rules.Request {
+	all := targets{
+		list:     append(append([]rules.Target(nil), subj.list...), body.list...),
+		family:   subj.family || body.family,
+		self:     subj.self || body.self,
+		weakSelf: subj.weakSelf || body.weakSelf,
+		also:     subj.also || body.also,
+	}
+	return all.request()
+}
+
+// request turns what was read into a rules.Request: the whole family wins;
+// duplicates and vaguer repeats ("mon fils" then "mon fils Adam") go; the
+// author is a target only beside others (alone, no target means him).
+func (t targets) request() rules.Request {
+	if t.family {
+		return rules.Request{Family: true}
+	}
+	list := dedupeTargets(t.list)
+	self := t.self || t.weakSelf && t.also
+	if len(list) == 0 {
+		return rules.Request{}
+	}
+	if self {
+		list = append([]rules.Target{{Relation: rules.RelationSelf}}, list...)
+	}
+	return rules.Request{Targets: list}
+}
+
+// mergeRequests puts together two readings' requests.
+func mergeRequests(a, b rules.Request) rules.Request {
+	out := rules.Request{Family: a.Family || b.Family, ETM: a.ETM || b.ETM, C2S: a.C2S || b.C2S}
+	if out.Family {
+		return out
+	}
+	out.Targets = dedupeTargets(append(append([]rules.Target(nil), a.Targets...), b.Targets...))
+	return out
+}
+
+// dedupeTargets removes repeated targets, and the ones that a more precise
+// one says again: {Son} beside {Son, Adam}, {Adam} beside {Son, Adam},
+// {Children} beside {Child, Léa}.
+func dedupeTargets(list []rules.Target) []rules.Target {
+	var out []rules.Target
+	for i, t := range list {
+		drop := false
+		for j, u := range list {
+			if i != j && (sameTarget(t, u) && j < i || covers(u, t)) {
+				drop = true
+				break
+			}
+		}
+		if !drop {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+func sameTarget(t, u rules.Target) bool {
+	return rules.FoldName(t.FirstName) == rules.FoldName(u.FirstName) && t.Birth == u.Birth && t.Relation == u.Relation
+}
+
+// covers reports whether u says all that t says, and more.
+func covers(u, t rules.Target) bool {
+	if t.FirstName != "" && rules.FoldName(t.FirstName) != rules.FoldName(u.FirstName) {
+		return false
+	}
+	if !t.Birth.IsZero() && t.Birth != u.Birth {
+		return false
+	}
+	switch {
+	case t.Relation == u.Relation, t.Relation == rules.RelationNone:
+	case t.Relation == rules.RelationChildren && u.Relation == rules.RelationChild:
+	default:
+		return false
+	}
+	return t.FirstName == "" && u.FirstName != "" || t.Birth.IsZero() && !u.Birth.IsZero() || t.Relation != u.Relation
+}

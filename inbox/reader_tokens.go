@@ -1,0 +1,343 @@
+package inbox
+
+import (
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/cpam/attestd/rules"
+)
+
+// tokKind tells words from the other tokens of a text.
+type tokKind uint8
+
+const (
+	tWord  tokKind = iota // letters and digits: "attestation", "2015", "c2s"
+	tPunct                // one of . , : ; ( ) % ? ! and "\n" for a line end
+	tDate                 // a calendar date, merged from its parts
+	tNIR                  // a NIR-looking sequence, merged from its groups
+)
+
+// token is one unit of a request's text.
+type token struct {
+	kind  tokKind
+	f     string // folded: lower case, no accents; "." for . ! ? ;
+	orig  string // as written
+	sep   string // the characters between the previous token and this one
+	cap   bool   // written with a capital first letter
+	upper bool   // written all in capitals (two letters or more)
+	date  rules.Date
+	nir   FoundNIR
+}
+
+// hyph reports whether t is joined to the previous word by a hyphen, as in
+// "Marie-Ange" or "envoyez-moi".
+func (t token) hyph() bool { return t.sep == "-" }
+
+func (t token) isWord(words ...string) bool {
+	if t.kind != tWord {
+		return false
+	}
+	for _, w := range words {
+		if t.f == w {
+			return true
+		}
+	}
+	return false
+}
+
+func (t token) isPunct(p ...string) bool {
+	if t.kind != tPunct {
+		return false
+	}
+	for _, w := range p {
+		if t.f == w {
+			return true
+		}
+	}
+	return false
+}
+
+// lineEnd reports whether t ends a line (a blank line ends a sentence too).
+func (t token) lineEnd() bool { return t.kind == tPunct && (t.f == "\n" || t.orig == "\n\n") }
+
+// sentenceEnd reports whether t ends a sentence: . ! ? ; or a blank line.
+func (t token) sentenceEnd() bool { return t.kind == tPunct && t.f == "." }
+
+// maxReadBytes bounds the text Read looks at. ParseMessage already keeps
+// MaxTextBytes per part; this bound holds for any caller.
+const maxReadBytes = 256 << 10
+
+// tokenize splits text into tokens, then merges NIRs and dates.
+func tokenize(text string) []token {
+	if len(text) > maxReadBytes {
+		text = strings.ToValidUTF8(text[:maxReadBytes], "")
+	}
+	return mergeNumbers(scan(text))
+}
+
+// scan is the first pass of tokenize: words and punctuation.
+func scan(text string) []token {
+	var toks []token
+	var sep strings.Builder
+	for i := 0; i < len(text); {
+		r, size := utf8.DecodeRuneInString(text[i:])
+		if isWordRune(r) {
+			j := i
+			for j < len(text) {
+				r2, s2 := utf8.DecodeRuneInString(text[j:])
+				if !isWordRune(r2) && !unicode.Is(unicode.Mn, r2) {
+					break
+				}
+				j += s2
+			}
+			toks = append(toks, newWord(text[i:j], sep.String()))
+			sep.Reset()
+			i = j
+			continue
+		}
+		i += size
+		if r == '&' || r == '+' {
+			toks = append(toks, token{kind: tWord, f: "et", orig: string(r), sep: sep.String()})
+			sep.Reset()
+			continue
+		}
+		if p, ok := punctOf(r, text, i-size, i); ok {
+			if p == "\n" {
+				// A blank line ends a sentence.
+				if n := len(toks); n > 0 && toks[n-1].isPunct("\n") {
+					toks[n-1].f = "."
+					toks[n-1].orig = "\n\n"
+					continue
+				}
+			}
+			toks = append(toks, token{kind: tPunct, f: p, orig: string(r), sep: sep.String()})
+			sep.Reset()
+			continue
+		}
+		if sep.Len() < 8 {
+			sep.WriteRune(r)
+		}
+	}
+	return toks
+}
+
+func isWordRune(r rune) bool { return unicode.IsLetter(r) || unicode.IsDigit(r) }
+
+// punctOf returns the punctuation token of the rune at text[start:end], if
+// it is one. Dots, slashes and dashes between two digits are separators of
+// a date or a NIR, not punctuation.
+func punctOf(r rune, text string, start, end int) (string, bool) {
+	switch r {
+	case '.', '/', '-':
+		before, _ := utf8.DecodeLastRuneInString(text[:start])
+		after, _ := utf8.DecodeRuneInString(text[end:])
+		if unicode.IsDigit(before) && unicode.IsDigit(after) {
+			return "", false
+		}
+		switch r {
+		case '.':
+			if text[end:] != "" && strings.HasPrefix(text[end:], "..") {
+				return "", false // the first dots of an ellipsis
+			}
+			return ".", true
+		case '/':
+			return ",", true // "Léa/Lucas"
+		}
+		return "", false // a hyphen: kept in sep
+	case '!', '?', ';', '…':
+		return ".", true
+	case ',', ':', '(', ')', '%':
+		return string(r), true
+	case '\n':
+		return "\n", true
+	}
+	return "", false
+}
+
+func newWord(w, sep string) token {
+	t := token{kind: tWord, f: fold(w), orig: w, sep: sep}
+	first, _ := utf8.DecodeRuneInString(w)
+	t.cap = unicode.IsUpper(first)
+	letters, uppers := 0, 0
+	for _, r := range w {
+		if unicode.IsLetter(r) {
+			letters++
+			if unicode.IsUpper(r) {
+				uppers++
+			}
+		}
+	}
+	t.upper = letters >= 2 && uppers == letters
+	return t
+}
+
+// mergeNumbers replaces the groups of a NIR, and the parts of a date, by one
+// token each.
+func mergeNumbers(toks []token) []token {
+	out := toks[:0:0]
+	for i := 0; i < len(toks); {
+		if t, n := nirAt(toks, i); n > 0 {
+			out = append(out, t)
+			i += n
+			continue
+		}
+		if t, n := dateAt(toks, i); n > 0 {
+			out = append(out, t)
+			i += n
+			continue
+		}
+		out = append(out, toks[i])
+		i++
+	}
+	return out
+}
+
+// nirAt reads a NIR starting at toks[i]: 13 or 15 significant characters in
+// groups separated by single spaces, dots or dashes ("2 93 08 2A 004 012
+// 64", "185066912308738"). It returns the merged token and how many tokens
+// it took.
+func nirAt(toks []token, i int) (token, int) {
+	first := toks[i]
+	if first.kind != tWord || first.f == "" || !strings.ContainsRune("12345678", rune(first.f[0])) {
+		return token{}, 0
+	}
+	var acc strings.Builder
+	j := i
+	for ; j < len(toks); j++ {
+		t := toks[j]
+		if t.kind != tWord || !nirChars(t.f) || acc.Len()+len(t.f) > 15 {
+			break
+		}
+		if j > i && !nirSep(t.sep) {
+			break
+		}
+		acc.WriteString(strings.ToUpper(t.f))
+		if acc.Len() == 15 {
+			j++
+			break
+		}
+	}
+	n := acc.String()
+	if len(n) != 13 && len(n) != 15 || !nirShape(n) {
+		return token{}, 0
+	}
+	// A longer number (an IBAN, a reference) is not a NIR.
+	if j < len(toks) && toks[j].kind == tWord && toks[j].sep == "" {
+		return token{}, 0
+	}
+	found := FoundNIR{Normalized: n}
+	if len(n) == 15 {
+		_, err := rules.CheckNIR(n)
+		found.Valid = err == nil
+	}
+	return token{kind: tNIR, f: strings.ToLower(n), orig: n, sep: first.sep, nir: found}, j - i
+}
+
+func nirChars(f string) bool {
+	for i := 0; i < len(f); i++ {
+		if (f[i] < '0' || f[i] > '9') && f[i] != 'a' && f[i] != 'b' {
+			return false
+		}
+	}
+	return f != ""
+}
+
+func nirSep(sep string) bool {
+	switch sep {
+	case " ", ".", "-", "\u00a0", "\u202f", "\t":
+		return true
+	}
+	return false
+}
+
+// nirShape checks the shape of a NIR: digits, with 2A or 2B allowed only as
+// the department (characters 6 and 7).
+func nirShape(n string) bool {
+	for i := 0; i < len(n); i++ {
+		c := n[i]
+		if c >= '0' && c <= '9' {
+			continue
+		}
+		if i == 6 && (c == 'A' || c == 'B') && n[5] == '2' {
+			continue
+		}
+		return false
+	}
+	return true
+}
+
+var monthNames = map[string]time.Month{
+	"janvier": 1, "janv": 1, "jan": 1, "fevrier": 2, "fevr": 2, "fev": 2, "mars": 3, "avril": 4, "avr": 4,
+	"mai": 5, "juin": 6, "juillet": 7, "juil": 7, "aout": 8, "septembre": 9, "sept": 9, "sep": 9,
+	"octobre": 10, "oct": 10, "novembre": 11, "nov": 11, "decembre": 12, "dec": 12,
+}
+
+// dateAt reads a date starting at toks[i]: 19/06/2012, 2-3-2015,
+// 19.06.2012, 02/03/15, 2012-06-19, "19 juin 2012", "1er juin 2012".
+func dateAt(toks []token, i int) (token, int) {
+	if i+2 >= len(toks) {
+		return token{}, 0
+	}
+	a, b, c := toks[i], toks[i+1], toks[i+2]
+	if a.kind != tWord || b.kind != tWord || c.kind != tWord {
+		return token{}, 0
+	}
+	mk := func(y, m, d int) (token, int) {
+		if y < 100 {
+			// Two-digit years: a pivot is needed without a clock; birth
+			// dates of living people are meant, 00-49 read as 20xx.
+			if y < 50 {
+				y += 2000
+			} else {
+				y += 1900
+			}
+		}
+		if y < 1900 || y > 2100 || m < 1 || m > 12 || d < 1 {
+			return token{}, 0
+		}
+		t := time.Date(y, time.Month(m), d, 0, 0, 0, 0, time.UTC)
+		if t.Day() != d {
+			return token{}, 0
+		}
+		dt := rules.DateOf(t)
+		return token{kind: tDate, f: dt.String(), orig: a.orig + b.sep + b.orig + c.sep + c.orig, sep: a.sep, date: dt}, 3
+	}
+	if m, ok := monthNames[b.f]; ok && b.sep == " " && c.sep == " " && isDigits(c.f, 4, 4) {
+		day := strings.TrimSuffix(a.f, "er")
+		if isDigits(day, 1, 2) {
+			return mk(atoi(c.f), int(m), atoi(day))
+		}
+	}
+	if b.sep != c.sep || (b.sep != "/" && b.sep != "." && b.sep != "-") {
+		return token{}, 0
+	}
+	switch {
+	case isDigits(a.f, 1, 2) && isDigits(b.f, 1, 2) && (isDigits(c.f, 4, 4) || isDigits(c.f, 2, 2)):
+		return mk(atoi(c.f), atoi(b.f), atoi(a.f))
+	case b.sep == "-" && isDigits(a.f, 4, 4) && isDigits(b.f, 1, 2) && isDigits(c.f, 1, 2):
+		return mk(atoi(a.f), atoi(b.f), atoi(c.f))
+	}
+	return token{}, 0
+}
+
+func isDigits(s string, minLen, maxLen int) bool {
+	if len(s) < minLen || len(s) > maxLen {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+func atoi(s string) int {
+	n := 0
+	for i := 0; i < len(s) && i < 9; i++ {
+		n = n*10 + int(s[i]-'0')
+	}
+	return n
+}
