@@ -165,7 +165,7 @@ func (db *DB) MarkRetry(ctx context.Context, id int64, errText string, next time
 
 // MarkPermanent records that a pending reply failed for good (SMTP 5xx, or
 // retries exhausted): it stays visible to operators and is not retried
-// unless RetryOutbox says so.
+// unless RetryOutbox says so. Marking it permanent again is a no-op.
 func (db *DB) MarkPermanent(ctx context.Context, id int64, errText string, now time.Time) error {
 	return db.outboxUpdate(ctx, id, "mark failed", OutboxPermanent,
 		`UPDATE outbox SET state = ?, attempts = attempts + 1, last_error = ?, updated_at = ? WHERE id = ? AND state = ?`,
