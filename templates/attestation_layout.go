@@ -229,7 +229,9 @@ func (l *layout) beneficiaryRow(b rules.Listed) core.Row {
 		{{s: b.Rights.French()}},
 	}
 	if b.NomUsage != "" {
-		cells[0] = append(cells[0], line{s: "usage : " + b.NomUsage, size: sizeSmall, color: &colorMuted})
+		usage := "nom d'usage : " + b.NomUsage
+		size := l.metrics.fit(printable(usage), false, sizeSmall, sizeMin, cellWidth(0))
+		cells[0] = append(cells[0], line{s: usage, size: size, color: &colorMuted})
 	}
 	r := row.New().WithStyle(&props.Cell{BorderType: border.Bottom, BorderColor: &colorRule, BorderThickness: 0.2})
 	for i, lines := range cells {

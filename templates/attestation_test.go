@@ -73,7 +73,7 @@ func TestRenderPeigneFamily(t *testing.T) {
 		"Nom\tPrénom\tNé(e) le\tRang\tQualité\tN° de sécurité sociale\tDroits",
 		"PEIGNE\tBENOIT\t14/06/1985\t1\tAssuré(e)\t1 85 06 69 123 087 38\tdepuis le 01/01/2012",
 		"MOREAU\tCLAIRE\t22/03/1987\t1\tConjoint(e)\t2 87 03 69 123 112 11\tdepuis le 01/01/2012",
-		"usage : PEIGNE",
+		"nom d'usage : PEIGNE",
 		"PEIGNE\tLÉA\t02/03/2015\t1\tEnfant\t2 15 03 69 123 245 11\tdepuis le 02/03/2015",
 		"PEIGNE\tLUCAS\t02/03/2015\t2\tEnfant\t1 15 03 69 123 246 60\tdepuis le 02/03/2015",
 		// granted mentions with their dates
@@ -138,7 +138,7 @@ func TestRenderUsageName(t *testing.T) {
 		"Nom de famille\tDA SILVA\tAdresse postale",
 		"Nom d'usage\tDURAND\t9 rue de la Roquette",
 		"DA SILVA\tANA\t03/11/1988\t1\tAssuré(e)\t2 88 11 99 139 011 65\tdepuis le 01/01/2012",
-		"usage : DURAND",
+		"nom d'usage : DURAND",
 	)
 	if doc.FileName != "attestation-droits-DURAND-ANA-20261125.pdf" {
 		t.Errorf("file name %q", doc.FileName)

@@ -1,0 +1,75 @@
+package templates
+
+// Benchmarks of the attestation PDF (go test -run x -bench Render -benchmem
+// ./templates/). Most of a render is gofpdf loading, subsetting and
+// compressing the two embedded fonts, a fixed cost per document; the
+// baseline spends its time in maroto's cp1252 translation, which it rebuilds
+// for every text drawn in a built-in font.
+
+import (
+	"testing"
+
+	"github.com/johnfercher/maroto/v2/pkg/consts/fontfamily"
+
+	"github.com/cpam/attestd/rules"
+)
+
+// BenchmarkRenderFamily renders the Peigne family (four beneficiaries, ETM and
+// C2S) with the production renderer.
+func BenchmarkRenderFamily(b *testing.B) {
+	r := newRenderer(b)
+	in := peigneFamily(b)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := r.Render(in); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkRenderFamilyBaseline renders the same document the way maroto does
+// by default: built-in Arial (cp1252 translation on every text call), no
+// custom font, no tuning.
+func BenchmarkRenderFamilyBaseline(b *testing.B) {
+	r := newRenderer(b)
+	in := peigneFamily(b)
+	b.ReportAllocs()
+	for b.Loop() {
+		m := newMaroto(attestationConfig(in, fontfamily.Arial, nil), in.IssuedAt)
+		if err := (&layout{family: fontfamily.Arial, metrics: r.metrics}).build(m, in); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := m.Generate(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkRenderSingle renders a one-beneficiary attestation (Léa).
+func BenchmarkRenderSingle(b *testing.B) {
+	r := newRenderer(b)
+	in := issuedInput(b, "C-BENOIT", rules.Request{Targets: []rules.Target{{FirstName: "Léa"}}}, "ATT-20261125-LEA00001")
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := r.Render(in); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkRenderFamilyParallel renders the Peigne family from all cores at
+// once: the lock around gofpdf's defaults covers only the document's
+// creation.
+func BenchmarkRenderFamilyParallel(b *testing.B) {
+	r := newRenderer(b)
+	in := peigneFamily(b)
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if _, err := r.Render(in); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+}
