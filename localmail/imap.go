@@ -13,20 +13,21 @@ import (
 	"github.com/emersion/go-imap/v2/imapserver/imapmemserver"
 )
 
-// IMAPServer is go-imap v2's in-memory server on loopback. The mail lives in
-// memory, outside the network server, so Stop and Start simulate a restart
-// that loses nothing.
+// IMAPServer is go-imap v2's in-memory server (imapmemserver) on loopback,
+// with IDLE made reliable (see imapSession). The mail lives in memory, outside
+// the network server, so Stop and Start simulate a restart that loses
+// nothing.
 type IMAPServer struct {
 	addr      string // fixed by the first Start
 	accepted  atomic.Int64
-	mem       *imapmemserver.Server
 	users     map[string]*imapmemserver.User // read-only after StartIMAP
 	passwords map[string]string
 
-	mu     sync.Mutex
-	srv    *imapserver.Server // nil while stopped
-	ln     net.Listener       // closed by Stop itself: Serve may not have registered it yet
-	closed bool
+	mu        sync.Mutex
+	delivered chan struct{}      // closed and replaced at each Append
+	srv       *imapserver.Server // nil while stopped
+	ln        net.Listener       // closed by Stop itself: Serve may not have registered it yet
+	closed    bool
 }
 
 // StartIMAP starts an IMAP server on addr ("127.0.0.1:0" picks a free port)
@@ -35,7 +36,7 @@ type IMAPServer struct {
 func StartIMAP(addr string, users map[string]string) (*IMAPServer, error) {
 	s := &IMAPServer{
 		addr:      addr,
-		mem:       imapmemserver.New(),
+		delivered: make(chan struct{}),
 		users:     make(map[string]*imapmemserver.User),
 		passwords: make(map[string]string),
 	}
@@ -44,7 +45,6 @@ func StartIMAP(addr string, users map[string]string) (*IMAPServer, error) {
 		if err := u.Create("INBOX", nil); err != nil {
 			return nil, fmt.Errorf("localmail imap: creating INBOX of %s: %w", name, err)
 		}
-		s.mem.AddUser(u)
 		s.users[name] = u
 		s.passwords[name] = password
 	}
@@ -82,7 +82,7 @@ func (s *IMAPServer) Start() error {
 	s.addr = ln.Addr().String()
 	srv := imapserver.New(&imapserver.Options{
 		NewSession: func(*imapserver.Conn) (imapserver.Session, *imapserver.GreetingData, error) {
-			return s.mem.NewSession(), nil, nil
+			return &imapSession{server: s}, nil, nil
 		},
 		// imapmemserver implements IMAP4rev2 (IDLE, MOVE, UIDPLUS...) and
 		// needs it announced; rev1 stays for older clients.
@@ -137,7 +137,18 @@ func (s *IMAPServer) Append(user, mailbox string, raw []byte) (uid uint32, err e
 	if err != nil {
 		return 0, fmt.Errorf("localmail imap: appending to %s of %s: %w", mailbox, user, err)
 	}
+	s.mu.Lock()
+	close(s.delivered)
+	s.delivered = make(chan struct{})
+	s.mu.Unlock()
 	return uint32(data.UID), nil
+}
+
+// deliveries returns a channel closed at the next Append.
+func (s *IMAPServer) deliveries() <-chan struct{} {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.delivered
 }
 
 // CreateMailbox creates a mailbox of user (no error when it exists).
