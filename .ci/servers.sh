@@ -134,8 +134,8 @@ _servers_dovecot_conf() {
 # _servers_wait_imap HOST PORT PIDFILE waits (10 s at most) for an IMAP
 # greeting, and gives up at once when the process of PIDFILE is gone.
 _servers_wait_imap() {
-	local i line
-	for i in $(seq 100); do
+	local line deadline=$((SECONDS + 10))
+	while [ "$SECONDS" -lt "$deadline" ]; do
 		_servers_alive "$3" || return 1
 		line="$( (exec 3<>"/dev/tcp/$1/$2" && read -r -t 2 l <&3 && echo "$l") 2>/dev/null)"
 		case "$line" in "* OK"*) return 0 ;; esac
@@ -147,8 +147,8 @@ _servers_wait_imap() {
 # _servers_wait_http URL PIDFILE waits (10 s at most) for a 200 from URL, and
 # gives up at once when the process of PIDFILE is gone.
 _servers_wait_http() {
-	local i
-	for i in $(seq 100); do
+	local deadline=$((SECONDS + 10))
+	while [ "$SECONDS" -lt "$deadline" ]; do
 		_servers_alive "$2" || return 1
 		curl -fsS -o /dev/null --max-time 2 "$1" 2>/dev/null && return 0
 		sleep 0.1
@@ -270,18 +270,18 @@ start_servers() {
 }
 
 _servers_stop_pid() {
-	local pidfile="$1" pid i
+	local pidfile="$1" pid
 	_servers_alive "$pidfile" || { rm -f "$pidfile"; return 0; }
 	pid="$(cat "$pidfile")"
-	kill "$pid" 2>/dev/null
-	for i in $(seq 50); do
-		kill -0 "$pid" 2>/dev/null || break
+	kill "$pid" 2>/dev/null || true
+	local deadline=$((SECONDS + 5))
+	while kill -0 "$pid" 2>/dev/null && [ "$SECONDS" -lt "$deadline" ]; do
 		sleep 0.1
 	done
 	if kill -0 "$pid" 2>/dev/null; then
-		kill -9 "$pid" 2>/dev/null
+		kill -9 "$pid" 2>/dev/null || true
 	fi
-	wait "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null || true
 	rm -f "$pidfile"
 }
 
