@@ -5,6 +5,7 @@ import (
 	"strconv"
 
 	"github.com/johnfercher/maroto/v2/pkg/components/col"
+	"github.com/johnfercher/maroto/v2/pkg/components/page"
 	"github.com/johnfercher/maroto/v2/pkg/components/row"
 	"github.com/johnfercher/maroto/v2/pkg/components/text"
 	"github.com/johnfercher/maroto/v2/pkg/consts/align"
@@ -35,6 +36,10 @@ const pageWidth = 210 - 2*marginSide
 // cellPad is the space between a cell's edge and its text, in millimetres.
 const cellPad = 1.0
 
+// textBottom is the room under a line's baseline, for descenders, in
+// millimetres.
+const textBottom = 1.2
+
 var (
 	colorText   = props.Color{Red: 20, Green: 20, Blue: 20}
 	colorMuted  = props.Color{Red: 90, Green: 90, Blue: 90}
@@ -64,7 +69,7 @@ func (l *layout) build(m core.Maroto, in AttestationInput) error {
 	}
 	m.AddRows(l.header(in, day)...)
 	m.AddRows(l.insured(in.Compte)...)
-	m.AddRows(l.beneficiaries(in.Decision.Listed)...)
+	l.beneficiaries(m, in.Decision.Listed)
 	m.AddRows(l.mentions(in.Decision.Listed)...)
 	return nil
 }
@@ -87,7 +92,7 @@ func (l *layout) textAt(ln line, base float64, a align.Type) core.Component {
 		Top:    base - ln.size*ptToMM,
 		Left:   cellPad,
 		Right:  cellPad,
-		Bottom: 1.2,
+		Bottom: textBottom,
 		Align:  a,
 		Color:  ln.color,
 	}
@@ -201,24 +206,36 @@ var tableCols = [...]struct {
 // cellWidth is the room for text in table column i, in millimetres.
 func cellWidth(i int) float64 { return pageWidth*float64(tableCols[i].width)/100 - 2*cellPad }
 
-// beneficiaries: the table of the listed beneficiaries.
-func (l *layout) beneficiaries(listed []rules.Listed) []core.Row {
+// beneficiaries adds the table of the listed beneficiaries to m. A row that
+// does not fit on the page starts a new one under a copy of the table's
+// heading, so that every page of a large family reads on its own.
+func (l *layout) beneficiaries(m core.Maroto, listed []rules.Listed) {
+	m.AddRows(l.section("Bénéficiaires"), l.tableHead())
+	for _, b := range listed {
+		r, height := l.beneficiaryRow(b)
+		if m.FitlnCurrentPage(height) {
+			m.AddRows(r)
+			continue
+		}
+		m.AddPages(page.New().Add(l.tableHead(), r))
+	}
+}
+
+// tableHead is the heading row of the beneficiaries table.
+func (l *layout) tableHead() core.Row {
 	head := row.New().WithStyle(&props.Cell{BackgroundColor: &colorHeader})
 	for i, c := range tableCols {
 		size := l.metrics.fit(c.head, true, sizeSmall, sizeMin, cellWidth(i))
 		head.Add(l.block(c.width, 1.2, align.Left, line{s: c.head, size: size, bold: true}))
 	}
-	rows := []core.Row{l.section("Bénéficiaires"), head}
-	for _, b := range listed {
-		rows = append(rows, l.beneficiaryRow(b))
-	}
-	return rows
+	return head
 }
 
 // beneficiaryRow is one table row. Cells that must read back whole (first
 // name, date, NIR, rights) shrink to fit their column; the family name cell
-// takes a second line for the usage name.
-func (l *layout) beneficiaryRow(b rules.Listed) core.Row {
+// takes a second line for the usage name. It returns the row and its height
+// in millimetres (maroto's own measure, provided no cell wraps).
+func (l *layout) beneficiaryRow(b rules.Listed) (core.Row, float64) {
 	cells := [len(tableCols)][]line{
 		{{s: b.NomFamille}},
 		{{s: b.Prenom}},
@@ -234,6 +251,7 @@ func (l *layout) beneficiaryRow(b rules.Listed) core.Row {
 		cells[0] = append(cells[0], line{s: usage, size: size, color: &colorMuted})
 	}
 	r := row.New().WithStyle(&props.Cell{BorderType: border.Bottom, BorderColor: &colorRule, BorderThickness: 0.2})
+	lowest := 0.0
 	for i, lines := range cells {
 		for j := range lines {
 			if lines[j].size == 0 {
@@ -247,9 +265,10 @@ func (l *layout) beneficiaryRow(b rules.Listed) core.Row {
 			base += ln.size * ptToMM * 1.3
 			c.Add(l.textAt(ln, base, align.Left))
 		}
+		lowest = max(lowest, base)
 		r.Add(c)
 	}
-	return r
+	return r, lowest + textBottom
 }
 
 // mentions: one line per granted mention, "PRÉNOM : mention période". No

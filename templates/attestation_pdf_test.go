@@ -226,3 +226,33 @@ func TestRenderBigFamilyTakesSeveralPages(t *testing.T) {
 		t.Errorf("the attestation prints the ETM motif %q", m)
 	}
 }
+
+// TestRenderTableHeadingOnEveryPage: a table longer than a page starts each
+// page with its heading.
+func TestRenderTableHeadingOnEveryPage(t *testing.T) {
+	in := bigFamily(t, 45)
+	_, text := renderText(t, newRenderer(t), in)
+	heading := strings.Join([]string{"Nom", "Prénom", "Né(e) le", "Rang", "Qualité", "N° de sécurité sociale", "Droits"}, "\t")
+	pagesWithRows, rows := 0, 0
+	for p, page := range strings.Split(strings.TrimSuffix(text, "\f"), "\f") {
+		headed, hasRows := false, false
+		for _, line := range strings.Split(page, "\n") {
+			switch {
+			case line == heading:
+				headed = true
+			case strings.Count(line, "\t") == len(tableCols)-1 && strings.HasPrefix(line, "LEFÈVRE\t"):
+				if !headed {
+					t.Errorf("page %d: row %q before the table heading", p+1, line)
+				}
+				hasRows = true
+				rows++
+			}
+		}
+		if hasRows {
+			pagesWithRows++
+		}
+	}
+	if rows != 45 || pagesWithRows < 2 {
+		t.Errorf("%d rows on %d pages, want 45 rows over several pages", rows, pagesWithRows)
+	}
+}
