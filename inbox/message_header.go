@@ -106,7 +106,11 @@ func msgIDs(h mail.Header, key string, max int) string {
 		for _, m := range angleID.FindAllStringSubmatch(v, max) {
 			ids = append(ids, m[1])
 		}
-		if len(ids) == 0 {
+		switch {
+		case len(ids) > 0:
+		case max == 1:
+			ids = []string{strings.Join(strings.Fields(v), "")}
+		default:
 			ids = strings.Fields(v)
 		}
 	}

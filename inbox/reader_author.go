@@ -126,7 +126,7 @@ func (s *authorScan) birthAfter(i int) (rules.Date, int) {
 		switch {
 		case t.kind == tDate:
 			return t.date, j + 1 - i
-		case t.isPunct(",", "("), t.isWord("ne", "nee", "le", "en", "et"):
+		case t.isPunct(",", "(", ":"), t.isWord("ne", "nee", "le", "en", "et", "est"):
 			j++
 		default:
 			return rules.Date{}, 0
@@ -171,36 +171,41 @@ func (s *authorScan) signature() {
 		return
 	}
 	last := lines[len(lines)-1]
-	start := last.from
+	if s.signatureIn(last.from, lastWord(s.toks, last), len(lines) > 1) {
+		return
+	}
+	// The last sentence of the last line: "… avec l'exonération. Marie-Ange".
+	end := lastWord(s.toks, last)
+	k := end - 1
+	for k >= last.from && !s.toks[k].sentenceEnd() {
+		k--
+	}
+	if k >= last.from {
+		s.signatureIn(k+1, end, true)
+	}
+}
+
+// signatureIn reads toks[from:end] as a signature: closing words ("Bien
+// cordialement,"), an optional "Famille", then only names. Without a
+// closing word, alone is false when the span is the whole text. It reports
+// whether it read one.
+func (s *authorScan) signatureIn(from, end int, notAlone bool) bool {
+	start := from
 	closing := false
-	for start < last.to && (isClosingWord(s.toks[start]) || s.toks[start].kind == tPunct) {
+	for start < end && (isClosingWord(s.toks[start]) || s.toks[start].kind == tPunct) {
 		closing = closing || s.toks[start].kind == tWord && closings.has(s.toks[start].f)
 		start++
 	}
 	if at(s.toks, start).isWord("famille") {
 		start++
 	}
-	if names, n := s.names(start, 4); n > 0 && start+n == lastWord(s.toks, last) && (len(lines) > 1 || closing) {
-		s.a.FirstNames = appendNames(s.a.FirstNames, names)
-		s.mark(last.from, last.to)
-		return
+	names, n := s.names(start, 4)
+	if n == 0 || start+n != end || !notAlone && !closing {
+		return false
 	}
-	// The last sentence of the last line.
-	k := last.to - 1
-	for k >= last.from && s.toks[k].kind == tPunct {
-		k--
-	}
-	end := k + 1
-	for k >= last.from && !s.toks[k].sentenceEnd() {
-		k--
-	}
-	if k < last.from || k+1 >= end {
-		return
-	}
-	if names, n := s.names(k+1, 3); n > 0 && k+1+n == end {
-		s.a.FirstNames = appendNames(s.a.FirstNames, names)
-		s.mark(k+1, end)
-	}
+	s.a.FirstNames = appendNames(s.a.FirstNames, names)
+	s.mark(from, end)
+	return true
 }
 
 // span is a line of tokens, toks[from:to], line ends excluded.

@@ -98,7 +98,7 @@ func (s *targetScan) family(i int) int {
 				break
 			}
 		}
-		if s.tok(i + 1).isWord("d") && s.tok(i+2).isWord("accueil") {
+		if s.tok(i+1).isWord("d") && s.tok(i+2).isWord("accueil") {
 			return 0
 		}
 	case t.isWord("nous") && s.tok(i+1).isWord("tous", "toutes", "quatre", "trois", "cinq"):
@@ -206,7 +206,7 @@ func (s *targetScan) connector(i int) int {
 	for n < 3 {
 		t := s.tok(i + n)
 		switch {
-		case t.isPunct(","), t.isWord("et", "puis", "ou", "ainsi", "que", "plus"):
+		case t.isPunct(",", ")"), t.isWord("et", "puis", "ou", "ainsi", "que", "plus"):
 			n++
 		case t.isWord("pour", "de", "d") && n > 0:
 			n++ // "Léa et pour Lucas"
@@ -226,7 +226,7 @@ func (s *targetScan) selfAt(i int) int {
 	switch {
 	case t.isWord("moi") && !t.hyph() && !s.tok(i-1).isWord("chez", "envoyer", "transmettre", "adresser", "faire"):
 		n := 1
-		if s.tok(i+1).isWord("meme") {
+		if s.tok(i + 1).isWord("meme") {
 			n = 2
 		}
 		s.out.self = true
