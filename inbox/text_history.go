@@ -72,7 +72,7 @@ var (
 	originalMarker = regexp.MustCompile(`^(?:message d'origine|original message|message original|reponse d'origine|courriel d'origine|mail d'origine)\s*:?$`)
 	wroteEnd       = regexp.MustCompile(`(?:a ecrit|wrote)\s*:?\s*$`)
 	wroteStart     = regexp.MustCompile(`^(?:le |on |el |am )`)
-	headerLine     = regexp.MustCompile(`^(?:de|from|date|envoye|envoye le|sent|a|to|cc|cci|bcc|objet|subject|reply-to|repondre a|expediteur|destinataire)\s*:`)
+	headerLine     = regexp.MustCompile(`^(?:de|from|date|envoye|envoye le|sent|a|to|cc|cci|bcc|objet|sujet|pour|subject|reply-to|repondre a|expediteur|destinataire)\s*:`)
 	underscores    = regexp.MustCompile(`^_{8,}$`)
 )
 
@@ -174,7 +174,7 @@ func readForwardBlock(lines []string, forwards int) []Forwarded {
 		switch key, _, _ := strings.Cut(g, ":"); strings.TrimSpace(key) {
 		case "de", "from", "expediteur":
 			f.From = oneLine(strings.TrimSpace(value), 300)
-		case "objet", "subject":
+		case "objet", "sujet", "subject":
 			f.Subject = oneLine(strings.TrimSpace(value), maxSubjectRunes)
 		}
 	}
