@@ -57,7 +57,7 @@ func attestationConfig(in AttestationInput, family string, fonts []*entity.Custo
 		WithTopMargin(marginTop).
 		WithBottomMargin(marginBottom).
 		WithMaxGridSize(gridColumns).
-		WithDefaultFont(&props.Font{Family: family, Size: sizeBody, Color: &colorText}).
+		WithDefaultFont(&props.Font{Family: family, Size: sizeBody, Color: colorText()}).
 		WithCompression(true).
 		WithTitle(attestationTitle, true).
 		WithAuthor(author, true).
@@ -70,7 +70,7 @@ func attestationConfig(in AttestationInput, family string, fonts []*entity.Custo
 			Place:  props.RightBottom,
 			Family: family,
 			Size:   sizeSmall,
-			Color:  &colorMuted,
+			Color:  colorMuted(),
 		})
 	if len(fonts) > 0 {
 		b = b.WithCustomFonts(fonts)

@@ -40,13 +40,13 @@ const cellPad = 1.0
 // millimetres.
 const textBottom = 1.2
 
-var (
-	colorText   = props.Color{Red: 20, Green: 20, Blue: 20}
-	colorMuted  = props.Color{Red: 90, Green: 90, Blue: 90}
-	colorBrand  = props.Color{Red: 12, Green: 65, Blue: 154} // Assurance Maladie blue
-	colorHeader = props.Color{Red: 228, Green: 236, Blue: 247}
-	colorRule   = props.Color{Red: 190, Green: 190, Blue: 190}
-)
+// The colours. Each call returns a new value: maroto keeps the pointers it
+// is given, and documents rendered concurrently must share nothing.
+func colorText() *props.Color   { return &props.Color{Red: 20, Green: 20, Blue: 20} }
+func colorMuted() *props.Color  { return &props.Color{Red: 90, Green: 90, Blue: 90} }
+func colorBrand() *props.Color  { return &props.Color{Red: 12, Green: 65, Blue: 154} } // Assurance Maladie blue
+func colorHeader() *props.Color { return &props.Color{Red: 228, Green: 236, Blue: 247} }
+func colorRule() *props.Color   { return &props.Color{Red: 190, Green: 190, Blue: 190} }
 
 // layout turns an AttestationInput into maroto rows. family names the font
 // every text uses; metrics measures text so that the cells read back as one
@@ -120,7 +120,7 @@ func (l *layout) block(size int, top float64, a align.Type, lines ...line) core.
 // header: organisme, date and reference, title.
 func (l *layout) header(in AttestationInput, day rules.Date) []core.Row {
 	org := in.Compte.Organisme
-	orgLines := []line{{s: org.Libelle, size: sizeSection, bold: true, color: &colorBrand}}
+	orgLines := []line{{s: org.Libelle, size: sizeSection, bold: true, color: colorBrand()}}
 	for _, a := range org.Adresse {
 		orgLines = append(orgLines, line{s: a, size: sizeBody})
 	}
@@ -135,7 +135,7 @@ func (l *layout) header(in AttestationInput, day rules.Date) []core.Row {
 		// The right block starts lower so that its lines share the left ones' baselines.
 		row.New().Add(l.block(60, 0, align.Left, orgLines...),
 			l.block(40, (sizeSection-sizeBody)*ptToMM, align.Right, issue...)),
-		row.New().Add(l.block(100, 7, align.Left, line{s: attestationTitle, size: sizeTitle, bold: true, color: &colorBrand})),
+		row.New().Add(l.block(100, 7, align.Left, line{s: attestationTitle, size: sizeTitle, bold: true, color: colorBrand()})),
 		row.New().Add(col.New(100).Add(l.wrapped(intro, sizeBody, 2))),
 	}
 }
@@ -150,8 +150,8 @@ func (l *layout) wrapped(s string, size, top float64) core.Component {
 
 // section is a heading with a rule under it.
 func (l *layout) section(title string) core.Row {
-	return row.New().Add(l.block(100, 5, align.Left, line{s: title, size: sizeSection, bold: true, color: &colorBrand})).
-		WithStyle(&props.Cell{BorderType: border.Bottom, BorderColor: &colorBrand, BorderThickness: 0.3})
+	return row.New().Add(l.block(100, 5, align.Left, line{s: title, size: sizeSection, bold: true, color: colorBrand()})).
+		WithStyle(&props.Cell{BorderType: border.Bottom, BorderColor: colorBrand(), BorderThickness: 0.3})
 }
 
 // insured: the ouvrant droit's identity and postal address.
@@ -223,7 +223,7 @@ func (l *layout) beneficiaries(m core.Maroto, listed []rules.Listed) {
 
 // tableHead is the heading row of the beneficiaries table.
 func (l *layout) tableHead() core.Row {
-	head := row.New().WithStyle(&props.Cell{BackgroundColor: &colorHeader})
+	head := row.New().WithStyle(&props.Cell{BackgroundColor: colorHeader()})
 	for i, c := range tableCols {
 		size := l.metrics.fit(c.head, true, sizeSmall, sizeMin, cellWidth(i))
 		head.Add(l.block(c.width, 1.2, align.Left, line{s: c.head, size: size, bold: true}))
@@ -248,9 +248,9 @@ func (l *layout) beneficiaryRow(b rules.Listed) (core.Row, float64) {
 	if b.NomUsage != "" {
 		usage := "nom d'usage : " + b.NomUsage
 		size := l.metrics.fit(printable(usage), false, sizeSmall, sizeMin, cellWidth(0))
-		cells[0] = append(cells[0], line{s: usage, size: size, color: &colorMuted})
+		cells[0] = append(cells[0], line{s: usage, size: size, color: colorMuted()})
 	}
-	r := row.New().WithStyle(&props.Cell{BorderType: border.Bottom, BorderColor: &colorRule, BorderThickness: 0.2})
+	r := row.New().WithStyle(&props.Cell{BorderType: border.Bottom, BorderColor: colorRule(), BorderThickness: 0.2})
 	lowest := 0.0
 	for i, lines := range cells {
 		for j := range lines {
@@ -311,8 +311,8 @@ func (l *layout) footer(day rules.Date) []core.Row {
 	contact := "Pour joindre votre caisse : 3646 (service gratuit + prix d'un appel), ou votre compte ameli sur ameli.fr."
 	return []core.Row{
 		row.New().Add(l.block(100, 2, align.Left,
-			line{s: notice, size: sizeSmall + 0.5, color: &colorMuted},
-			line{s: contact, size: sizeSmall + 0.5, color: &colorMuted})).
-			WithStyle(&props.Cell{BorderType: border.Top, BorderColor: &colorRule, BorderThickness: 0.2}),
+			line{s: notice, size: sizeSmall + 0.5, color: colorMuted()},
+			line{s: contact, size: sizeSmall + 0.5, color: colorMuted()})).
+			WithStyle(&props.Cell{BorderType: border.Top, BorderColor: colorRule(), BorderThickness: 0.2}),
 	}
 }

@@ -66,15 +66,20 @@ func showText(content []byte, fonts map[string]*fontDecoder) []textRun {
 	return st.runs
 }
 
-// readArray reads the elements of an array after its "[".
+// readArray reads the elements of an array after its "[", nested arrays
+// flattened into it.
 func readArray(l *lexer) []token {
 	var out []token
-	for t := l.next(); t.kind != tokEOF && t.kind != tokArrayClose; t = l.next() {
-		switch t.kind {
+	for depth := 1; depth > 0; {
+		switch t := l.next(); t.kind {
+		case tokEOF:
+			return out
 		case tokDictOpen:
 			skipDict(l)
 		case tokArrayOpen:
-			out = append(out, readArray(l)...)
+			depth++
+		case tokArrayClose:
+			depth--
 		default:
 			out = append(out, t)
 		}

@@ -90,3 +90,18 @@ endcmap`))
 		t.Errorf("decode = %q, want %q", got, want)
 	}
 }
+
+// FuzzShowText feeds the content stream interpreter arbitrary bytes: it must
+// neither panic nor hang.
+func FuzzShowText(f *testing.F) {
+	f.Add([]byte(`BT /F1 12 Tf 72 700 Td (Hello) Tj [(a) -300 (b)] TJ T* (c) ' ET`))
+	f.Add([]byte(`q 1 0 0 1 5 5 cm BT <0041> Tj ET Q BI /W 1 ID x EI [[[ << /A [1 2] >>`))
+	f.Add([]byte(`(unterminated \` + "\\" + `377 <4`))
+	fonts := map[string]*fontDecoder{
+		"F1": {codeLen: 2, cmap: parseToUnicode([]byte(`1 beginbfrange <0000> <FFFF> <0000> endbfrange`))},
+	}
+	f.Fuzz(func(t *testing.T, content []byte) {
+		arrange(showText(content, fonts))
+		parseToUnicode(content)
+	})
+}
