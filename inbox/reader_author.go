@@ -148,7 +148,7 @@ func (s *authorScan) names(i, max int) ([]string, int) {
 		}
 		parts := []string{t.orig}
 		j++
-		for isNameWord(at(s.toks, j)) && at(s.toks, j).hyph() {
+		for len(parts) < maxNameParts && isNameWord(at(s.toks, j)) && at(s.toks, j).hyph() {
 			parts = append(parts, at(s.toks, j).orig)
 			j++
 		}

@@ -57,12 +57,31 @@ func scanTargets(toks []token, used []bool, known knownNames) targets {
 // step tries every pattern at toks[i] and returns how many tokens the one
 // that matched took, or 0.
 func (s *targetScan) step(i int) int {
-	for _, read := range []func(int) int{s.family, s.relation, s.selfAt, s.birthAt, s.knownAt,
-		s.formField, s.contextName, s.nameWithDate, s.alsoAt} {
-		if n := read(i); n > 0 {
-			return n
-		}
+	if n := s.family(i); n > 0 {
+		return n
 	}
+	if n := s.relation(i); n > 0 {
+		return n
+	}
+	if n := s.selfAt(i); n > 0 {
+		return n
+	}
+	if n := s.birthAt(i); n > 0 {
+		return n
+	}
+	if n := s.knownAt(i); n > 0 {
+		return n
+	}
+	if n := s.formField(i); n > 0 {
+		return n
+	}
+	if n := s.contextName(i); n > 0 {
+		return n
+	}
+	if n := s.nameWithDate(i); n > 0 {
+		return n
+	}
+	s.alsoAt(i)
 	return 0
 }
 
@@ -75,8 +94,16 @@ func (s *targetScan) tok(i int) token {
 	return at(s.toks, i)
 }
 
+// maxTargets bounds the beneficiaries read from one text: a compte has a
+// handful; a text naming more is read no further.
+const maxTargets = 30
+
 // add records a beneficiary read from toks[start:end].
 func (s *targetScan) add(t rules.Target, end int) {
+	if len(s.out.list) >= maxTargets {
+		s.lastEnd = end
+		return
+	}
 	s.out.list = append(s.out.list, t)
 	s.last = len(s.out.list) - 1
 	s.lastEnd = end
@@ -249,14 +276,13 @@ func (s *targetScan) selfAt(i int) int {
 	return 0
 }
 
-// alsoAt notes "celle de", "ainsi que", "aussi": the author's own
-// attestation plus someone else's.
-func (s *targetScan) alsoAt(i int) int {
+// alsoAt notes "celle de": the author's own attestation plus someone
+// else's ("mon attestation et celle de ma fille").
+func (s *targetScan) alsoAt(i int) {
 	t := s.tok(i)
 	if t.isWord("celle", "celles") && s.tok(i+1).isWord("de", "d", "du", "des", "pour") {
 		s.out.also = true
 	}
-	return 0
 }
 
 // birthAt reads a date of birth on its own: "né le 19/06/2012", "date de
@@ -414,7 +440,7 @@ func (s *targetScan) nameAt(i int, needCap bool) (string, int) {
 	}
 	parts := []string{t.orig}
 	n := 1
-	for isNameWord(s.tok(i+n)) && s.tok(i+n).hyph() {
+	for n < maxNameParts && isNameWord(s.tok(i+n)) && s.tok(i+n).hyph() {
 		parts = append(parts, s.tok(i+n).orig)
 		n++
 	}
@@ -422,13 +448,17 @@ func (s *targetScan) nameAt(i int, needCap bool) (string, int) {
 	if nx := s.tok(i + n); t.cap && isNameWord(nx) && nx.cap && nx.sep == " " {
 		if _, kn := s.known.match(s.toks, i+n); kn == 0 {
 			n++
-			for isNameWord(s.tok(i+n)) && s.tok(i+n).hyph() {
+			for k := 1; k < maxNameParts && isNameWord(s.tok(i+n)) && s.tok(i+n).hyph(); k++ {
 				n++
 			}
 		}
 	}
 	return strings.Join(parts, "-"), n
 }
+
+// maxNameParts bounds the hyphenated parts of one name ("Marie-Ange",
+// "Jean-Marc-Antoine"), so that a long chain of words costs linear time.
+const maxNameParts = 4
 
 // isNameWord reports whether t could be a name: letters only, two or more,
 // no common word.

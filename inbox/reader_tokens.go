@@ -79,7 +79,7 @@ func tokenize(text string) []token {
 
 // scan is the first pass of tokenize: words and punctuation.
 func scan(text string) []token {
-	var toks []token
+	toks := make([]token, 0, len(text)/6+4)
 	var sep strings.Builder
 	for i := 0; i < len(text); {
 		r, size := utf8.DecodeRuneInString(text[i:])
@@ -176,7 +176,7 @@ func newWord(w, sep string) token {
 // mergeNumbers replaces the groups of a NIR, and the parts of a date, by one
 // token each.
 func mergeNumbers(toks []token) []token {
-	out := toks[:0:0]
+	out := make([]token, 0, len(toks))
 	for i := 0; i < len(toks); {
 		if t, n := nirAt(toks, i); n > 0 {
 			out = append(out, t)

@@ -12,6 +12,18 @@ import (
 // spelled out ("œ" → "oe"), no-break spaces become spaces. Other characters
 // are kept, one rune for one rune where possible.
 func fold(s string) string {
+	ascii, lower := true, true
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		ascii = ascii && c < 0x80
+		lower = lower && (c < 'A' || c > 'Z')
+	}
+	if ascii {
+		if lower {
+			return s
+		}
+		return strings.ToLower(s)
+	}
 	var b strings.Builder
 	b.Grow(len(s))
 	for _, r := range norm.NFD.String(s) {
