@@ -3,6 +3,7 @@ package templates
 import (
 	"bytes"
 	"fmt"
+	"strings"
 	"unicode"
 
 	"github.com/johnfercher/maroto/v2/pkg/config"
@@ -136,4 +137,61 @@ func (m *fontMetrics) fit(s string, bold bool, size, minSize, width float64) flo
 		}
 	}
 	return minSize
+}
+
+// wrap breaks s into lines no wider than width millimetres at size points,
+// after a space or, when it must, after a hyphen: "JEAN-BAPTISTE EMMANUEL"
+// may become "JEAN-" and "BAPTISTE EMMANUEL". Joining the lines back with a
+// space, or with nothing after a hyphen, gives s again (joinWrapped). A piece
+// wider than width on its own keeps a line of its own.
+func (m *fontMetrics) wrap(s string, bold bool, size, width float64) []string {
+	if m.width(s, bold, size) <= width {
+		return []string{s}
+	}
+	var lines []string
+	cur := ""
+	for _, piece := range wrapPieces(s) {
+		next := cur + piece
+		if cur != "" && m.width(strings.TrimRight(next, " "), bold, size) > width {
+			lines = append(lines, strings.TrimRight(cur, " "))
+			next = piece
+		}
+		cur = next
+	}
+	if cur = strings.TrimRight(cur, " "); cur != "" || len(lines) == 0 {
+		lines = append(lines, cur)
+	}
+	return lines
+}
+
+// wrapPieces cuts s after each run of spaces and after each hyphen.
+func wrapPieces(s string) []string {
+	var pieces []string
+	start := 0
+	for i := 0; i < len(s); i++ {
+		switch {
+		case s[i] == '-':
+			pieces = append(pieces, s[start:i+1])
+			start = i + 1
+		case s[i] == ' ' && (i+1 == len(s) || s[i+1] != ' '):
+			pieces = append(pieces, s[start:i+1])
+			start = i + 1
+		}
+	}
+	if start < len(s) {
+		pieces = append(pieces, s[start:])
+	}
+	return pieces
+}
+
+// joinWrapped puts back together a text that wrap broke into lines.
+func joinWrapped(lines []string) string {
+	var b strings.Builder
+	for i, l := range lines {
+		if i > 0 && !strings.HasSuffix(lines[i-1], "-") {
+			b.WriteByte(' ')
+		}
+		b.WriteString(l)
+	}
+	return b.String()
 }

@@ -22,7 +22,7 @@ const (
 	sizeTitle   = 18.0
 	sizeSection = 11.0
 	sizeBody    = 9.0
-	sizeTable   = 8.0
+	sizeTable   = 7.5
 	sizeSmall   = 7.0
 	sizeMin     = 6.0 // smallest size a cell shrinks to before it wraps
 )
@@ -102,17 +102,24 @@ func (l *layout) textAt(ln line, base float64, a align.Type) core.Component {
 	return text.New(printable(ln.s), p)
 }
 
-// block is a column of lines, the first baseline at top + its size.
+// block is a column of lines, the first baseline at top + its size. A line
+// wider than the column is broken at spaces into several.
 func (l *layout) block(size int, top float64, a align.Type, lines ...line) core.Col {
+	width := pageWidth*float64(size)/gridColumns - 2*cellPad
 	c := col.New(size)
 	base := top
-	for i, ln := range lines {
-		if i == 0 {
-			base += ln.size * ptToMM
-		} else {
-			base += ln.size * ptToMM * 1.3
+	first := true
+	for _, ln := range lines {
+		for _, part := range l.metrics.wrap(printable(ln.s), ln.bold, ln.size, width) {
+			if first {
+				base += ln.size * ptToMM
+				first = false
+			} else {
+				base += ln.size * ptToMM * 1.3
+			}
+			ln.s = part
+			c.Add(l.textAt(ln, base, a))
 		}
-		c.Add(l.textAt(ln, base, a))
 	}
 	return c
 }
@@ -157,31 +164,46 @@ func (l *layout) section(title string) core.Row {
 // insured: the ouvrant droit's identity and postal address.
 func (l *layout) insured(c *rules.Compte) []core.Row {
 	h := c.Holder()
-	labels := []line{{s: "Nom de famille", size: sizeBody, bold: true}}
-	values := []line{{s: h.NomFamille, size: sizeBody}}
+	fields := [][2]string{{"Nom de famille", h.NomFamille}}
 	if h.NomUsage != "" {
-		labels = append(labels, line{s: "Nom d'usage", size: sizeBody, bold: true})
-		values = append(values, line{s: h.NomUsage, size: sizeBody})
+		fields = append(fields, [2]string{"Nom d'usage", h.NomUsage})
 	}
-	labels = append(labels,
-		line{s: "Prénom", size: sizeBody, bold: true},
-		line{s: "Date de naissance", size: sizeBody, bold: true},
-		line{s: "N° de sécurité sociale", size: sizeBody, bold: true})
-	values = append(values,
-		line{s: h.Prenom, size: sizeBody},
-		line{s: h.DateNaissance.French(), size: sizeBody},
-		line{s: nirText(h.NIR), size: sizeBody})
+	fields = append(fields,
+		[2]string{"Prénom", h.Prenom},
+		[2]string{"Date de naissance", h.DateNaissance.French()},
+		[2]string{"N° de sécurité sociale", nirText(h.NIR)})
 	addr := []line{{s: "Adresse postale", size: sizeBody, bold: true}}
 	for _, a := range c.Adresse.Lines() {
 		addr = append(addr, line{s: a, size: sizeBody})
 	}
+	labels, values := l.fields(24, 36, 2, fields)
 	return []core.Row{
 		l.section("Assuré(e) ouvrant droit"),
-		row.New().Add(
-			l.block(24, 2, align.Left, labels...),
-			l.block(36, 2, align.Left, values...),
-			l.block(40, 2, align.Left, addr...)),
+		row.New().Add(labels, values, l.block(40, 2, align.Left, addr...)),
 	}
+}
+
+// fields lays out label/value pairs in two columns of the given widths (in
+// percent). A pair takes as many lines as the longer of its label and value
+// once broken to fit, so that each value stays beside its label.
+func (l *layout) fields(labelWidth, valueWidth int, top float64, pairs [][2]string) (core.Col, core.Col) {
+	lw := pageWidth*float64(labelWidth)/gridColumns - 2*cellPad
+	vw := pageWidth*float64(valueWidth)/gridColumns - 2*cellPad
+	labels, values := col.New(labelWidth), col.New(valueWidth)
+	step := sizeBody * ptToMM * 1.3
+	base := top + sizeBody*ptToMM
+	for _, p := range pairs {
+		ls := l.metrics.wrap(printable(p[0]), true, sizeBody, lw)
+		vs := l.metrics.wrap(printable(p[1]), false, sizeBody, vw)
+		for i, s := range ls {
+			labels.Add(l.textAt(line{s: s, size: sizeBody, bold: true}, base+float64(i)*step, align.Left))
+		}
+		for i, s := range vs {
+			values.Add(l.textAt(line{s: s, size: sizeBody}, base+float64(i)*step, align.Left))
+		}
+		base += float64(max(len(ls), len(vs))) * step
+	}
+	return labels, values
 }
 
 // nirText is a NIR as printed, or a dash when the beneficiary has none of
@@ -194,13 +216,14 @@ func nirText(nir string) string {
 }
 
 // tableCols are the beneficiaries table's columns: heading and width in
-// percent of the page width. ReadAttestation relies on their count.
+// percent of the page width. ReadAttestation relies on their count and on
+// the first name being the second.
 var tableCols = [...]struct {
 	head  string
 	width int
 }{
-	{"Nom", 17}, {"Prénom", 14}, {"Né(e) le", 10}, {"Rang", 5},
-	{"Qualité", 11}, {"N° de sécurité sociale", 19}, {"Droits", 24},
+	{"Nom", 18}, {"Prénom", 18}, {"Né(e) le", 10}, {"Rang", 5},
+	{"Qualité", 10}, {"N° de sécurité sociale", 17}, {"Droits", 22},
 }
 
 // cellWidth is the room for text in table column i, in millimetres.
@@ -231,31 +254,34 @@ func (l *layout) tableHead() core.Row {
 	return head
 }
 
-// beneficiaryRow is one table row. Cells that must read back whole (first
-// name, date, NIR, rights) shrink to fit their column; the family name cell
-// takes a second line for the usage name. It returns the row and its height
-// in millimetres (maroto's own measure, provided no cell wraps).
+// beneficiaryRow is one table row. Each cell shrinks to fit its column, so
+// that the first name, the date, the NIR and the rights read back whole; only
+// what does not fit at the smallest size is broken over several lines. The
+// family name cell takes one more line for the usage name. It returns the row
+// and its height in millimetres, which is maroto's own measure of it.
 func (l *layout) beneficiaryRow(b rules.Listed) (core.Row, float64) {
 	cells := [len(tableCols)][]line{
-		{{s: b.NomFamille}},
-		{{s: b.Prenom}},
-		{{s: b.DateNaissance.French()}},
-		{{s: strconv.Itoa(b.Rang)}},
-		{{s: b.Qualite.Label()}},
-		{{s: nirText(b.NIR)}},
-		{{s: b.Rights.French()}},
+		{{s: b.NomFamille, size: sizeTable}},
+		{{s: b.Prenom, size: sizeTable}},
+		{{s: b.DateNaissance.French(), size: sizeTable}},
+		{{s: strconv.Itoa(b.Rang), size: sizeTable}},
+		{{s: b.Qualite.Label(), size: sizeTable}},
+		{{s: nirText(b.NIR), size: sizeTable}},
+		{{s: b.Rights.French(), size: sizeTable}},
 	}
 	if b.NomUsage != "" {
-		usage := "nom d'usage : " + b.NomUsage
-		size := l.metrics.fit(printable(usage), false, sizeSmall, sizeMin, cellWidth(0))
-		cells[0] = append(cells[0], line{s: usage, size: size, color: colorMuted()})
+		cells[0] = append(cells[0], line{s: "nom d'usage : " + b.NomUsage, size: sizeSmall, color: colorMuted()})
 	}
 	r := row.New().WithStyle(&props.Cell{BorderType: border.Bottom, BorderColor: colorRule(), BorderThickness: 0.2})
 	lowest := 0.0
-	for i, lines := range cells {
-		for j := range lines {
-			if lines[j].size == 0 {
-				lines[j].size = l.metrics.fit(printable(lines[j].s), false, sizeTable, sizeMin, cellWidth(i))
+	for i, texts := range cells {
+		var lines []line
+		for _, t := range texts {
+			s := printable(t.s)
+			t.size = l.metrics.fit(s, false, t.size, sizeMin, cellWidth(i))
+			for _, part := range l.metrics.wrap(s, false, t.size, cellWidth(i)) {
+				t.s = part
+				lines = append(lines, t)
 			}
 		}
 		// The first lines of all cells share one baseline, whatever their size.

@@ -3,6 +3,7 @@ package templates
 import (
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 
 	"github.com/cpam/attestd/rules"
@@ -33,49 +34,91 @@ const (
 
 // ReadAttestation reads an attestation made by PDFRenderer back into its
 // summary: the "Référence : …" line, the first name column of the
-// beneficiaries table (rows are the lines with one piece per column, below the
-// table's heading), and the "PRÉNOM : mention …" lines of the mentions
-// section.
+// beneficiaries table (a row starts with a line that has a piece in every
+// column; a first name broken over several lines is joined back), and the
+// "PRÉNOM : mention …" lines of the mentions section.
 func ReadAttestation(pdf []byte) (*AttestationSummary, error) {
 	pages, err := extractPages(pdf)
 	if err != nil {
 		return nil, err
 	}
-	s := &AttestationSummary{Mentions: map[string][]string{}}
-	inTable, inMentions := false, false
+	rd := &attestationReader{s: &AttestationSummary{Mentions: map[string][]string{}}}
 	for _, page := range pages {
 		for _, cells := range page {
-			switch {
-			case s.Reference == "" && strings.HasPrefix(cells[0], referencePrefix):
-				s.Reference = strings.TrimSpace(strings.TrimPrefix(cells[0], referencePrefix))
-			case s.Reference == "" && len(cells) > 1 && strings.HasPrefix(cells[1], referencePrefix):
-				s.Reference = strings.TrimSpace(strings.TrimPrefix(cells[1], referencePrefix))
-			case isTableHeading(cells):
-				inTable = true
-			case len(cells) == 1 && cells[0] == headingMentions:
-				inTable, inMentions = false, true
-			case inTable && len(cells) == len(tableCols):
-				s.Beneficiaries = append(s.Beneficiaries, cells[1])
-			case inMentions && len(cells) == 1:
-				if name, m, ok := mentionOf(cells[0]); ok {
-					s.Mentions[name] = append(s.Mentions[name], string(m))
-				}
-			}
+			rd.line(cells)
 		}
 	}
-	if err := s.check(); err != nil {
+	rd.endRow()
+	if err := rd.s.check(); err != nil {
 		return nil, err
 	}
-	return s, nil
+	return rd.s, nil
+}
+
+// attestationReader reads the lines of an attestation in order.
+type attestationReader struct {
+	s                   *AttestationSummary
+	inTable, inMentions bool
+	nameX               float64  // where the first name column starts, from the table heading
+	name                []string // the lines of the current row's first name
+}
+
+// sameColumn is how far apart, in points, two pieces may start and still be
+// in one column.
+const sameColumn = 0.5
+
+// line reads one line of pieces.
+func (rd *attestationReader) line(cells []textCell) {
+	switch {
+	case rd.s.Reference == "" && reference(cells) != "":
+		rd.s.Reference = reference(cells)
+	case isTableHeading(cells):
+		rd.endRow()
+		rd.inTable, rd.nameX = true, cells[1].x
+	case len(cells) == 1 && cells[0].s == headingMentions:
+		rd.endRow()
+		rd.inTable, rd.inMentions = false, true
+	case rd.inTable && len(cells) == len(tableCols):
+		rd.endRow()
+		rd.name = []string{cells[1].s}
+	case rd.inTable && rd.name != nil:
+		for _, c := range cells {
+			if math.Abs(c.x-rd.nameX) < sameColumn {
+				rd.name = append(rd.name, c.s)
+			}
+		}
+	case rd.inMentions && len(cells) == 1:
+		if name, m, ok := mentionOf(cells[0].s); ok {
+			rd.s.Mentions[name] = append(rd.s.Mentions[name], string(m))
+		}
+	}
+}
+
+// endRow records the first name of the row being read, if any.
+func (rd *attestationReader) endRow() {
+	if rd.name != nil {
+		rd.s.Beneficiaries = append(rd.s.Beneficiaries, joinWrapped(rd.name))
+		rd.name = nil
+	}
+}
+
+// reference returns the reference a line gives, or "".
+func reference(cells []textCell) string {
+	for _, c := range cells {
+		if strings.HasPrefix(c.s, referencePrefix) {
+			return strings.TrimSpace(strings.TrimPrefix(c.s, referencePrefix))
+		}
+	}
+	return ""
 }
 
 // isTableHeading reports whether a line is the beneficiaries table's heading.
-func isTableHeading(cells []string) bool {
+func isTableHeading(cells []textCell) bool {
 	if len(cells) != len(tableCols) {
 		return false
 	}
 	for i, c := range tableCols {
-		if cells[i] != c.head {
+		if cells[i].s != c.head {
 			return false
 		}
 	}

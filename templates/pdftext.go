@@ -32,7 +32,12 @@ func ExtractText(pdf []byte) (string, error) {
 	var b strings.Builder
 	for _, lines := range pages {
 		for _, ln := range lines {
-			b.WriteString(strings.Join(ln, "\t"))
+			for i, c := range ln {
+				if i > 0 {
+					b.WriteByte('\t')
+				}
+				b.WriteString(c.s)
+			}
 			b.WriteByte('\n')
 		}
 		b.WriteByte('\f')
@@ -58,9 +63,16 @@ func pdfcpuConfig(mode int) *model.Configuration {
 	}
 }
 
+// textCell is a piece of a line: its text and where it starts, in points
+// from the page's left edge.
+type textCell struct {
+	x float64
+	s string
+}
+
 // extractPages returns, per page, its lines top to bottom, each line its
 // pieces left to right.
-func extractPages(pdf []byte) (pages [][][]string, err error) {
+func extractPages(pdf []byte) (pages [][][]textCell, err error) {
 	defer func() {
 		// pdfcpu reports some malformed input by panicking.
 		if r := recover(); r != nil {
@@ -182,9 +194,9 @@ type textRun struct {
 const sameLine = 1.0
 
 // arrange groups runs into lines, top to bottom, each left to right.
-func arrange(runs []textRun) [][]string {
+func arrange(runs []textRun) [][]textCell {
 	sort.SliceStable(runs, func(i, j int) bool { return runs[i].y > runs[j].y })
-	var lines [][]string
+	var lines [][]textCell
 	lastY := math.Inf(1)
 	var lineRuns []textRun
 	flush := func() {
@@ -192,9 +204,9 @@ func arrange(runs []textRun) [][]string {
 			return
 		}
 		sort.SliceStable(lineRuns, func(i, j int) bool { return lineRuns[i].x < lineRuns[j].x })
-		var cells []string
+		var cells []textCell
 		for _, r := range lineRuns {
-			cells = append(cells, r.s)
+			cells = append(cells, textCell{x: r.x, s: r.s})
 		}
 		lines = append(lines, cells)
 		lineRuns = nil

@@ -48,7 +48,14 @@ BI /W 2 /H 1 /BPC 8 /CS /G ID ` + "\x00EI\xff" + ` EI
 BT 72 600 Td <004C00C9> Tj ET
 Q`
 	fonts := map[string]*fontDecoder{"F1": {codeLen: 1, simple: simpleEncoding("WinAnsiEncoding")}}
-	got := arrange(showText([]byte(content), fonts))
+	var got [][]string
+	for _, line := range arrange(showText([]byte(content), fonts)) {
+		var cells []string
+		for _, c := range line {
+			cells = append(cells, c.s)
+		}
+		got = append(got, cells)
+	}
 	want := [][]string{
 		{"Hello", "World"},
 		{"Kern gap"},
