@@ -469,12 +469,16 @@ func isNameWord(t token) bool {
 	if _, month := monthNames[t.f]; month {
 		return false
 	}
+	vowel := false
 	for _, r := range t.f {
-		if r >= '0' && r <= '9' {
+		switch {
+		case r >= '0' && r <= '9':
 			return false
+		case strings.ContainsRune("aeiouy", r):
+			vowel = true
 		}
 	}
-	return true
+	return vowel // "MDPH", "CCAS"… are acronyms
 }
 
 // mergeTargets puts together what the subject and the text ask.

@@ -55,6 +55,15 @@ objet re tr fwd fw pj piece jointe ci-joint ci joint
 oui non ok okay d'accord accord parfait super top
 finalement enfin ainsi voici voila desole desolee excusez
 nom prenom prenoms adresse rue avenue boulevard ville
+info infos information informations rappel memoire suite cela rien savoir voir quand comment pourquoi
+combien lequel laquelle dossier logement cantine centre colonie voyage stage sport club inscription
+rsa apl aah ame mdph pmi cmp ccas ehpad crous paje ase pmi sncf edf
+mgen axa alan harmonie malakoff humanis ag2r swisslife allianz generali maaf macif maif matmut mnt apicil
+klesia april groupama smerep lmde heyme cnp doctolib
+paris lyon marseille toulouse nice nantes strasbourg montpellier bordeaux lille rennes
+absent absente enceinte malade malades retraite retraitee etudiant etudiante salarie salariee titulaire
+allocataire inscrit inscrite hospitalise hospitalisee handicape handicapee mineur mineure majeur majeure
+divorce divorcee separe separee veuf veuve celibataire scolarise scolarisee age agee
 `)
 
 // titles come before a person's name ("Madame Claire Peigne").
