@@ -128,10 +128,11 @@ func isOutlookStart(lines []string, i int) bool {
 	return false
 }
 
-var forwardPrefix = regexp.MustCompile(`^(?:(?:re|aw|sv|tr|fw|fwd|transf|wg)\s*(?:\[\d+\])?\s*:\s*)*(?:tr|fw|fwd|transf|wg)\s*(?:\[\d+\])?\s*:`)
+var forwardPrefix = regexp.MustCompile(`^(?:tr|fw|fwd|transf|wg)\s*(?:\[\d+\])?\s*:`)
 
 // isForwardSubject reports whether a subject says its message forwards
-// another one: "TR: …", "Fwd: …", "RE: TR: …".
+// another one: "TR: …", "Fwd: …", "TR: RE: …". "RE: TR: …" is a reply: what
+// it quotes is history.
 func isForwardSubject(subject string) bool {
 	return forwardPrefix.MatchString(fold(strings.TrimSpace(subject)))
 }

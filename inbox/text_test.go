@@ -78,7 +78,7 @@ func TestSplitTextForwarded(t *testing.T) {
 }
 
 func TestIsForwardSubject(t *testing.T) {
-	for s, want := range map[string]bool{"TR: attestation": true, "Fwd: x": true, "RE: TR: x": true, "Fw : x": true,
+	for s, want := range map[string]bool{"TR: attestation": true, "Fwd: x": true, "RE: TR: x": false, "TR: RE: x": true, "Fw : x": true,
 		"Re: attestation": false, "attestation TR:": false, "Transfert de dossier": false} {
 		if got := isForwardSubject(s); got != want {
 			t.Errorf("isForwardSubject(%q) = %v", s, got)
