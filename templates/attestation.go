@@ -25,8 +25,10 @@ type AttestationInput struct {
 	// Reference is the attestation's unique reference, printed on every
 	// page and repeated in the reply and the records.
 	Reference string
-	// IssuedAt is the date of issue. It is also the PDF's creation and
-	// modification date, so that the same input gives the same bytes.
+	// IssuedAt is the moment of issue, in the caisse's time zone: its
+	// calendar date is printed and dates the file name. It is also the PDF's
+	// creation and modification date, so that the same input gives the
+	// same bytes.
 	IssuedAt time.Time
 }
 
