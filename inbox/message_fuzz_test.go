@@ -21,6 +21,13 @@ func FuzzParseMessage(f *testing.F) {
 	}
 	f.Add([]byte(hdr + nestedMultiparts(30, "profond")))
 	f.Add([]byte(hdr + "Content-Type: text/html; charset=windows-1252\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n<p>L=E9a =ZZ<blockquote>x"))
+	for _, body := range []string{
+		"Content-Type: multipart/alternative; boundary=a\r\n\r\n--a\r\nContent-Type: text/plain\r\n\r\n \r\n--a\r\nContent-Type: text/html\r\n\r\n<div>Le 1 a écrit :<blockquote>x</blockquote></div>\r\n--a--\r\n",
+		"Content-Type: multipart/mixed; boundary=m\r\n\r\n--m\r\nContent-Type: message/rfc822\r\nContent-Transfer-Encoding: base64\r\n\r\nU3ViamVjdDogeAoKeQ==\r\n--m\r\nContent-Type: text/plain; charset=x-unknown\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\nL=E9a =Z\r\n--m",
+		"Content-Type: text/plain\r\n\r\nTexte\r\n---------- Forwarded message ---------\r\nFrom: a\r\nSubject: b\r\n\r\n> Le x a écrit :\r\n-- \r\nsig",
+	} {
+		f.Add([]byte(hdr + body))
+	}
 	lim := Limits{MaxMessageBytes: 1 << 20, MaxDepth: 10, MaxParts: 50, MaxForwardDepth: 2, MaxTextBytes: 4 << 10}
 	f.Fuzz(func(t *testing.T, raw []byte) {
 		m, err := ParseMessage(raw, lim)

@@ -221,6 +221,11 @@ func TestParseBrokenMultipart(t *testing.T) {
 	if m.Text != "attestation de droits" {
 		t.Errorf("Text = %q, want the parts read before the break", m.Text)
 	}
+	// A Content-Type that does not parse still gives its charset.
+	m = parseString(t, hdr+"Content-Type: text/plain; CHARSET=iso-8859-1; bad\r\n\r\nL\xe9a\r\n", DefaultLimits())
+	if m.Text != "Léa" {
+		t.Errorf("Text = %q, want the charset of a malformed Content-Type", m.Text)
+	}
 	m = parseString(t, hdr+"Content-Type: multipart/mixed\r\n\r\nbody\r\n", DefaultLimits())
 	if !hasWarning(m, "without a boundary") {
 		t.Errorf("warnings %q", m.Warnings)

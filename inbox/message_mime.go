@@ -263,7 +263,7 @@ func contentType(h message.Header) (string, map[string]string) {
 	if m := boundaryParam.FindStringSubmatch(v); m != nil {
 		params["boundary"] = strings.TrimSpace(m[1])
 	}
-	if i := strings.Index(strings.ToLower(v), "charset="); i >= 0 {
+	if i := indexFold(v, "charset="); i >= 0 {
 		cs := strings.Trim(v[i+len("charset="):], `"' `)
 		cs, _, _ = strings.Cut(cs, ";")
 		params["charset"] = strings.Trim(cs, `"' `)

@@ -213,7 +213,7 @@ func skipPastFold(s string, i int, marker string) int {
 func indexFold(s, needle string) int {
 	n := len(needle)
 	for i := 0; i+n <= len(s); i++ {
-		if s[i] == needle[0] && strings.EqualFold(s[i:i+n], needle) {
+		if c := s[i] | 0x20; (c == needle[0] || s[i] == needle[0]) && strings.EqualFold(s[i:i+n], needle) {
 			return i
 		}
 	}
