@@ -73,3 +73,18 @@ func BenchmarkRenderFamilyParallel(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkReadAttestation reads the Peigne family's attestation back, as the
+// demo's summary and the end-to-end tests do.
+func BenchmarkReadAttestation(b *testing.B) {
+	doc, err := newRenderer(b).Render(peigneFamily(b))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := ReadAttestation(doc.Bytes); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
