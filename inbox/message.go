@@ -33,7 +33,8 @@ var (
 
 // Limits bound the work spent on one message (SPEC section 9). A limit that
 // is reached stops the reading there: what was read so far is kept, and the
-// message carries a warning and Truncated.
+// message carries a warning and Truncated. A field left at zero takes its
+// value from DefaultLimits.
 type Limits struct {
 	// MaxMessageBytes: larger messages are refused with ErrTooLarge.
 	MaxMessageBytes int64
