@@ -1,0 +1,324 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"github.com/cpam/attestd/daemon"
+	"github.com/cpam/attestd/inbox"
+	"github.com/cpam/attestd/localmail"
+	"github.com/cpam/attestd/rules"
+	"github.com/cpam/attestd/samples"
+	"github.com/cpam/attestd/store"
+	"github.com/cpam/attestd/templates"
+)
+
+// demoUser is the service mailbox of the demo.
+const demoUser = "attestation@cpam.example"
+
+func cmdDemo(args []string) error {
+	fs := newFlags("demo", "demo [--once] [--out DIR] [--today YYYY-MM-DD] [--requests DIR] [--registry FILE] [--config FILE]")
+	once := fs.Bool("once", false, "exit 0 once every request is handled (default: keep serving)")
+	out := fs.String("out", "demo-out", "directory for the replies (.eml), their PDFs and summary.json")
+	reqDir := fs.String("requests", "", "directory of .eml requests (default: the built-in samples)")
+	regFile := fs.String("registry", "", "registry file (default: the built-in sample registry)")
+	cfgFile := fs.String("config", "", "configuration file whose service, trust and limits settings replace the built-in ones")
+	imapAddr := fs.String("imap", "127.0.0.1:0", "address of the in-process IMAP server")
+	smtpAddr := fs.String("smtp", "127.0.0.1:0", "address of the in-process SMTP server")
+	var today todayFlag
+	fs.Var(&today, "today", "run the rules at this date (default: today)")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	reqs := samples.Requests()
+	if *reqDir != "" {
+		var err error
+		if reqs, err = samples.ReadRequests(os.DirFS(*reqDir), "."); err != nil {
+			return fmt.Errorf("--requests: %w", err)
+		}
+	}
+	registry := samples.Registry()
+	if *regFile != "" {
+		var err error
+		if registry, err = os.ReadFile(*regFile); err != nil {
+			return fmt.Errorf("--registry: %w", err)
+		}
+	}
+	reg, err := store.ParseRegistry(bytes.NewReader(registry))
+	if err != nil {
+		return fmt.Errorf("registry refused: %w", err)
+	}
+	cfg, err := demoConfig(*cfgFile)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(*out, 0o755); err != nil {
+		return err
+	}
+	tmp, err := os.MkdirTemp("", "attestd-demo-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	cfg.Store = daemon.StoreConfig{Driver: "sqlite", DSN: filepath.Join(tmp, "attestd.db")}
+
+	password := randomPassword()
+	imapSrv, err := localmail.StartIMAP(*imapAddr, map[string]string{demoUser: password})
+	if err != nil {
+		return err
+	}
+	defer imapSrv.Close()
+	smtpSrv, err := localmail.StartSMTP(*smtpAddr)
+	if err != nil {
+		return err
+	}
+	defer smtpSrv.Close()
+	cfg.IMAP.Address, cfg.IMAP.Username = imapSrv.Addr(), demoUser
+	cfg.SMTP.Address = smtpSrv.Addr()
+
+	logFile, err := os.Create(filepath.Join(*out, "attestd.log"))
+	if err != nil {
+		return err
+	}
+	defer logFile.Close()
+	log := slog.New(slog.NewJSONHandler(logFile, nil))
+
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+
+	results := make(chan daemon.Result, 64)
+	serveErr := make(chan error, 1)
+	ready := make(chan struct{})
+	go func() {
+		serveErr <- serve(ctx, cfg, serveOptions{
+			today: today.d, log: log, results: results, imapPassword: password,
+			ready: func(db *store.DB) {
+				if err := db.ImportRegistry(ctx, reg); err != nil {
+					log.Error("registry import", "err", err)
+				}
+				close(ready)
+			},
+		})
+	}()
+	select {
+	case <-ready:
+	case err := <-serveErr:
+		return err
+	}
+	for _, r := range reqs {
+		if _, err := imapSrv.Append(demoUser, "INBOX", r.Raw); err != nil {
+			return fmt.Errorf("append %s: %w", r.Name, err)
+		}
+	}
+	if !*once {
+		fmt.Printf("attestd demo is serving. Drop requests into the mailbox with any mail client:\n"+
+			"  IMAP  %s  user %s  password %s  (no TLS)\n  SMTP  %s  (replies are captured here and written to %s)\n"+
+			"Logs: %s. Ctrl-C to stop.\n\n", imapSrv.Addr(), demoUser, password, smtpSrv.Addr(), *out, logFile.Name())
+	}
+	rep := newDemoReport(*out, reqs, smtpSrv)
+	for {
+		select {
+		case r := <-results:
+			if err := rep.add(r); err != nil {
+				return err
+			}
+			if !*once {
+				rep.printRow(os.Stdout, len(rep.rows)-1)
+			}
+			if *once && len(rep.rows) >= len(reqs) {
+				rep.printTable(os.Stdout)
+				cancel()
+				<-serveErr
+				return rep.writeSummary()
+			}
+		case err := <-serveErr:
+			if err != nil {
+				return err
+			}
+			return rep.writeSummary()
+		}
+	}
+}
+
+// demoConfig is the embedded default: the trust settings of the samples'
+// expected.json, or those of --config.
+func demoConfig(file string) (daemon.Config, error) {
+	cfg := daemon.DefaultConfig()
+	exp := samples.ExpectedCases()
+	cfg.Service.Address = exp.ServiceAddress
+	cfg.Trust.AuthservIDs = []string{exp.TrustedAuthservID}
+	cfg.Trust.AgentDomains = exp.AgentDomains
+	cfg.Trust.Gateway = daemon.GatewayConfig{Domain: exp.GatewayDomain, Header: exp.GatewayHeader}
+	cfg.IMAP.PollInterval = daemon.Duration(2 * time.Second)
+	cfg.IMAP.Username = demoUser
+	if file != "" {
+		fileCfg, err := daemon.LoadConfig(file)
+		if err != nil {
+			return cfg, err
+		}
+		cfg.Service, cfg.Trust, cfg.Limits, cfg.Templates = fileCfg.Service, fileCfg.Trust, fileCfg.Limits, fileCfg.Templates
+	}
+	return cfg, nil
+}
+
+func randomPassword() string {
+	b := make([]byte, 9)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// demoRow is one request's line of the table and of summary.json.
+type demoRow struct {
+	File          string              `json:"file,omitempty"`
+	MessageID     string              `json:"message_id"`
+	Subject       string              `json:"subject"`
+	Sender        string              `json:"sender"`
+	Outcome       rules.Outcome       `json:"outcome"`
+	Folder        string              `json:"folder"`
+	ReplyTo       *string             `json:"reply_to"`
+	Attachments   []string            `json:"attachments"`
+	Beneficiaries []string            `json:"beneficiaries"`
+	Mentions      map[string][]string `json:"mentions"`
+	Reference     string              `json:"reference,omitempty"`
+	Millis        int64               `json:"ms"`
+}
+
+type demoReport struct {
+	dir      string
+	smtp     *localmail.SMTPServer
+	requests map[string]samples.Request // by Message-ID
+	rows     []demoRow
+}
+
+func newDemoReport(dir string, reqs []samples.Request, smtp *localmail.SMTPServer) *demoReport {
+	r := &demoReport{dir: dir, smtp: smtp, requests: map[string]samples.Request{}}
+	for _, q := range reqs {
+		if m, err := inbox.ParseMessage(q.Raw, inbox.DefaultLimits()); err == nil && m.MessageID != "" {
+			r.requests[m.MessageID] = q
+		}
+	}
+	return r
+}
+
+// add records one result, writing its reply and attachments to the
+// output directory.
+func (r *demoReport) add(res daemon.Result) error {
+	row := demoRow{MessageID: res.MessageID, Outcome: res.Outcome, Folder: res.Folder, Reference: res.Reference,
+		Attachments: []string{}, Beneficiaries: []string{}, Mentions: map[string][]string{}, Millis: res.Duration.Milliseconds()}
+	base := strings.NewReplacer("@", "_", "/", "_", "<", "", ">", "").Replace(res.MessageID)
+	if q, ok := r.requests[res.MessageID]; ok {
+		row.File = q.Name
+		base = strings.TrimSuffix(q.Name, ".eml")
+		if m, err := inbox.ParseMessage(q.Raw, inbox.DefaultLimits()); err == nil {
+			row.Subject, row.Sender = m.Subject, m.From
+		}
+	}
+	if res.ReplyTo != "" {
+		reply, err := r.findReply(res.MessageID)
+		if err != nil {
+			return err
+		}
+		to := res.ReplyTo
+		row.ReplyTo = &to
+		if err := os.WriteFile(filepath.Join(r.dir, base+".reply.eml"), reply, 0o644); err != nil {
+			return err
+		}
+		atts, err := attachments(reply)
+		if err != nil {
+			return fmt.Errorf("reply to %s: %w", res.MessageID, err)
+		}
+		for _, a := range atts {
+			row.Attachments = append(row.Attachments, a.name)
+			if err := os.WriteFile(filepath.Join(r.dir, a.name), a.data, 0o644); err != nil {
+				return err
+			}
+			sum, err := templates.ReadAttestation(a.data)
+			if err != nil {
+				return fmt.Errorf("read back %s: %w", a.name, err)
+			}
+			row.Beneficiaries = append(row.Beneficiaries, sum.Beneficiaries...)
+			for k, v := range sum.Mentions {
+				row.Mentions[k] = v
+			}
+		}
+	}
+	r.rows = append(r.rows, row)
+	return nil
+}
+
+// findReply returns the reply the SMTP server received for a request: it
+// was accepted before the original was filed, so it is there already.
+func (r *demoReport) findReply(msgID string) ([]byte, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for n := 1; ; n++ {
+		for _, m := range r.smtp.Messages() {
+			if inReplyTo(m.Raw) == msgID {
+				return m.Raw, nil
+			}
+		}
+		if _, err := r.smtp.Wait(ctx, len(r.smtp.Messages())+1); err != nil {
+			return nil, fmt.Errorf("no reply to %s reached the SMTP server", msgID)
+		}
+	}
+}
+
+func (r *demoReport) printTable(w io.Writer) {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "REQUEST\tSUBJECT\tSENDER\tOUTCOME\tREPLY TO\tATTACHMENTS")
+	for _, row := range r.rows {
+		fmt.Fprintln(tw, row.line())
+	}
+	tw.Flush()
+	fmt.Fprintf(w, "\n%d requests handled; replies and PDFs in %s, summary in %s\n", len(r.rows), r.dir, filepath.Join(r.dir, "summary.json"))
+}
+
+func (r *demoReport) printRow(w io.Writer, i int) {
+	fmt.Fprintln(w, strings.ReplaceAll(r.rows[i].line(), "\t", "  |  "))
+}
+
+func (row demoRow) line() string {
+	to := "-"
+	if row.ReplyTo != nil {
+		to = *row.ReplyTo
+	}
+	atts := strings.Join(row.Attachments, ",")
+	if atts == "" {
+		atts = "-"
+	}
+	name := row.File
+	if name == "" {
+		name = row.MessageID
+	}
+	return strings.Join([]string{name, clip(row.Subject, 38), row.Sender, string(row.Outcome), to, atts}, "\t")
+}
+
+func clip(s string, n int) string {
+	if r := []rune(s); len(r) > n {
+		return string(r[:n-1]) + "…"
+	}
+	return s
+}
+
+func (r *demoReport) writeSummary() error {
+	b, err := json.MarshalIndent(r.rows, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(r.dir, "summary.json"), append(b, '\n'), 0o644)
+}

@@ -1,0 +1,113 @@
+package main
+
+import (
+	"context"
+
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/cpam/attestd/rules"
+	"github.com/cpam/attestd/store"
+	"github.com/cpam/attestd/templates"
+)
+
+// multiFlag collects a repeated flag.
+type multiFlag []string
+
+func (m *multiFlag) String() string     { return strings.Join(*m, ",") }
+func (m *multiFlag) Set(s string) error { *m = append(*m, s); return nil }
+
+func cmdRender(args []string) error {
+	fs := newFlags("render", "render [--db FILE] --nir NIR [--beneficiary FIRSTNAME]... [--family] [--etm] [--c2s] [--today YYYY-MM-DD] -o FILE.pdf")
+	db := fs.String("db", "attestd.db", "the store (SQLite file, or PostgreSQL URL with --driver postgres)")
+	driver := fs.String("driver", "sqlite", "store driver: sqlite or postgres")
+	nir := fs.String("nir", "", "NIR of any beneficiary of the compte")
+	var names multiFlag
+	fs.Var(&names, "beneficiary", "first name of a beneficiary to list (repeatable); default: the ouvrant droit")
+	family := fs.Bool("family", false, "the whole family")
+	etm := fs.Bool("etm", false, "ask for the exonération du ticket modérateur mention")
+	c2s := fs.Bool("c2s", false, "ask for the complémentaire santé solidaire mention")
+	out := fs.String("o", "", "output PDF file")
+	var today todayFlag
+	fs.Var(&today, "today", "date of issue (default: today)")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if *nir == "" || *out == "" {
+		return fmt.Errorf("--nir NIR and -o FILE.pdf are required (see --help)")
+	}
+	n, err := rules.CheckNIR(*nir)
+	if err != nil {
+		return refused(rules.NIRInvalid, fmt.Sprintf("the NIR is not valid: %v", err))
+	}
+	ctx := context.Background()
+	st, err := store.Open(ctx, *driver, *db)
+	if err != nil {
+		return fmt.Errorf("open the store: %w", err)
+	}
+	defer st.Close()
+	c, err := st.CompteByNIR(ctx, n)
+	if err != nil {
+		return err
+	}
+	if c == nil {
+		return refused(rules.SenderUnknown, "no compte holds this NIR in the registry")
+	}
+	req := rules.Request{Family: *family, ETM: *etm, C2S: *c2s}
+	for _, name := range names {
+		req.Targets = append(req.Targets, rules.Target{FirstName: name})
+	}
+	now := time.Now()
+	day := today.d
+	if day.IsZero() {
+		day = rules.DateOf(now)
+	} else {
+		now = day.Time().Add(12 * time.Hour)
+	}
+	dec := rules.Decide(c, req, day)
+	if dec.Outcome != rules.Issued {
+		return refused(dec.Outcome, explain(dec.Outcome))
+	}
+	pdf, err := templates.NewPDFRenderer()
+	if err != nil {
+		return err
+	}
+	doc, err := pdf.Render(templates.AttestationInput{Compte: c, Decision: dec, Reference: "AD-" + day.Compact() + "-RENDER", IssuedAt: now})
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(*out, doc.Bytes, 0o644); err != nil {
+		return err
+	}
+	fmt.Fprintf(os.Stderr, "written %s (%d bytes, suggested name %s)\n", *out, len(doc.Bytes), doc.FileName)
+	for _, r := range dec.Refused {
+		fmt.Fprintf(os.Stderr, "note: mention %s not open today for %s: not printed\n", r.Mention, r.Beneficiary.Prenom)
+	}
+	for _, b := range dec.NotCovered {
+		fmt.Fprintf(os.Stderr, "note: %s has no open rights today: not listed\n", b.Prenom)
+	}
+	return nil
+}
+
+// refused ends render with exit status 3 and the outcome code as the last
+// line on stderr.
+func refused(o rules.Outcome, why string) error {
+	fmt.Fprintf(os.Stderr, "attestd render: refused: %s\n%s\n", why, o)
+	return &exitError{code: 3, err: nil}
+}
+
+func explain(o rules.Outcome) string {
+	switch o {
+	case rules.AddressMissing:
+		return "the compte has no valid postal address (missing or NPAI): the insured must update it"
+	case rules.RightsClosed:
+		return "no requested beneficiary has open rights today"
+	case rules.BeneficiaryUnknown:
+		return "no beneficiary of the compte matches"
+	case rules.BeneficiaryAmbiguous:
+		return "the description fits several beneficiaries"
+	}
+	return string(o)
+}

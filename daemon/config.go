@@ -1,0 +1,304 @@
+package daemon
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/mail"
+	"os"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Config is the YAML configuration file of `attestd run` (SPEC section 12).
+// Every key is documented in the README. Secrets are never in the file:
+// each password comes from password_file or password_env.
+type Config struct {
+	Service  ServiceConfig  `yaml:"service"`
+	IMAP     IMAPConfig     `yaml:"imap"`
+	SMTP     SMTPConfig     `yaml:"smtp"`
+	Store    StoreConfig    `yaml:"store"`
+	Trust    TrustConfig    `yaml:"trust"`
+	Limits   LimitsConfig   `yaml:"limits"`
+	Outbox   OutboxConfig   `yaml:"outbox"`
+	Registry RegistryConfig `yaml:"registry"`
+	Metrics  MetricsConfig  `yaml:"metrics"`
+	// Templates is a directory whose files override the embedded reply
+	// templates of the same name. Empty: embedded only.
+	Templates string `yaml:"templates"`
+	// Workers bounds how many messages are decided (and their PDF rendered)
+	// at once. Default: the number of CPUs.
+	Workers int `yaml:"workers"`
+}
+
+// ServiceConfig names the service.
+type ServiceConfig struct {
+	Address string `yaml:"address"` // From of every reply
+	Domain  string `yaml:"domain"`  // right-hand side of Message-IDs
+}
+
+// Secret is a password read from a file or an environment variable.
+type Secret struct {
+	File string `yaml:"password_file"`
+	Env  string `yaml:"password_env"`
+}
+
+// IMAPConfig is the `imap` section.
+type IMAPConfig struct {
+	Address    string `yaml:"address"`
+	TLS        string `yaml:"tls"`
+	Username   string `yaml:"username"`
+	Secret     `yaml:",inline"`
+	Mailbox    string        `yaml:"mailbox"`
+	Folders    FoldersConfig `yaml:"folders"`
+	IdleWakeup Duration      `yaml:"idle_wakeup"`
+	// PollInterval is the safety-net poll of the work connection.
+	PollInterval Duration `yaml:"poll_interval"`
+	Timeout      Duration `yaml:"timeout"`
+	// InsecureSkipVerify disables TLS certificate checks (test servers).
+	InsecureSkipVerify bool `yaml:"insecure_skip_verify"`
+}
+
+// FoldersConfig names the folders messages end in.
+type FoldersConfig struct {
+	Processed  string `yaml:"processed"`
+	Manual     string `yaml:"manual"`
+	Quarantine string `yaml:"quarantine"`
+}
+
+// SMTPConfig is the `smtp` section.
+type SMTPConfig struct {
+	Address            string `yaml:"address"`
+	TLS                string `yaml:"tls"`
+	Username           string `yaml:"username"`
+	Secret             `yaml:",inline"`
+	HELO               string   `yaml:"helo"`
+	Timeout            Duration `yaml:"timeout"`
+	InsecureSkipVerify bool     `yaml:"insecure_skip_verify"`
+}
+
+// StoreConfig is the `store` section.
+type StoreConfig struct {
+	Driver string `yaml:"driver"` // sqlite | postgres
+	DSN    string `yaml:"dsn"`
+}
+
+// TrustConfig is the `trust` section: who is believed.
+type TrustConfig struct {
+	AuthservIDs    []string      `yaml:"authserv_ids"`
+	AgentDomains   []string      `yaml:"agent_domains"`
+	AgentAddresses []string      `yaml:"agent_addresses"`
+	Gateway        GatewayConfig `yaml:"gateway"`
+	// DKIMKeys maps "selector._domainkey.domain" to a DKIM TXT record, for
+	// closed networks and tests; names not listed are looked up in DNS.
+	DKIMKeys map[string]string `yaml:"dkim_keys"`
+}
+
+// GatewayConfig identifies the secure-messaging gateway.
+type GatewayConfig struct {
+	Domain string `yaml:"domain"`
+	Header string `yaml:"header"`
+}
+
+// LimitsConfig is the `limits` section (SPEC sections 7 and 9).
+type LimitsConfig struct {
+	MaxMessageBytes                int64 `yaml:"max_message_bytes"`
+	MaxMIMEDepth                   int   `yaml:"max_mime_depth"`
+	MaxMIMEParts                   int   `yaml:"max_mime_parts"`
+	MaxForwardDepth                int   `yaml:"max_forward_depth"`
+	MaxTextBytes                   int   `yaml:"max_text_bytes"`
+	AttestationsPerComptePerDay    int   `yaml:"attestations_per_compte_per_day"`
+	GenericRepliesPerAddressPerDay int   `yaml:"generic_replies_per_address_per_day"`
+	MaxAttempts                    int   `yaml:"max_attempts"`
+}
+
+// OutboxConfig is the `outbox` section: SMTP retries and retention.
+type OutboxConfig struct {
+	RetryInitial Duration `yaml:"retry_initial"`
+	RetryMax     Duration `yaml:"retry_max"`
+	MaxAttempts  int      `yaml:"max_attempts"`
+	// Retention is how long the raw content of handled requests is kept.
+	Retention Duration `yaml:"retention"`
+}
+
+// RegistryConfig optionally imports a registry file at start.
+type RegistryConfig struct {
+	ImportOnStart string `yaml:"import_on_start"`
+}
+
+// MetricsConfig is the `metrics` section.
+type MetricsConfig struct {
+	Address string `yaml:"address"` // e.g. 127.0.0.1:9464; empty: no HTTP endpoint
+}
+
+// Duration is a time.Duration written as "100ms", "5s", "720h".
+type Duration time.Duration
+
+// UnmarshalYAML reads a Go duration string.
+func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
+	v, err := time.ParseDuration(n.Value)
+	if err != nil {
+		return fmt.Errorf("line %d: %q is not a duration like 100ms, 5s or 720h", n.Line, n.Value)
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// D returns d as a time.Duration.
+func (d Duration) D() time.Duration { return time.Duration(d) }
+
+// DefaultConfig returns the configuration every file starts from.
+func DefaultConfig() Config {
+	return Config{
+		Service: ServiceConfig{Address: "attestation@cpam.example", Domain: "cpam.example"},
+		IMAP: IMAPConfig{
+			Address: "127.0.0.1:10143", TLS: "none", Mailbox: "INBOX",
+			Folders:    FoldersConfig{Processed: "Processed", Manual: "Manual", Quarantine: "Quarantine"},
+			IdleWakeup: Duration(100 * time.Millisecond), PollInterval: Duration(5 * time.Second),
+			Timeout: Duration(30 * time.Second),
+		},
+		SMTP:  SMTPConfig{Address: "127.0.0.1:10025", TLS: "none", Timeout: Duration(30 * time.Second)},
+		Store: StoreConfig{Driver: "sqlite", DSN: "attestd.db"},
+		Trust: TrustConfig{Gateway: GatewayConfig{Header: "X-Ameli-NIR"}},
+		Limits: LimitsConfig{
+			MaxMessageBytes: 10 << 20, MaxMIMEDepth: 20, MaxMIMEParts: 200, MaxForwardDepth: 3,
+			MaxTextBytes: 64 << 10, AttestationsPerComptePerDay: 10, GenericRepliesPerAddressPerDay: 3,
+			MaxAttempts: 3,
+		},
+		Outbox: OutboxConfig{
+			RetryInitial: Duration(5 * time.Second), RetryMax: Duration(30 * time.Minute), MaxAttempts: 20,
+			Retention: Duration(30 * 24 * time.Hour),
+		},
+	}
+}
+
+// LoadConfig reads and checks a configuration file. Unknown keys are errors,
+// so that a typo does not silently keep a default.
+func LoadConfig(path string) (Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return Config{}, fmt.Errorf("read config: %w", err)
+	}
+	return ParseConfig(data)
+}
+
+// ParseConfig reads a configuration from YAML over DefaultConfig and checks
+// it.
+func ParseConfig(data []byte) (Config, error) {
+	cfg := DefaultConfig()
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(&cfg); err != nil && !errors.Is(err, io.EOF) {
+		return Config{}, fmt.Errorf("config: %w", err)
+	}
+	return cfg, cfg.Check()
+}
+
+// ConfigError names the key that is wrong.
+type ConfigError struct {
+	Key     string
+	Problem string
+}
+
+func (e *ConfigError) Error() string { return fmt.Sprintf("config: %s: %s", e.Key, e.Problem) }
+
+// Check validates every setting and names the first wrong key.
+func (c *Config) Check() error {
+	bad := func(key, format string, args ...any) error {
+		return &ConfigError{Key: key, Problem: fmt.Sprintf(format, args...)}
+	}
+	if _, err := mail.ParseAddress(c.Service.Address); err != nil {
+		return bad("service.address", "%q is not an e-mail address", c.Service.Address)
+	}
+	if c.Service.Domain == "" || strings.ContainsAny(c.Service.Domain, " @<>") {
+		return bad("service.domain", "%q is not a domain name", c.Service.Domain)
+	}
+	for key, addr := range map[string]string{"imap.address": c.IMAP.Address, "smtp.address": c.SMTP.Address} {
+		if _, _, err := net.SplitHostPort(addr); err != nil {
+			return bad(key, "%q is not host:port", addr)
+		}
+	}
+	for key, mode := range map[string]string{"imap.tls": c.IMAP.TLS, "smtp.tls": c.SMTP.TLS} {
+		if mode != "none" && mode != "starttls" && mode != "tls" {
+			return bad(key, "%q: want none, starttls or tls", mode)
+		}
+	}
+	if c.IMAP.Username == "" {
+		return bad("imap.username", "empty: the service mailbox's login is needed")
+	}
+	if c.IMAP.Mailbox == "" {
+		return bad("imap.mailbox", "empty")
+	}
+	f := c.IMAP.Folders
+	if f.Processed == "" || f.Manual == "" || f.Quarantine == "" {
+		return bad("imap.folders", "processed, manual and quarantine must all be named")
+	}
+	if c.IMAP.IdleWakeup < 0 || c.IMAP.PollInterval <= 0 {
+		return bad("imap.poll_interval", "must be positive (and idle_wakeup not negative)")
+	}
+	if c.Store.Driver != "sqlite" && c.Store.Driver != "postgres" {
+		return bad("store.driver", "%q: want sqlite or postgres", c.Store.Driver)
+	}
+	if c.Store.DSN == "" {
+		return bad("store.dsn", "empty: a file name for sqlite, a URL for postgres")
+	}
+	if len(c.Trust.AuthservIDs) == 0 {
+		return bad("trust.authserv_ids", "empty: without a trusted receiving server no sender can be authenticated")
+	}
+	if c.Trust.Gateway.Domain != "" && c.Trust.Gateway.Header == "" {
+		return bad("trust.gateway.header", "empty while trust.gateway.domain is set")
+	}
+	l := c.Limits
+	switch {
+	case l.MaxMessageBytes <= 0:
+		return bad("limits.max_message_bytes", "must be positive")
+	case l.MaxMIMEDepth <= 0 || l.MaxMIMEParts <= 0 || l.MaxForwardDepth < 0 || l.MaxTextBytes <= 0:
+		return bad("limits", "max_mime_depth, max_mime_parts and max_text_bytes must be positive")
+	case l.AttestationsPerComptePerDay <= 0:
+		return bad("limits.attestations_per_compte_per_day", "must be positive")
+	case l.GenericRepliesPerAddressPerDay <= 0:
+		return bad("limits.generic_replies_per_address_per_day", "must be positive")
+	case l.MaxAttempts <= 0:
+		return bad("limits.max_attempts", "must be positive")
+	}
+	if c.Outbox.RetryInitial <= 0 || c.Outbox.RetryMax < c.Outbox.RetryInitial || c.Outbox.MaxAttempts <= 0 {
+		return bad("outbox", "retry_initial > 0, retry_max >= retry_initial and max_attempts > 0 expected")
+	}
+	if c.Workers < 0 {
+		return bad("workers", "must not be negative")
+	}
+	if _, err := c.IMAP.Password(); err != nil {
+		return bad("imap.password_env", "%v", err)
+	}
+	if c.SMTP.Username != "" {
+		if _, err := c.SMTP.Password(); err != nil {
+			return bad("smtp.password_env", "%v", err)
+		}
+	}
+	return nil
+}
+
+// Password reads the secret from its file or environment variable.
+func (s Secret) Password() (string, error) {
+	switch {
+	case s.File != "" && s.Env != "":
+		return "", errors.New("set password_file or password_env, not both")
+	case s.File != "":
+		b, err := os.ReadFile(s.File)
+		if err != nil {
+			return "", fmt.Errorf("password_file: %w", err)
+		}
+		return strings.TrimRight(string(b), "\r\n"), nil
+	case s.Env != "":
+		v, ok := os.LookupEnv(s.Env)
+		if !ok {
+			return "", fmt.Errorf("environment variable %s is not set", s.Env)
+		}
+		return v, nil
+	}
+	return "", errors.New("no password_file nor password_env: passwords never sit in the file")
+}

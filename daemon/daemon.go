@@ -1,0 +1,370 @@
+// Package daemon is attestd's mail loop: it watches the service mailbox,
+// decides each request, stores the decision and its reply in one
+// transaction, sends the reply and files the original (SPEC sections 5
+// and 8).
+//
+// # Order of effects
+//
+// For every message: claim it in the ledger (the attempt is counted before
+// anything else), decide, store outcome and reply together, send, record the
+// reply sent, move the original to its folder, mark the claim done. A crash
+// anywhere resumes from the ledger: a decided message is never decided
+// again, a sent reply is never sent again, and a message is only moved once
+// its reply is out (or permanently refused).
+package daemon
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime"
+	"sync"
+	"time"
+
+	"github.com/cpam/attestd/inbox"
+	"github.com/cpam/attestd/outbox"
+	"github.com/cpam/attestd/rules"
+	"github.com/cpam/attestd/store"
+	"github.com/cpam/attestd/templates"
+)
+
+// Store is what the daemon needs of the store.
+type Store interface {
+	Registry
+	Claim(ctx context.Context, key store.MessageKey, messageID string, raw []byte) (*store.Claim, error)
+	RecordDecision(ctx context.Context, claimID int64, d store.Decision, now time.Time) error
+	MarkDone(ctx context.Context, claimID int64, now time.Time) error
+	OutboxForClaim(ctx context.Context, claimID int64) (*store.OutboxItem, error)
+	DueOutbox(ctx context.Context, now time.Time, limit int) ([]store.OutboxItem, error)
+	MarkSent(ctx context.Context, id int64, now time.Time) error
+	MarkRetry(ctx context.Context, id int64, errText string, next time.Time) error
+	MarkPermanent(ctx context.Context, id int64, errText string, now time.Time) error
+	CountIssuedSince(ctx context.Context, compteID string, since time.Time) (int, error)
+	CountGenericSince(ctx context.Context, address string, since time.Time) (int, error)
+}
+
+// Mailer sends a stored reply.
+type Mailer interface {
+	Send(ctx context.Context, from string, to []string, raw []byte) error
+}
+
+// Result is what became of one message, for observers (the demo, the
+// benchmark, tests). It carries no personal data beyond the reply address.
+type Result struct {
+	Key       store.MessageKey
+	MessageID string
+	Outcome   rules.Outcome
+	Folder    string
+	Channel   Channel
+	ReplyTo   string // "" when no reply went out
+	Reference string
+	Duration  time.Duration // from fetch to filed
+}
+
+// Options are the daemon's seams.
+type Options struct {
+	Store   Store
+	Mailer  Mailer
+	PDF     *templates.PDFRenderer
+	Replies *templates.Replies
+	Logger  *slog.Logger
+	// Now is the clock; nil: time.Now.
+	Now func() time.Time
+	// Today, when not zero, fixes the date the rules run at (acceptance
+	// environments); the clock still stamps records and mails.
+	Today rules.Date
+	// LookupTXT fetches DKIM keys; nil: DNS.
+	LookupTXT func(domain string) ([]string, error)
+	// Signer DKIM-signs replies; nil: unsigned.
+	Signer outbox.Signer
+	// Results, when not nil, receives every message's result. The daemon
+	// blocks on it: the observer must keep reading.
+	Results chan<- Result
+	// IMAPPassword is the service mailbox's password (the config names
+	// where to read it).
+	IMAPPassword string
+	// IMAPTLS overrides the TLS configuration of the IMAP connections.
+	IMAPTLS *tls.Config
+}
+
+// Daemon is one running attestd.
+type Daemon struct {
+	cfg     Config
+	store   Store
+	mailer  Mailer
+	sender  *outbox.Sender // made by New, closed by Close
+	pdf     *templates.PDFRenderer
+	replies *templates.Replies
+	log     *slog.Logger
+	now     func() time.Time
+	fixed   rules.Date
+	auth    *Authenticator
+	ident   *Identifier
+	signer  outbox.Signer
+	limits  inbox.Limits
+	service templates.ServiceInfo
+	results chan<- Result
+	imap    inbox.IMAPConfig
+
+	wake     chan struct{} // the mailbox may have news
+	sentWake chan struct{} // a reply went out: its original may move
+}
+
+// New builds a daemon; it does no network I/O. Seams left nil in o are
+// made from the configuration: the PDF renderer, the reply templates
+// (cfg.Templates overrides), the SMTP mailer (cfg.SMTP), the IMAP password
+// (cfg.IMAP's password_file or password_env). Close releases them.
+func New(cfg Config, o Options) (*Daemon, error) {
+	if o.Store == nil {
+		return nil, errors.New("daemon: a store is required")
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if cfg.Workers == 0 {
+		cfg.Workers = runtime.NumCPU()
+	}
+	var err error
+	if o.PDF == nil {
+		if o.PDF, err = templates.NewPDFRenderer(); err != nil {
+			return nil, err
+		}
+	}
+	if o.Replies == nil {
+		if o.Replies, err = templates.LoadReplies(cfg.Templates); err != nil {
+			return nil, err
+		}
+	}
+	if o.IMAPPassword == "" {
+		if o.IMAPPassword, err = cfg.IMAP.Password(); err != nil {
+			return nil, fmt.Errorf("imap password: %w", err)
+		}
+	}
+	var sender *outbox.Sender
+	if o.Mailer == nil {
+		smtpPassword := ""
+		if cfg.SMTP.Username != "" {
+			if smtpPassword, err = cfg.SMTP.Password(); err != nil {
+				return nil, fmt.Errorf("smtp password: %w", err)
+			}
+		}
+		sender = outbox.NewSender(outbox.SMTPConfig{
+			Address: cfg.SMTP.Address, TLS: cfg.SMTP.TLS, Username: cfg.SMTP.Username, Password: smtpPassword,
+			HELO: cfg.SMTP.HELO, Timeout: cfg.SMTP.Timeout.D(), InsecureSkipVerify: cfg.SMTP.InsecureSkipVerify,
+		})
+		o.Mailer = sender
+	}
+	if o.LookupTXT == nil {
+		if o.LookupTXT, err = KeyLookup(cfg.Trust.DKIMKeys); err != nil {
+			return nil, err
+		}
+	}
+	if o.IMAPTLS == nil && cfg.IMAP.InsecureSkipVerify {
+		o.IMAPTLS = &tls.Config{InsecureSkipVerify: true}
+	}
+	d := &Daemon{
+		cfg: cfg, store: o.Store, mailer: o.Mailer, sender: sender, pdf: o.PDF, replies: o.Replies, log: o.Logger,
+		now: o.Now, fixed: o.Today, signer: o.Signer, results: o.Results,
+		auth: &Authenticator{TrustedIDs: cfg.Trust.AuthservIDs, LookupTXT: o.LookupTXT},
+		ident: &Identifier{Registry: o.Store, AgentDomains: cfg.Trust.AgentDomains, AgentAddresses: cfg.Trust.AgentAddresses,
+			GatewayDomain: cfg.Trust.Gateway.Domain, GatewayHeader: cfg.Trust.Gateway.Header},
+		limits:   limitsOf(cfg.Limits),
+		service:  templates.DefaultServiceInfo(),
+		wake:     make(chan struct{}, 1),
+		sentWake: make(chan struct{}, 1),
+	}
+	d.imap = inbox.IMAPConfig{
+		Address: cfg.IMAP.Address, TLS: cfg.IMAP.TLS, Username: cfg.IMAP.Username, Password: o.IMAPPassword,
+		Mailbox: cfg.IMAP.Mailbox, IdleWakeup: cfg.IMAP.IdleWakeup.D(), Timeout: cfg.IMAP.Timeout.D(),
+		TLSConfig: o.IMAPTLS,
+	}
+	return d, nil
+}
+
+// Close releases what New made: the SMTP connection.
+func (d *Daemon) Close() error {
+	if d.sender != nil {
+		return d.sender.Close()
+	}
+	return nil
+}
+
+func limitsOf(l LimitsConfig) inbox.Limits {
+	lim := inbox.DefaultLimits()
+	lim.MaxMessageBytes = l.MaxMessageBytes
+	lim.MaxDepth = l.MaxMIMEDepth
+	lim.MaxParts = l.MaxMIMEParts
+	lim.MaxForwardDepth = l.MaxForwardDepth
+	lim.MaxTextBytes = l.MaxTextBytes
+	return lim
+}
+
+func (d *Daemon) today(now time.Time) rules.Date {
+	if !d.fixed.IsZero() {
+		return d.fixed
+	}
+	return rules.DateOf(now)
+}
+
+func signal(ch chan struct{}) {
+	select {
+	case ch <- struct{}{}:
+	default:
+	}
+}
+
+// Run serves until ctx is done, then stops fetching, finishes what is in
+// flight and returns nil. It returns an error only when it cannot start.
+func (d *Daemon) Run(ctx context.Context) error {
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { defer wg.Done(); d.watchLoop(ctx) }()
+	go func() { defer wg.Done(); d.outboxLoop(ctx) }()
+	d.workLoop(ctx)
+	wg.Wait()
+	return nil
+}
+
+// backoff grows from 500 ms to 30 s.
+func backoff(attempt int) time.Duration {
+	d := 500 * time.Millisecond << min(attempt, 6)
+	return min(d, 30*time.Second)
+}
+
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
+
+// watchLoop keeps the IDLE connection up, reconnecting with back-off.
+func (d *Daemon) watchLoop(ctx context.Context) {
+	for attempt := 0; ctx.Err() == nil; attempt++ {
+		start := time.Now()
+		err := inbox.Watch(ctx, &d.imap, d.wake)
+		if ctx.Err() != nil {
+			return
+		}
+		if time.Since(start) > time.Minute {
+			attempt = 0
+		}
+		d.log.Warn("imap idle connection lost, reconnecting", "err", err, "attempt", attempt+1)
+		signal(d.wake) // poll at once on the work connection
+		if !sleep(ctx, backoff(attempt)) {
+			return
+		}
+	}
+}
+
+// workLoop keeps the work connection up and sweeps the mailbox whenever it
+// may have news, and every poll interval anyway.
+func (d *Daemon) workLoop(ctx context.Context) {
+	for attempt := 0; ctx.Err() == nil; attempt++ {
+		err := d.session(ctx)
+		if ctx.Err() != nil {
+			return
+		}
+		d.log.Warn("imap work connection lost, reconnecting", "err", err, "attempt", attempt+1)
+		if !sleep(ctx, backoff(attempt)) {
+			return
+		}
+		if err == nil {
+			attempt = 0
+		}
+	}
+}
+
+func (d *Daemon) session(ctx context.Context) error {
+	s, err := inbox.OpenSession(ctx, &d.imap)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	f := d.cfg.IMAP.Folders
+	if err := s.EnsureFolders(f.Processed, f.Manual, f.Quarantine); err != nil {
+		return err
+	}
+	d.log.Info("imap connected", "mailbox", d.cfg.IMAP.Mailbox, "uidvalidity", s.UIDValidity())
+	poll := time.NewTicker(d.cfg.IMAP.PollInterval.D())
+	defer poll.Stop()
+	w := newWorker(d, s)
+	for {
+		if err := w.sweep(ctx); err != nil {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-d.wake:
+		case <-d.sentWake:
+		case <-poll.C:
+		}
+	}
+}
+
+// outboxLoop retries replies whose first sending failed temporarily.
+func (d *Daemon) outboxLoop(ctx context.Context) {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		items, err := d.store.DueOutbox(ctx, d.now(), 50)
+		if err != nil {
+			d.log.Warn("outbox: cannot read due replies", "err", err)
+			continue
+		}
+		for _, it := range items {
+			if d.deliver(ctx, it.ID, it.From, it.To, it.Raw, it.Attempts) {
+				signal(d.sentWake)
+			}
+		}
+	}
+}
+
+// deliver sends one stored reply and records what happened. It reports
+// whether the reply is settled (sent, or permanently refused).
+func (d *Daemon) deliver(ctx context.Context, id int64, from string, to []string, raw []byte, attempts int) bool {
+	now := d.now()
+	err := d.mailer.Send(ctx, from, to, raw)
+	switch {
+	case err == nil:
+		if err := d.store.MarkSent(ctx, id, d.now()); err != nil {
+			d.log.Error("outbox: reply sent but not recorded; it may be sent again", "outbox_id", id, "err", err)
+			return false
+		}
+		return true
+	case outbox.IsTemporary(err) && attempts+1 < d.cfg.Outbox.MaxAttempts:
+		next := now.Add(d.retryDelay(attempts))
+		d.log.Warn("outbox: temporary failure, will retry", "outbox_id", id, "attempt", attempts+1, "next", next, "err", err)
+		if err := d.store.MarkRetry(ctx, id, err.Error(), next); err != nil {
+			d.log.Error("outbox: cannot record the retry", "outbox_id", id, "err", err)
+		}
+		return false
+	default:
+		d.log.Error("outbox: permanent failure, not retried; see `attestd outbox list`", "outbox_id", id, "err", err)
+		if err := d.store.MarkPermanent(ctx, id, err.Error(), now); err != nil {
+			d.log.Error("outbox: cannot record the permanent failure", "outbox_id", id, "err", err)
+			return false
+		}
+		return true
+	}
+}
+
+func (d *Daemon) retryDelay(attempts int) time.Duration {
+	delay := d.cfg.Outbox.RetryInitial.D() << min(attempts, 20)
+	return min(delay, d.cfg.Outbox.RetryMax.D())
+}

@@ -1,0 +1,232 @@
+package daemon
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/cpam/attestd/rules"
+)
+
+// Channel is how a message reached the service (SPEC section 2).
+type Channel string
+
+// The three channels.
+const (
+	ChannelDirect  Channel = "direct"
+	ChannelGateway Channel = "gateway"
+	ChannelAgent   Channel = "agent"
+)
+
+// Registry is the part of the store identity needs.
+type Registry interface {
+	ComptesByEmail(ctx context.Context, email string) ([]*rules.Compte, error)
+	CompteByNIR(ctx context.Context, nir string) (*rules.Compte, error)
+}
+
+// Identity is who asks, and where the answer may go.
+type Identity struct {
+	Channel Channel
+	// Outcome is set when no single compte could be established:
+	// sender_unverified, sender_unknown, sender_ambiguous or nir_invalid.
+	Outcome rules.Outcome
+	Compte  *rules.Compte
+	// ReplyTo is the only address the reply may go to: the address on
+	// file, the gateway, or the agent. Empty: no reply at all.
+	ReplyTo string
+	// ReplyHeaders are set on the reply (the gateway's routing header).
+	ReplyHeaders map[string]string
+	// Named is the beneficiary an agent named by his own NIR, when he is
+	// not the ouvrant droit: the request is then for him by default.
+	Named *rules.Beneficiary
+}
+
+// Claims is what identity needs to know of a message.
+type Claims struct {
+	From          string   // lower-cased address of From
+	Authenticated bool     // see Authenticator
+	GatewayNIRs   []string // values of the gateway header
+	NIRs          []FoundNIR
+	AuthorNIR     string
+	AuthorBirth   rules.Date
+	AuthorNames   []string
+}
+
+// FoundNIR is a NIR-looking sequence found in a message.
+type FoundNIR struct {
+	Normalized string
+	Valid      bool
+}
+
+// Identifier resolves who asks (SPEC section 2).
+type Identifier struct {
+	Registry       Registry
+	AgentDomains   []string
+	AgentAddresses []string
+	GatewayDomain  string
+	GatewayHeader  string
+}
+
+// ChannelOf tells the channel from the From address alone.
+func (id *Identifier) ChannelOf(from string) Channel {
+	domain := domainOf(from)
+	switch {
+	case id.GatewayDomain != "" && strings.EqualFold(domain, id.GatewayDomain):
+		return ChannelGateway
+	case slices.ContainsFunc(id.AgentAddresses, func(a string) bool { return strings.EqualFold(a, from) }),
+		slices.ContainsFunc(id.AgentDomains, func(d string) bool { return strings.EqualFold(d, domain) }):
+		return ChannelAgent
+	}
+	return ChannelDirect
+}
+
+func domainOf(addr string) string {
+	return strings.ToLower(addr[strings.LastIndexByte(addr, '@')+1:])
+}
+
+// Identify establishes the compte. An error is an internal failure (the
+// registry could not be read), to be retried.
+func (id *Identifier) Identify(ctx context.Context, c Claims) (Identity, error) {
+	ch := id.ChannelOf(c.From)
+	out := Identity{Channel: ch}
+	if !c.Authenticated {
+		out.Outcome = rules.SenderUnverified
+		return out, nil
+	}
+	switch ch {
+	case ChannelGateway:
+		return id.gateway(ctx, c, out)
+	case ChannelAgent:
+		return id.agent(ctx, c, out)
+	}
+	return id.direct(ctx, c, out)
+}
+
+func (id *Identifier) direct(ctx context.Context, c Claims, out Identity) (Identity, error) {
+	comptes, err := id.Registry.ComptesByEmail(ctx, c.From)
+	if err != nil {
+		return out, fmt.Errorf("identity: look up the sender: %w", err)
+	}
+	out.ReplyTo = c.From
+	switch len(comptes) {
+	case 0:
+		out.Outcome = rules.SenderUnknown
+		return out, nil
+	case 1:
+		out.Compte = comptes[0]
+		out.ReplyTo = comptes[0].Email
+		return out, nil
+	}
+	var match []*rules.Compte
+	for _, cpt := range comptes {
+		if describes(cpt.Holder(), c) {
+			match = append(match, cpt)
+		}
+	}
+	if len(match) != 1 {
+		out.Outcome = rules.SenderAmbiguous
+		return out, nil
+	}
+	out.Compte = match[0]
+	out.ReplyTo = match[0].Email
+	return out, nil
+}
+
+// describes reports whether what the author says of himself fits b: his
+// NIR, his date of birth, or his first name.
+func describes(b *rules.Beneficiary, c Claims) bool {
+	if b == nil {
+		return false
+	}
+	if c.AuthorNIR != "" && c.AuthorNIR == b.NIR {
+		return true
+	}
+	if slices.ContainsFunc(c.NIRs, func(n FoundNIR) bool { return n.Valid && n.Normalized == b.NIR }) {
+		return true
+	}
+	if !c.AuthorBirth.IsZero() {
+		return c.AuthorBirth == b.DateNaissance
+	}
+	first := rules.FoldName(b.Prenom)
+	return slices.ContainsFunc(c.AuthorNames, func(n string) bool { return rules.FoldName(n) == first })
+}
+
+func (id *Identifier) gateway(ctx context.Context, c Claims, out Identity) (Identity, error) {
+	out.ReplyTo = c.From
+	if len(c.GatewayNIRs) != 1 {
+		// None, or a second header added beside the signed one: the
+		// gateway writes exactly one.
+		out.Outcome = rules.SenderUnverified
+		out.ReplyTo = ""
+		return out, nil
+	}
+	out.ReplyHeaders = map[string]string{id.GatewayHeader: strings.TrimSpace(c.GatewayNIRs[0])}
+	nir, err := rules.CheckNIR(c.GatewayNIRs[0])
+	if err != nil {
+		out.Outcome = rules.NIRInvalid
+		return out, nil
+	}
+	return id.byNIR(ctx, nir, out)
+}
+
+// agent: the insured is named by a NIR in the message. Several valid NIRs
+// of one compte (the insured and a child) name that compte; NIRs of several
+// comptes are one request for several people, which an agent must split:
+// sender_ambiguous.
+func (id *Identifier) agent(ctx context.Context, c Claims, out Identity) (Identity, error) {
+	out.ReplyTo = c.From
+	var valid []string
+	for _, n := range c.NIRs {
+		if n.Valid && !slices.Contains(valid, n.Normalized) {
+			valid = append(valid, n.Normalized)
+		}
+	}
+	if len(valid) == 0 {
+		out.Outcome = rules.NIRInvalid
+		return out, nil
+	}
+	var found *rules.Compte
+	for _, nir := range valid {
+		cpt, err := id.Registry.CompteByNIR(ctx, nir)
+		if err != nil {
+			return out, fmt.Errorf("identity: look up the NIR: %w", err)
+		}
+		if cpt == nil {
+			continue
+		}
+		if found != nil && found.ID != cpt.ID {
+			out.Outcome = rules.SenderAmbiguous
+			return out, nil
+		}
+		found = cpt
+	}
+	if found == nil {
+		out.Outcome = rules.SenderUnknown
+		return out, nil
+	}
+	if len(valid) == 1 {
+		return id.byNIR(ctx, valid[0], out)
+	}
+	out.Compte = found
+	return out, nil
+}
+
+func (id *Identifier) byNIR(ctx context.Context, nir string, out Identity) (Identity, error) {
+	cpt, err := id.Registry.CompteByNIR(ctx, nir)
+	if err != nil {
+		return out, fmt.Errorf("identity: look up the NIR: %w", err)
+	}
+	if cpt == nil {
+		out.Outcome = rules.SenderUnknown
+		return out, nil
+	}
+	out.Compte = cpt
+	for i := range cpt.Beneficiaries {
+		b := &cpt.Beneficiaries[i]
+		if b.NIR == nir && b != cpt.Holder() {
+			out.Named = b
+		}
+	}
+	return out, nil
+}

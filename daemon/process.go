@@ -1,0 +1,229 @@
+package daemon
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/base32"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/cpam/attestd/inbox"
+	"github.com/cpam/attestd/outbox"
+	"github.com/cpam/attestd/rules"
+	"github.com/cpam/attestd/store"
+	"github.com/cpam/attestd/templates"
+)
+
+// verdict is the decision for one message, ready to be stored with its
+// reply in one transaction.
+type verdict struct {
+	Outcome   rules.Outcome
+	Folder    string
+	Channel   Channel
+	CompteID  string
+	ReplyTo   string
+	Generic   bool
+	Reference string
+	Reply     *store.OutboxMessage
+	// Detail says why, for the operator's log line; never personal data.
+	Detail string
+}
+
+// reference is the attestation's unique reference, derived from the
+// message's ledger key so that a decision redone after a crash gives the
+// same one.
+func reference(msgID string, today rules.Date) string {
+	sum := sha256.Sum256([]byte(msgID))
+	code := base32.StdEncoding.EncodeToString(sum[:])[:10]
+	return "AD-" + today.Compact() + "-" + code
+}
+
+// decide reads one message and decides its outcome and reply. An error is an
+// internal failure (the store unreachable): the message is retried.
+func (d *Daemon) decide(ctx context.Context, raw []byte, msgID string, now time.Time) (v verdict, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("panic while deciding: %v", r)
+		}
+	}()
+	folders := d.cfg.IMAP.Folders
+	if raw == nil {
+		return verdict{Outcome: rules.Rejected, Folder: folders.Quarantine, Detail: "over the size limit"}, nil
+	}
+	msg, err := inbox.ParseMessage(raw, d.limits)
+	if err != nil {
+		if errors.Is(err, inbox.ErrTooLarge) || errors.Is(err, inbox.ErrUnreadable) {
+			return verdict{Outcome: rules.Rejected, Folder: folders.Quarantine, Detail: err.Error()}, nil
+		}
+		return verdict{}, err
+	}
+	if why := d.suppression(msg); why != "" {
+		return verdict{Outcome: rules.Suppressed, Folder: folders.Processed, Detail: why}, nil
+	}
+	from := msg.From
+	ch := d.ident.ChannelOf(from)
+	var mustSign []string
+	if ch == ChannelGateway {
+		mustSign = []string{d.cfg.Trust.Gateway.Header}
+	}
+	authed := d.auth.Authenticated(raw, msg.Header.Values("Authentication-Results"), domainOf(from), mustSign)
+	reading := inbox.ReadMessage(msg, nil)
+	v = verdict{Channel: ch}
+	if !authed {
+		v.Outcome, v.Folder, v.Detail = rules.SenderUnverified, folders.Manual, "authentication failed"
+		return v, nil
+	}
+	if reading.OtherDocument || !reading.Attestation {
+		v.Outcome, v.Folder = rules.NotAttestation, folders.Manual
+		return v, nil
+	}
+	claims := Claims{
+		From: from, Authenticated: authed,
+		AuthorNIR: reading.Author.NIR, AuthorBirth: reading.Author.Birth, AuthorNames: reading.Author.FirstNames,
+	}
+	if ch == ChannelGateway {
+		claims.GatewayNIRs = msg.Header.Values(d.cfg.Trust.Gateway.Header)
+	}
+	for _, n := range reading.NIRs {
+		claims.NIRs = append(claims.NIRs, FoundNIR{Normalized: n.Normalized, Valid: n.Valid})
+	}
+	who, err := d.ident.Identify(ctx, claims)
+	if err != nil {
+		return verdict{}, err
+	}
+	v.ReplyTo = who.ReplyTo
+	today := d.today(now)
+	v.Reference = reference(msgID, today)
+	if who.Outcome != "" {
+		v.Outcome = who.Outcome
+		if who.Outcome == rules.SenderUnverified {
+			v.Folder, v.ReplyTo = folders.Manual, ""
+			return v, nil
+		}
+		v.Folder, v.Generic = folders.Processed, true
+		return d.withGenericReply(ctx, v, msg, who, now)
+	}
+	v.CompteID = who.Compte.ID
+	req := inbox.ReadMessage(msg, firstNames(who.Compte)).Request
+	if who.Named != nil && !req.Family && len(req.Targets) == 0 {
+		req.Targets = []rules.Target{{FirstName: who.Named.Prenom, Birth: who.Named.DateNaissance}}
+	}
+	dec := rules.Decide(who.Compte, req, today)
+	v.Outcome, v.Folder = dec.Outcome, folders.Processed
+	if dec.Outcome == rules.Issued {
+		n, err := d.store.CountIssuedSince(ctx, who.Compte.ID, now.Add(-24*time.Hour))
+		if err != nil {
+			return verdict{}, fmt.Errorf("rate limit: %w", err)
+		}
+		if n >= d.cfg.Limits.AttestationsPerComptePerDay {
+			return verdict{Outcome: rules.Suppressed, Folder: folders.Processed, Channel: ch,
+				Detail: "rate limit: attestations per compte"}, nil
+		}
+	}
+	var att *outbox.Attachment
+	fileName := ""
+	if dec.Outcome == rules.Issued {
+		doc, err := d.pdf.Render(templates.AttestationInput{Compte: who.Compte, Decision: dec, Reference: v.Reference, IssuedAt: now})
+		if err != nil {
+			return verdict{}, fmt.Errorf("render the attestation: %w", err)
+		}
+		att = &outbox.Attachment{Name: doc.FileName, ContentType: "application/pdf", Data: doc.Bytes}
+		fileName = doc.FileName
+	}
+	body, err := d.replies.Personal(templates.NewPersonalData(who.Compte, dec, v.Reference, fileName, d.service))
+	if err != nil {
+		return verdict{}, fmt.Errorf("render the reply: %w", err)
+	}
+	return d.withReply(v, msg, who, body, att, now)
+}
+
+// withGenericReply adds the reply that carries no personal data, unless the
+// address already had its share of them today.
+func (d *Daemon) withGenericReply(ctx context.Context, v verdict, msg *inbox.Message, who Identity, now time.Time) (verdict, error) {
+	n, err := d.store.CountGenericSince(ctx, v.ReplyTo, now.Add(-24*time.Hour))
+	if err != nil {
+		return verdict{}, fmt.Errorf("rate limit: %w", err)
+	}
+	if n >= d.cfg.Limits.GenericRepliesPerAddressPerDay {
+		return verdict{Outcome: rules.Suppressed, Folder: v.Folder, Channel: v.Channel,
+			Detail: "rate limit: generic replies per address"}, nil
+	}
+	body, err := d.replies.Generic(templates.GenericData{Outcome: v.Outcome, Reference: v.Reference, Service: d.service})
+	if err != nil {
+		return verdict{}, fmt.Errorf("render the reply: %w", err)
+	}
+	return d.withReply(v, msg, who, body, nil, now)
+}
+
+func (d *Daemon) withReply(v verdict, msg *inbox.Message, who Identity, body templates.Body, att *outbox.Attachment, now time.Time) (verdict, error) {
+	refs := append([]string(nil), msg.References...)
+	raw, id, err := outbox.Compose(outbox.Reply{
+		ID:              strings.ToLower(v.Reference),
+		MessageIDDomain: d.cfg.Service.Domain,
+		From:            d.cfg.Service.Address,
+		To:              v.ReplyTo,
+		Subject:         msg.Subject,
+		InReplyTo:       msg.MessageID,
+		References:      refs,
+		Outcome:         string(v.Outcome),
+		Text:            body.Text,
+		HTML:            body.HTML,
+		Attachment:      att,
+		ExtraHeaders:    who.ReplyHeaders,
+		Date:            now,
+		Signer:          d.signer,
+	})
+	if err != nil {
+		return verdict{}, fmt.Errorf("compose the reply: %w", err)
+	}
+	v.Reply = &store.OutboxMessage{From: d.cfg.Service.Address, To: []string{v.ReplyTo}, Raw: raw, MessageID: id}
+	return v, nil
+}
+
+func firstNames(c *rules.Compte) []string {
+	names := make([]string, len(c.Beneficiaries))
+	for i, b := range c.Beneficiaries {
+		names[i] = b.Prenom
+	}
+	return names
+}
+
+// suppression returns why no reply may go to this message (SPEC section 7),
+// or "".
+func (d *Daemon) suppression(m *inbox.Message) string {
+	h := m.Header
+	if v := strings.ToLower(strings.TrimSpace(h.Get("Auto-Submitted"))); v != "" && v != "no" {
+		return "auto-submitted"
+	}
+	switch strings.ToLower(strings.TrimSpace(h.Get("Precedence"))) {
+	case "bulk", "junk", "list":
+		return "precedence"
+	}
+	for _, k := range []string{"List-Id", "List-Unsubscribe", "List-Post", "List-Help", "List-Owner", "List-Archive", "List-Subscribe"} {
+		if h.Get(k) != "" {
+			return "mailing list"
+		}
+	}
+	if rp := strings.TrimSpace(h.Get("Return-Path")); rp == "<>" {
+		return "empty return path"
+	}
+	local := strings.ToLower(m.From)
+	if i := strings.LastIndexByte(local, '@'); i >= 0 {
+		local = local[:i]
+	}
+	if local == "" || local == "mailer-daemon" || local == "postmaster" {
+		return "delivery system sender"
+	}
+	if m.Report {
+		return "delivery report"
+	}
+	if h.Get(outbox.LoopHeader) != "" {
+		return "own loop marker"
+	}
+	if strings.EqualFold(m.From, d.cfg.Service.Address) {
+		return "own mail"
+	}
+	return ""
+}
