@@ -32,7 +32,7 @@ const demoUser = "attestation@cpam.example"
 func cmdDemo(args []string) error {
 	fs := newFlags("demo", "demo [--once] [--out DIR] [--today YYYY-MM-DD] [--requests DIR] [--registry FILE] [--config FILE]")
 	once := fs.Bool("once", false, "exit 0 once every request is handled (default: keep serving)")
-	out := fs.String("out", "demo-out", "directory for the replies (.eml), their PDFs and summary.json")
+	out := fs.String("out", "demo-out", "directory for summary.json, the log, and per request REQUEST/reply.eml with its PDF")
 	reqDir := fs.String("requests", "", "directory of .eml requests (default: the built-in samples)")
 	regFile := fs.String("registry", "", "registry file (default: the built-in sample registry)")
 	cfgFile := fs.String("config", "", "configuration file whose service, trust and limits settings replace the built-in ones")
@@ -235,7 +235,11 @@ func (r *demoReport) add(res daemon.Result) error {
 		}
 		to := res.ReplyTo
 		row.ReplyTo = &to
-		if err := os.WriteFile(filepath.Join(r.dir, base+".reply.eml"), reply, 0o644); err != nil {
+		dir := filepath.Join(r.dir, base)
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return err
+		}
+		if err := os.WriteFile(filepath.Join(dir, "reply.eml"), reply, 0o644); err != nil {
 			return err
 		}
 		atts, err := attachments(reply)
@@ -244,7 +248,7 @@ func (r *demoReport) add(res daemon.Result) error {
 		}
 		for _, a := range atts {
 			row.Attachments = append(row.Attachments, a.name)
-			if err := os.WriteFile(filepath.Join(r.dir, a.name), a.data, 0o644); err != nil {
+			if err := os.WriteFile(filepath.Join(dir, filepath.Base(a.name)), a.data, 0o644); err != nil {
 				return err
 			}
 			sum, err := templates.ReadAttestation(a.data)
