@@ -46,20 +46,20 @@ type Document struct {
 var ErrNotIssuable = errors.New("attestation not issuable")
 
 // PDFRenderer renders attestations de droits (SPEC section 6) with maroto v2
-// and the embedded DejaVu Sans subsets. Build one with NewPDFRenderer and
+// and the embedded DejaVu Sans subset. Build one with NewPDFRenderer and
 // share it: Render is safe for concurrent use.
 type PDFRenderer struct {
-	regular, bold []byte // embedded font bytes; never handed to gofpdf as is
-	metrics       *fontMetrics
+	font    []byte // the embedded font; never handed to gofpdf as is
+	metrics *fontMetrics
 }
 
-// NewPDFRenderer checks the embedded fonts and measures their glyphs once.
+// NewPDFRenderer checks the embedded font and measures its glyphs once.
 func NewPDFRenderer() (*PDFRenderer, error) {
-	m, err := measureFonts(fontRegular, fontBold)
+	m, err := measureFont(fontRegular)
 	if err != nil {
-		return nil, fmt.Errorf("loading the attestation fonts: %w (the embedded templates/fonts files are damaged: rebuild)", err)
+		return nil, fmt.Errorf("loading the attestation font: %w (the embedded templates/fonts file is damaged: rebuild it)", err)
 	}
-	return &PDFRenderer{regular: fontRegular, bold: fontBold, metrics: m}, nil
+	return &PDFRenderer{font: fontRegular, metrics: m}, nil
 }
 
 // Render writes the attestation for in. The same input (IssuedAt included)

@@ -2,7 +2,7 @@ package templates
 
 // Benchmarks of the attestation PDF (go test -run x -bench Render -benchmem
 // ./templates/). Most of a render is gofpdf loading, subsetting and
-// compressing the two embedded fonts, a fixed cost per document; the
+// compressing the embedded font, a fixed cost per document; the
 // baseline spends its time in maroto's cp1252 translation, which it rebuilds
 // for every text drawn in a built-in font.
 

@@ -2,6 +2,7 @@ package templates
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"strings"
 	"unicode"
@@ -34,11 +35,12 @@ const attestationTitle = "Attestation de droits à l'assurance maladie"
 // config is the maroto configuration of one attestation. Each document gets
 // its own copy of the font bytes: gofpdf writes into the font buffer while it
 // subsets it, so two documents must never share one.
+//
+// The attestation uses one font, regular only, and marks headings with size
+// and colour: gofpdf parses, subsets and compresses every font of every
+// document, and a bold face would cost each render about 2 ms and 4 MB.
 func (r *PDFRenderer) config(in AttestationInput) *entity.Config {
-	fonts := []*entity.CustomFont{
-		{Family: fontFamily, Style: fontstyle.Normal, Bytes: bytes.Clone(r.regular)},
-		{Family: fontFamily, Style: fontstyle.Bold, Bytes: bytes.Clone(r.bold)},
-	}
+	fonts := []*entity.CustomFont{{Family: fontFamily, Style: fontstyle.Normal, Bytes: bytes.Clone(r.font)}}
 	return attestationConfig(in, fontFamily, fonts)
 }
 
@@ -80,47 +82,41 @@ func attestationConfig(in AttestationInput, family string, fonts []*entity.Custo
 }
 
 // fontMetrics holds the advance width of every drawable rune, in millimetres
-// at 1 pt, measured once from the embedded fonts. Layout uses it to shrink
-// the cells that must stay on one line (first names, NIR, dates).
+// at 1 pt, measured once from the embedded font. Layout uses it to shrink the
+// cells that must stay on one line (first names, NIR, dates) and to break
+// long lines itself.
 type fontMetrics struct {
-	regular, bold map[rune]float64
+	widths map[rune]float64
 }
 
-// measureFonts loads the fonts into a scratch gofpdf document, which also
-// proves that gofpdf can parse them, and measures every covered rune.
-func measureFonts(regular, bold []byte) (*fontMetrics, error) {
+// measureFont loads the font into a scratch gofpdf document, which also
+// proves that gofpdf can parse it, and measures every covered rune.
+func measureFont(font []byte) (*fontMetrics, error) {
 	pdf := gofpdf.New("P", "mm", "A4", "")
-	pdf.AddUTF8FontFromBytes(fontFamily, "", bytes.Clone(regular))
-	pdf.AddUTF8FontFromBytes(fontFamily, "B", bytes.Clone(bold))
-	m := &fontMetrics{regular: map[rune]float64{}, bold: map[rune]float64{}}
-	for style, widths := range map[string]map[rune]float64{"": m.regular, "B": m.bold} {
-		pdf.SetFont(fontFamily, style, 1)
-		if err := pdf.Error(); err != nil {
-			return nil, fmt.Errorf("gofpdf cannot use font style %q: %w", style, err)
+	pdf.AddUTF8FontFromBytes(fontFamily, "", bytes.Clone(font))
+	pdf.SetFont(fontFamily, "", 1)
+	if err := pdf.Error(); err != nil {
+		return nil, fmt.Errorf("gofpdf cannot use the font: %w", err)
+	}
+	m := &fontMetrics{widths: map[rune]float64{}}
+	for _, rg := range fontCoverage.R16 {
+		for c := rune(rg.Lo); c <= rune(rg.Hi); c += rune(rg.Stride) {
+			m.widths[c] = pdf.GetStringWidth(string(c))
 		}
-		for _, rg := range fontCoverage.R16 {
-			for c := rune(rg.Lo); c <= rune(rg.Hi); c += rune(rg.Stride) {
-				widths[c] = pdf.GetStringWidth(string(c))
-			}
-		}
-		if widths['M'] <= 0 || widths['É'] <= 0 {
-			return nil, fmt.Errorf("font style %q has no width for M or É", style)
-		}
+	}
+	if m.widths['M'] <= 0 || m.widths['É'] <= 0 {
+		return nil, errors.New("the font has no width for M or É")
 	}
 	return m, nil
 }
 
 // width is the width of s in millimetres at size points.
-func (m *fontMetrics) width(s string, bold bool, size float64) float64 {
-	widths := m.regular
-	if bold {
-		widths = m.bold
-	}
+func (m *fontMetrics) width(s string, size float64) float64 {
 	var w float64
 	for _, c := range s {
-		cw, ok := widths[c]
+		cw, ok := m.widths[c]
 		if !ok || unicode.IsControl(c) {
-			cw = widths['M']
+			cw = m.widths['M']
 		}
 		w += cw
 	}
@@ -130,9 +126,9 @@ func (m *fontMetrics) width(s string, bold bool, size float64) float64 {
 // fit returns the largest size, from size down to minSize in steps of a
 // quarter point, at which s fits in width millimetres; minSize when none does
 // (the text then wraps).
-func (m *fontMetrics) fit(s string, bold bool, size, minSize, width float64) float64 {
+func (m *fontMetrics) fit(s string, size, minSize, width float64) float64 {
 	for ; size > minSize; size -= 0.25 {
-		if m.width(s, bold, size) <= width {
+		if m.width(s, size) <= width {
 			return size
 		}
 	}
@@ -144,15 +140,15 @@ func (m *fontMetrics) fit(s string, bold bool, size, minSize, width float64) flo
 // may become "JEAN-" and "BAPTISTE EMMANUEL". Joining the lines back with a
 // space, or with nothing after a hyphen, gives s again (joinWrapped). A piece
 // wider than width on its own keeps a line of its own.
-func (m *fontMetrics) wrap(s string, bold bool, size, width float64) []string {
-	if m.width(s, bold, size) <= width {
+func (m *fontMetrics) wrap(s string, size, width float64) []string {
+	if m.width(s, size) <= width {
 		return []string{s}
 	}
 	var lines []string
 	cur := ""
 	for _, piece := range wrapPieces(s) {
 		next := cur + piece
-		if cur != "" && m.width(strings.TrimRight(next, " "), bold, size) > width {
+		if cur != "" && m.width(strings.TrimRight(next, " "), size) > width {
 			lines = append(lines, strings.TrimRight(cur, " "))
 			next = piece
 		}

@@ -10,19 +10,16 @@ import (
 
 //go:generate go run ./fonts/subset.go -src /usr/share/fonts/truetype/dejavu -dst fonts
 
-// The attestation embeds Latin subsets of DejaVu Sans 2.37 (regular and
-// bold, about 58 KB each), made by fonts/subset.go. DejaVu's licence
-// (fonts/LICENSE-DejaVu.txt) allows embedding and subsetting; the subsets keep
-// the DejaVu name, which the licence permits (only "Bitstream" and "Vera" are
-// reserved).
-var (
-	//go:embed fonts/DejaVuSans-Latin.ttf
-	fontRegular []byte
-	//go:embed fonts/DejaVuSans-Bold-Latin.ttf
-	fontBold []byte
-)
+// fontRegular is the one font of the attestation: a Latin subset of DejaVu
+// Sans 2.37 (58 KB instead of 760 KB), made by fonts/subset.go. DejaVu's
+// licence (fonts/LICENSE-DejaVu.txt) allows embedding and subsetting; the
+// subset keeps the DejaVu name, which the licence permits (only "Bitstream",
+// "Vera" and "Arev" are reserved).
+//
+//go:embed fonts/DejaVuSans-Latin.ttf
+var fontRegular []byte
 
-// fontCoverage lists the runes the embedded subsets have glyphs for. It must
+// fontCoverage lists the runes the embedded subset has glyphs for. It must
 // stay equal to latinRanges in fonts/subset.go; TestFontCoversItsRanges checks
 // that every rune here has a glyph.
 var fontCoverage = &unicode.RangeTable{

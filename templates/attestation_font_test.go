@@ -6,11 +6,11 @@ import (
 	"golang.org/x/image/font/sfnt"
 )
 
-// TestFontCoversItsRanges checks that the embedded subsets have a glyph for
+// TestFontCoversItsRanges checks that the embedded subset has a glyph for
 // every rune fontCoverage promises, so printable never lets an empty box
 // through.
 func TestFontCoversItsRanges(t *testing.T) {
-	for name, data := range map[string][]byte{"regular": fontRegular, "bold": fontBold} {
+	for name, data := range map[string][]byte{"regular": fontRegular} {
 		f, err := sfnt.Parse(data)
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
@@ -50,12 +50,12 @@ func TestPrintable(t *testing.T) {
 
 func TestFitShrinksLongTextsOnly(t *testing.T) {
 	r := newRenderer(t)
-	if got := r.metrics.fit("LÉA", false, sizeTable, sizeMin, 20); got != sizeTable {
+	if got := r.metrics.fit("LÉA", sizeTable, sizeMin, 20); got != sizeTable {
 		t.Errorf("a short name shrinks to %v pt", got)
 	}
 	long := "MARIE-CHRISTINE-ÉLISABETH"
-	got := r.metrics.fit(long, false, sizeTable, sizeMin, 34)
-	if got >= sizeTable || got < sizeMin || r.metrics.width(long, false, got) > 34 {
-		t.Errorf("a long name fits at %v pt, %.1f mm wide", got, r.metrics.width(long, false, got))
+	got := r.metrics.fit(long, sizeTable, sizeMin, 34)
+	if got >= sizeTable || got < sizeMin || r.metrics.width(long, got) > 34 {
+		t.Errorf("a long name fits at %v pt, %.1f mm wide", got, r.metrics.width(long, got))
 	}
 }

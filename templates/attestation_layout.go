@@ -10,7 +10,6 @@ import (
 	"github.com/johnfercher/maroto/v2/pkg/components/text"
 	"github.com/johnfercher/maroto/v2/pkg/consts/align"
 	"github.com/johnfercher/maroto/v2/pkg/consts/border"
-	"github.com/johnfercher/maroto/v2/pkg/consts/fontstyle"
 	"github.com/johnfercher/maroto/v2/pkg/core"
 	"github.com/johnfercher/maroto/v2/pkg/props"
 
@@ -78,8 +77,7 @@ func (l *layout) build(m core.Maroto, in AttestationInput) error {
 type line struct {
 	s     string
 	size  float64
-	bold  bool
-	color *props.Color
+	color *props.Color // nil: the body text colour
 }
 
 // textAt returns a text component whose baseline is base millimetres below
@@ -96,9 +94,6 @@ func (l *layout) textAt(ln line, base float64, a align.Type) core.Component {
 		Align:  a,
 		Color:  ln.color,
 	}
-	if ln.bold {
-		p.Style = fontstyle.Bold
-	}
 	return text.New(printable(ln.s), p)
 }
 
@@ -110,7 +105,7 @@ func (l *layout) block(size int, top float64, a align.Type, lines ...line) core.
 	base := top
 	first := true
 	for _, ln := range lines {
-		for _, part := range l.metrics.wrap(printable(ln.s), ln.bold, ln.size, width) {
+		for _, part := range l.metrics.wrap(printable(ln.s), ln.size, width) {
 			if first {
 				base += ln.size * ptToMM
 				first = false
@@ -127,14 +122,14 @@ func (l *layout) block(size int, top float64, a align.Type, lines ...line) core.
 // header: organisme, date and reference, title.
 func (l *layout) header(in AttestationInput, day rules.Date) []core.Row {
 	org := in.Compte.Organisme
-	orgLines := []line{{s: org.Libelle, size: sizeSection, bold: true, color: colorBrand()}}
+	orgLines := []line{{s: org.Libelle, size: sizeSection, color: colorBrand()}}
 	for _, a := range org.Adresse {
 		orgLines = append(orgLines, line{s: a, size: sizeBody})
 	}
 	orgLines = append(orgLines, line{s: "Code régime caisse centre : " + org.CodeRCC(), size: sizeBody})
 	issue := []line{
 		{s: "Délivrée le " + day.French(), size: sizeBody},
-		{s: "Référence : " + in.Reference, size: sizeBody, bold: true},
+		{s: "Référence : " + in.Reference, size: sizeBody},
 	}
 	intro := "L'Assurance Maladie atteste que les personnes désignées ci-dessous ont droit, à la date du " +
 		day.French() + ", à la prise en charge de leurs frais de santé."
@@ -142,7 +137,7 @@ func (l *layout) header(in AttestationInput, day rules.Date) []core.Row {
 		// The right block starts lower so that its lines share the left ones' baselines.
 		row.New().Add(l.block(60, 0, align.Left, orgLines...),
 			l.block(40, (sizeSection-sizeBody)*ptToMM, align.Right, issue...)),
-		row.New().Add(l.block(100, 7, align.Left, line{s: attestationTitle, size: sizeTitle, bold: true, color: colorBrand()})),
+		row.New().Add(l.block(100, 7, align.Left, line{s: attestationTitle, size: sizeTitle, color: colorBrand()})),
 		row.New().Add(col.New(100).Add(l.wrapped(intro, sizeBody, 2))),
 	}
 }
@@ -157,7 +152,7 @@ func (l *layout) wrapped(s string, size, top float64) core.Component {
 
 // section is a heading with a rule under it.
 func (l *layout) section(title string) core.Row {
-	return row.New().Add(l.block(100, 5, align.Left, line{s: title, size: sizeSection, bold: true, color: colorBrand()})).
+	return row.New().Add(l.block(100, 5, align.Left, line{s: title, size: sizeSection, color: colorBrand()})).
 		WithStyle(&props.Cell{BorderType: border.Bottom, BorderColor: colorBrand(), BorderThickness: 0.3})
 }
 
@@ -172,7 +167,7 @@ func (l *layout) insured(c *rules.Compte) []core.Row {
 		[2]string{"Prénom", h.Prenom},
 		[2]string{"Date de naissance", h.DateNaissance.French()},
 		[2]string{"N° de sécurité sociale", nirText(h.NIR)})
-	addr := []line{{s: "Adresse postale", size: sizeBody, bold: true}}
+	addr := []line{{s: "Adresse postale", size: sizeBody, color: colorMuted()}}
 	for _, a := range c.Adresse.Lines() {
 		addr = append(addr, line{s: a, size: sizeBody})
 	}
@@ -193,10 +188,10 @@ func (l *layout) fields(labelWidth, valueWidth int, top float64, pairs [][2]stri
 	step := sizeBody * ptToMM * 1.3
 	base := top + sizeBody*ptToMM
 	for _, p := range pairs {
-		ls := l.metrics.wrap(printable(p[0]), true, sizeBody, lw)
-		vs := l.metrics.wrap(printable(p[1]), false, sizeBody, vw)
+		ls := l.metrics.wrap(printable(p[0]), sizeBody, lw)
+		vs := l.metrics.wrap(printable(p[1]), sizeBody, vw)
 		for i, s := range ls {
-			labels.Add(l.textAt(line{s: s, size: sizeBody, bold: true}, base+float64(i)*step, align.Left))
+			labels.Add(l.textAt(line{s: s, size: sizeBody, color: colorMuted()}, base+float64(i)*step, align.Left))
 		}
 		for i, s := range vs {
 			values.Add(l.textAt(line{s: s, size: sizeBody}, base+float64(i)*step, align.Left))
@@ -248,8 +243,8 @@ func (l *layout) beneficiaries(m core.Maroto, listed []rules.Listed) {
 func (l *layout) tableHead() core.Row {
 	head := row.New().WithStyle(&props.Cell{BackgroundColor: colorHeader()})
 	for i, c := range tableCols {
-		size := l.metrics.fit(c.head, true, sizeSmall, sizeMin, cellWidth(i))
-		head.Add(l.block(c.width, 1.2, align.Left, line{s: c.head, size: size, bold: true}))
+		size := l.metrics.fit(c.head, sizeSmall, sizeMin, cellWidth(i))
+		head.Add(l.block(c.width, 1.2, align.Left, line{s: c.head, size: size, color: colorBrand()}))
 	}
 	return head
 }
@@ -278,8 +273,8 @@ func (l *layout) beneficiaryRow(b rules.Listed) (core.Row, float64) {
 		var lines []line
 		for _, t := range texts {
 			s := printable(t.s)
-			t.size = l.metrics.fit(s, false, t.size, sizeMin, cellWidth(i))
-			for _, part := range l.metrics.wrap(s, false, t.size, cellWidth(i)) {
+			t.size = l.metrics.fit(s, t.size, sizeMin, cellWidth(i))
+			for _, part := range l.metrics.wrap(s, t.size, cellWidth(i)) {
 				t.s = part
 				lines = append(lines, t)
 			}

@@ -1,12 +1,12 @@
 //go:build ignore
 
-// Command subset writes the Latin subsets of DejaVu Sans that the attestation
+// Command subset writes the Latin subset of DejaVu Sans that the attestation
 // PDF embeds (see ../attestation_font.go). It is run by hand, or by
 // `go generate ./templates/`, when the character set changes:
 //
 //	go run ./fonts/subset.go -src /usr/share/fonts/truetype/dejavu
 //
-// The source fonts are DejaVu Sans 2.37 (Debian package fonts-dejavu-core).
+// The source font is DejaVu Sans 2.37 (Debian package fonts-dejavu-core).
 // The subset keeps the glyphs of the runes listed in latinRanges, which must
 // stay equal to fontCoverage in ../attestation_font.go
 // (TestFontCoversItsRanges checks every rune has a glyph).
@@ -45,8 +45,8 @@ var latinRanges = [][2]rune{
 }
 
 func main() {
-	src := flag.String("src", "/usr/share/fonts/truetype/dejavu", "directory holding DejaVuSans.ttf and DejaVuSans-Bold.ttf")
-	dst := flag.String("dst", "fonts", "directory to write the subsets to")
+	src := flag.String("src", "/usr/share/fonts/truetype/dejavu", "directory holding DejaVuSans.ttf")
+	dst := flag.String("dst", "fonts", "directory to write the subset to")
 	flag.Parse()
 
 	var cutset bytes.Buffer
@@ -55,10 +55,7 @@ func main() {
 			cutset.WriteRune(c)
 		}
 	}
-	for in, out := range map[string]string{
-		"DejaVuSans.ttf":      "DejaVuSans-Latin.ttf",
-		"DejaVuSans-Bold.ttf": "DejaVuSans-Bold-Latin.ttf",
-	} {
+	for in, out := range map[string]string{"DejaVuSans.ttf": "DejaVuSans-Latin.ttf"} {
 		b, err := os.ReadFile(filepath.Join(*src, in))
 		if err != nil {
 			log.Fatalf("reading the source font: %v (install fonts-dejavu-core or pass -src)", err)
