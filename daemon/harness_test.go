@@ -98,12 +98,7 @@ func (e *localEnv) folder(t testing.TB, name string) [][]byte {
 
 // testConfig is the configuration the samples assume (expected.json).
 func testConfig(t testing.TB) daemon.Config {
-	exp := samples.ExpectedCases()
-	cfg := daemon.DefaultConfig()
-	cfg.Service.Address = exp.ServiceAddress
-	cfg.Trust.AuthservIDs = []string{exp.TrustedAuthservID}
-	cfg.Trust.AgentDomains = exp.AgentDomains
-	cfg.Trust.Gateway = daemon.GatewayConfig{Domain: exp.GatewayDomain, Header: exp.GatewayHeader}
+	cfg := daemon.SampleConfig()
 	cfg.IMAP.PollInterval = daemon.Duration(time.Second)
 	cfg.IMAP.IdleWakeup = daemon.Duration(50 * time.Millisecond)
 	cfg.Outbox.RetryInitial = daemon.Duration(100 * time.Millisecond)

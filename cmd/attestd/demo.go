@@ -158,12 +158,7 @@ func cmdDemo(args []string) error {
 // demoConfig is the embedded default: the trust settings of the samples'
 // expected.json, or those of --config.
 func demoConfig(file string) (daemon.Config, error) {
-	cfg := daemon.DefaultConfig()
-	exp := samples.ExpectedCases()
-	cfg.Service.Address = exp.ServiceAddress
-	cfg.Trust.AuthservIDs = []string{exp.TrustedAuthservID}
-	cfg.Trust.AgentDomains = exp.AgentDomains
-	cfg.Trust.Gateway = daemon.GatewayConfig{Domain: exp.GatewayDomain, Header: exp.GatewayHeader}
+	cfg := daemon.SampleConfig()
 	cfg.IMAP.PollInterval = daemon.Duration(2 * time.Second)
 	cfg.IMAP.Username = demoUser
 	if file != "" {

@@ -1,0 +1,16 @@
+package daemon
+
+import "github.com/cpam/attestd/samples"
+
+// SampleConfig is DefaultConfig with the service and trust settings that the
+// sample requests assume (samples/requests/expected.json): the embedded
+// demo's configuration, and the tests'.
+func SampleConfig() Config {
+	exp := samples.ExpectedCases()
+	cfg := DefaultConfig()
+	cfg.Service.Address = exp.ServiceAddress
+	cfg.Trust.AuthservIDs = []string{exp.TrustedAuthservID}
+	cfg.Trust.AgentDomains = exp.AgentDomains
+	cfg.Trust.Gateway = GatewayConfig{Domain: exp.GatewayDomain, Header: exp.GatewayHeader}
+	return cfg
+}
