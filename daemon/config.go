@@ -193,9 +193,26 @@ func ParseConfig(data []byte) (Config, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	if err := dec.Decode(&cfg); err != nil && !errors.Is(err, io.EOF) {
-		return Config{}, fmt.Errorf("config: %w", err)
+		return Config{}, oneLine(err)
 	}
 	return cfg, cfg.Check()
+}
+
+// oneLine turns a YAML error into the one-line message the commands print.
+func oneLine(err error) error {
+	var te *yaml.TypeError
+	if !errors.As(err, &te) {
+		return fmt.Errorf("config: %s", strings.TrimPrefix(err.Error(), "yaml: "))
+	}
+	msgs := make([]string, len(te.Errors))
+	for i, m := range te.Errors {
+		if a, b, ok := strings.Cut(m, ": field "); ok {
+			key, _, _ := strings.Cut(b, " not found")
+			m = a + ": unknown key " + key
+		}
+		msgs[i] = m
+	}
+	return fmt.Errorf("config: %s", strings.Join(msgs, "; "))
 }
 
 // ConfigError names the key that is wrong.
