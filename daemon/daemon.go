@@ -61,6 +61,9 @@ type Result struct {
 	ReplyTo   string // "" when no reply went out
 	Reference string
 	Duration  time.Duration // from fetch to filed
+	// Detail says why, when the outcome alone does not (suppressed,
+	// rejected, unverified): never personal data.
+	Detail string
 }
 
 // Options are the daemon's seams.

@@ -153,7 +153,7 @@ func (w *worker) file(ctx context.Context, hs []handled) error {
 
 func (w *worker) report(r Result) {
 	w.d.log.Info("message handled", "outcome", r.Outcome, "folder", r.Folder, "channel", r.Channel,
-		"reference", r.Reference, "uid", r.Key.UID, "ms", r.Duration.Milliseconds())
+		"why", r.Detail, "reference", r.Reference, "uid", r.Key.UID, "ms", r.Duration.Milliseconds())
 	if w.d.results != nil {
 		w.d.results <- r
 	}
@@ -228,14 +228,13 @@ func (w *worker) handle(ctx context.Context, f inbox.Fetched, start time.Time) h
 		d.log.Warn("ledger: cannot record the decision, will retry", "uid", f.UID, "err", err)
 		return handled{uid: f.UID}
 	}
-	if v.Detail != "" {
-		d.log.Info("decision detail", "uid", f.UID, "outcome", v.Outcome, "why", v.Detail)
-	}
 	c, err = d.store.Claim(ctx, key, msgID, nil)
 	if err != nil {
 		return handled{uid: f.UID}
 	}
-	return w.send(ctx, f.UID, c, start)
+	h := w.send(ctx, f.UID, c, start)
+	h.result.Channel, h.result.Detail = v.Channel, v.Detail
+	return h
 }
 
 // send delivers the stored reply of a decided message, if any and not yet
