@@ -147,3 +147,40 @@ func (e *Env) withIMAP(ctx context.Context, f func(c *imapclient.Client) error) 
 	}
 	return nil
 }
+
+// FetchIMAP returns the whole raw messages of mailbox, in UID order, without
+// marking them seen. A mailbox that does not exist holds no message: nil.
+func (e *Env) FetchIMAP(ctx context.Context, mailbox string) ([][]byte, error) {
+	var out [][]byte
+	err := e.withIMAP(ctx, func(c *imapclient.Client) error {
+		// Dovecot answers a SELECT of a missing mailbox with a bare NO (no
+		// [NONEXISTENT] code): ask LIST first.
+		boxes, err := c.List("", mailbox, nil).Collect()
+		if err != nil {
+			return fmt.Errorf("listing %q: %w", mailbox, err)
+		}
+		if len(boxes) == 0 {
+			return nil
+		}
+		sel, err := c.Select(mailbox, &imap.SelectOptions{ReadOnly: true}).Wait()
+		if err != nil {
+			return fmt.Errorf("selecting %q: %w", mailbox, err)
+		}
+		if sel.NumMessages == 0 {
+			return nil
+		}
+		var all imap.SeqSet
+		all.AddRange(1, 0) // 1:*
+		body := &imap.FetchItemBodySection{Peek: true}
+		msgs, err := c.Fetch(all, &imap.FetchOptions{UID: true, BodySection: []*imap.FetchItemBodySection{body}}).Collect()
+		if err != nil {
+			return fmt.Errorf("fetching the messages of %q: %w", mailbox, err)
+		}
+		sort.Slice(msgs, func(i, j int) bool { return msgs[i].UID < msgs[j].UID })
+		for _, m := range msgs {
+			out = append(out, m.FindBodySection(body))
+		}
+		return nil
+	})
+	return out, err
+}

@@ -219,3 +219,28 @@ func TestAwaitReturnsOnceTheMessageArrives(t *testing.T) {
 		t.Errorf("Await returned %+v", msgs)
 	}
 }
+
+func TestFetchIMAPReturnsAFolderInOrder(t *testing.T) {
+	env := mailenv.Require(t)
+	ctx := t.Context()
+	if err := env.ResetIMAP(ctx); err != nil {
+		t.Fatal(err)
+	}
+	first, second := testMessage("one", "fetch-1@test.example"), testMessage("two", "fetch-2@test.example")
+	for _, raw := range [][]byte{first, second} {
+		if _, err := env.AppendIMAP(ctx, "Processed", raw); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	got, err := env.FetchIMAP(ctx, "Processed")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || !bytes.Equal(got[0], first) || !bytes.Equal(got[1], second) {
+		t.Errorf("FetchIMAP(Processed) = %d messages, want the 2 appended, in order", len(got))
+	}
+	if got, err := env.FetchIMAP(ctx, "NoSuchFolder"); err != nil || got != nil {
+		t.Errorf("FetchIMAP(NoSuchFolder) = %d messages, %v; want none, no error", len(got), err)
+	}
+}
