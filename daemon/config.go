@@ -288,6 +288,11 @@ func (c *Config) Check() error {
 	if c.Workers < 0 {
 		return bad("workers", "must not be negative")
 	}
+	if a := c.Metrics.Address; a != "" {
+		if _, _, err := net.SplitHostPort(a); err != nil {
+			return bad("metrics.address", "%q is not host:port (e.g. 127.0.0.1:9464), or leave it empty for no endpoint", a)
+		}
+	}
 	if _, err := c.IMAP.Password(); err != nil {
 		return bad("imap.password_env", "%v", err)
 	}

@@ -90,6 +90,8 @@ type Options struct {
 	IMAPPassword string
 	// IMAPTLS overrides the TLS configuration of the IMAP connections.
 	IMAPTLS *tls.Config
+	// Observer is told what the daemon does (metrics); nil: nobody.
+	Observer Observer
 }
 
 // Daemon is one running attestd.
@@ -110,6 +112,7 @@ type Daemon struct {
 	service templates.ServiceInfo
 	results chan<- Result
 	imap    inbox.IMAPConfig
+	obs     Observer
 
 	wake     chan struct{} // the mailbox may have news
 	sentWake chan struct{} // a reply went out: its original may move
@@ -167,12 +170,15 @@ func New(cfg Config, o Options) (*Daemon, error) {
 			return nil, err
 		}
 	}
+	if o.Observer == nil {
+		o.Observer = nopObserver{}
+	}
 	if o.IMAPTLS == nil && cfg.IMAP.InsecureSkipVerify {
 		o.IMAPTLS = &tls.Config{InsecureSkipVerify: true}
 	}
 	d := &Daemon{
 		cfg: cfg, store: o.Store, mailer: o.Mailer, sender: sender, pdf: o.PDF, replies: o.Replies, log: o.Logger,
-		now: o.Now, fixed: o.Today, signer: o.Signer, results: o.Results,
+		now: o.Now, fixed: o.Today, signer: o.Signer, results: o.Results, obs: o.Observer,
 		auth: &Authenticator{TrustedIDs: cfg.Trust.AuthservIDs, LookupTXT: o.LookupTXT},
 		ident: &Identifier{Registry: o.Store, AgentDomains: cfg.Trust.AgentDomains, AgentAddresses: cfg.Trust.AgentAddresses,
 			GatewayDomain: cfg.Trust.Gateway.Domain, GatewayHeader: cfg.Trust.Gateway.Header},
@@ -252,9 +258,24 @@ func sleep(ctx context.Context, d time.Duration) bool {
 
 // watchLoop keeps the IDLE connection up, reconnecting with back-off.
 func (d *Daemon) watchLoop(ctx context.Context) {
+	// Watch reports on news as soon as it is connected: the first news
+	// tells the observer that the IDLE connection is up.
+	news := make(chan struct{}, 1)
+	go func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-news:
+				d.obs.IMAPConnection("idle", true)
+				signal(d.wake)
+			}
+		}
+	}()
 	for attempt := 0; ctx.Err() == nil; attempt++ {
 		start := time.Now()
-		err := inbox.Watch(ctx, &d.imap, d.wake)
+		err := inbox.Watch(ctx, &d.imap, news)
+		d.obs.IMAPConnection("idle", false)
 		if ctx.Err() != nil {
 			return
 		}
@@ -293,6 +314,8 @@ func (d *Daemon) session(ctx context.Context) error {
 		return err
 	}
 	defer s.Close()
+	d.obs.IMAPConnection("work", true)
+	defer d.obs.IMAPConnection("work", false)
 	f := d.cfg.IMAP.Folders
 	if err := s.EnsureFolders(f.Processed, f.Manual, f.Quarantine); err != nil {
 		return err
@@ -349,16 +372,19 @@ func (d *Daemon) deliver(ctx context.Context, id int64, from string, to []string
 			d.log.Error("outbox: reply sent but not recorded; it may be sent again", "outbox_id", id, "err", err)
 			return false
 		}
+		d.obs.ReplySent()
 		return true
 	case outbox.IsTemporary(err) && attempts+1 < d.cfg.Outbox.MaxAttempts:
 		next := now.Add(d.retryDelay(attempts))
 		d.log.Warn("outbox: temporary failure, will retry", "outbox_id", id, "attempt", attempts+1, "next", next, "err", err)
+		d.obs.ReplyDeferred(relayAnswered(err))
 		if err := d.store.MarkRetry(ctx, id, err.Error(), next); err != nil {
 			d.log.Error("outbox: cannot record the retry", "outbox_id", id, "err", err)
 		}
 		return false
 	default:
 		d.log.Error("outbox: permanent failure, not retried; see `attestd outbox list`", "outbox_id", id, "err", err)
+		d.obs.ReplyRefused()
 		if err := d.store.MarkPermanent(ctx, id, err.Error(), now); err != nil {
 			d.log.Error("outbox: cannot record the permanent failure", "outbox_id", id, "err", err)
 			return false

@@ -56,6 +56,7 @@ func (w *worker) sweep(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	w.d.obs.Polled(time.Now())
 	present := make(map[uint32]bool, len(uids))
 	var todo []uint32
 	var done []handled
@@ -86,6 +87,7 @@ func (w *worker) sweep(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
+		w.d.obs.Polled(time.Now())
 		hs := w.handleAll(ctx, fetched, start)
 		if err := w.file(ctx, hs); err != nil {
 			return err
@@ -113,6 +115,8 @@ func (w *worker) handleAll(ctx context.Context, fetched []inbox.Fetched, start t
 		if h.folder == "" {
 			if h.claimID != 0 {
 				w.waiting[h.uid] = h.claimID
+			} else {
+				w.d.obs.MessageDeferred()
 			}
 			continue
 		}
@@ -154,6 +158,7 @@ func (w *worker) file(ctx context.Context, hs []handled) error {
 func (w *worker) report(r Result) {
 	w.d.log.Info("message handled", "outcome", r.Outcome, "folder", r.Folder, "channel", r.Channel,
 		"why", r.Detail, "reference", r.Reference, "uid", r.Key.UID, "ms", r.Duration.Milliseconds())
+	w.d.obs.MessageHandled(string(r.Outcome), r.Duration)
 	if w.d.results != nil {
 		w.d.results <- r
 	}

@@ -65,8 +65,14 @@ func serve(ctx context.Context, cfg daemon.Config, o serveOptions) error {
 	if o.ready != nil {
 		o.ready(db)
 	}
+	obs, stopMetrics, err := startMetrics(cfg, db, o.log)
+	if err != nil {
+		return err
+	}
+	defer stopMetrics()
 	d, err := daemon.New(cfg, daemon.Options{
 		Store: db, Logger: o.log, Now: o.now, Today: o.today, Results: o.results, IMAPPassword: o.imapPassword,
+		Observer: obs,
 	})
 	if err != nil {
 		return err

@@ -1,0 +1,28 @@
+package main
+
+import (
+	"log/slog"
+
+	"github.com/cpam/attestd/daemon"
+	"github.com/cpam/attestd/metrics"
+	"github.com/cpam/attestd/store"
+)
+
+// startMetrics serves the metrics and health checks on cfg.Metrics.Address
+// and returns the daemon's observer and a function that stops serving.
+// Without an address it returns a nil observer: nothing is measured.
+func startMetrics(cfg daemon.Config, db *store.DB, log *slog.Logger) (daemon.Observer, func(), error) {
+	if cfg.Metrics.Address == "" {
+		return nil, func() {}, nil
+	}
+	// A sweep polls at least every poll interval; one IMAP command may take
+	// up to the timeout before it fails.
+	stale := 2*cfg.IMAP.PollInterval.D() + cfg.IMAP.Timeout.D()
+	m := metrics.New(metrics.Options{OutboxDepth: db.OutboxDepth, PollStale: stale})
+	srv, err := metrics.Listen(cfg.Metrics.Address, m.Handler())
+	if err != nil {
+		return nil, nil, err
+	}
+	log.Info("metrics and health checks listening", "address", srv.Addr(), "paths", "/metrics /healthz /readyz")
+	return m, func() { srv.Close() }, nil
+}

@@ -1,0 +1,205 @@
+package metrics_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/cpam/attestd/daemon"
+	"github.com/cpam/attestd/metrics"
+)
+
+var _ daemon.Observer = (*metrics.Metrics)(nil)
+
+// clock is a settable clock.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) add(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+// fakeStore answers the outbox depth, or fails.
+type fakeStore struct {
+	mu    sync.Mutex
+	depth int
+	err   error
+}
+
+func (s *fakeStore) OutboxDepth(context.Context) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.depth, s.err
+}
+
+func newMetrics() (*metrics.Metrics, *clock, *fakeStore) {
+	c := &clock{t: time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)}
+	st := &fakeStore{depth: 3}
+	m := metrics.New(metrics.Options{OutboxDepth: st.OutboxDepth, PollStale: 15 * time.Second, Now: c.now})
+	return m, c, st
+}
+
+func get(t *testing.T, h http.Handler, path string) (int, string) {
+	t.Helper()
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, nil))
+	body, _ := io.ReadAll(rec.Result().Body)
+	return rec.Code, string(body)
+}
+
+func TestMetricsCountWhatTheDaemonReports(t *testing.T) {
+	m, _, _ := newMetrics()
+	m.MessageHandled("issued", 40*time.Millisecond)
+	m.MessageHandled("issued", 60*time.Millisecond)
+	m.MessageHandled("address_missing", 20*time.Millisecond)
+	m.MessageDeferred()
+	m.ReplySent()
+	m.ReplyDeferred(true)
+	m.ReplyDeferred(false)
+	m.ReplyRefused()
+	m.IMAPConnection("work", true)
+	code, body := get(t, m.Handler(), "/metrics")
+	if code != http.StatusOK {
+		t.Fatalf("/metrics: %d", code)
+	}
+	for _, want := range []string{
+		`attestd_messages_total{outcome="issued"} 2`,
+		`attestd_messages_total{outcome="address_missing"} 1`,
+		`attestd_message_duration_seconds_count 3`,
+		`attestd_message_duration_seconds_bucket{le="0.05"} 2`,
+		`attestd_message_deferrals_total 1`,
+		`attestd_replies_sent_total 1`,
+		`attestd_reply_retries_total 2`,
+		`attestd_reply_permanent_failures_total 1`,
+		`attestd_outbox_depth 3`,
+		`attestd_imap_connected{connection="work"} 1`,
+		`attestd_imap_connected{connection="idle"} 0`,
+		`attestd_smtp_reachable 0`,
+		`process_resident_memory_bytes`,
+		`go_goroutines`,
+	} {
+		if !hasLine(body, want) {
+			t.Errorf("/metrics lacks %q", want)
+		}
+	}
+}
+
+// hasLine reports whether a line of the exposition is want, or is want
+// followed by a value.
+func hasLine(body, want string) bool {
+	for _, line := range strings.Split(body, "\n") {
+		if line == want || strings.HasPrefix(line, want+" ") {
+			return true
+		}
+	}
+	return false
+}
+
+func TestScrapeReadsOutcomes(t *testing.T) {
+	m, _, _ := newMetrics()
+	for range 11 {
+		m.MessageHandled("issued", time.Millisecond)
+	}
+	m.MessageHandled("suppressed", time.Millisecond)
+	m.Polled(time.Unix(1800000000, 0))
+	srv := httptest.NewServer(m.Handler())
+	defer srv.Close()
+	fams, err := metrics.Scrape(t.Context(), srv.URL+"/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := metrics.Outcomes(fams)
+	if got["issued"] != 11 || got["suppressed"] != 1 || len(got) != 2 {
+		t.Errorf("outcomes %v, want issued 11 and suppressed 1", got)
+	}
+	if v, ok := metrics.Value(fams, "attestd_imap_last_poll_timestamp_seconds"); !ok || v != 1800000000 {
+		t.Errorf("last poll %v %v", v, ok)
+	}
+	if _, err := metrics.Scrape(t.Context(), srv.URL+"/nothing"); err == nil {
+		t.Error("scraping a missing page did not fail")
+	}
+}
+
+func TestReadiness(t *testing.T) {
+	m, c, st := newMetrics()
+	h := m.Handler()
+	if code, body := get(t, h, "/healthz"); code != http.StatusOK || body != "ok\n" {
+		t.Errorf("/healthz: %d %q", code, body)
+	}
+	ready := func() (int, string) { return get(t, h, "/readyz") }
+	if code, body := ready(); code != http.StatusServiceUnavailable || !strings.Contains(body, "imap: the work connection is down") {
+		t.Errorf("before connecting: %d %q", code, body)
+	}
+	m.IMAPConnection("work", true)
+	if code, body := ready(); code != http.StatusServiceUnavailable || !strings.Contains(body, "no successful poll") {
+		t.Errorf("connected, never polled: %d %q", code, body)
+	}
+	m.Polled(c.now())
+	if code, body := ready(); code != http.StatusOK || body != "ready\n" {
+		t.Errorf("connected and polled: %d %q", code, body)
+	}
+	c.add(20 * time.Second)
+	if code, body := ready(); code != http.StatusServiceUnavailable || !strings.Contains(body, "last successful poll 20s ago") {
+		t.Errorf("poll too old: %d %q", code, body)
+	}
+	m.Polled(c.now())
+	m.ReplyDeferred(false)
+	if code, body := ready(); code != http.StatusServiceUnavailable || !strings.Contains(body, "smtp:") || strings.Contains(body, "imap") {
+		t.Errorf("relay unreachable: %d %q", code, body)
+	}
+	m.ReplyDeferred(true) // a 4xx: the relay answered
+	if code, _ := ready(); code != http.StatusOK {
+		t.Errorf("relay answered 4xx: %d, want ready", code)
+	}
+	st.mu.Lock()
+	st.err = errors.New("database is locked")
+	st.mu.Unlock()
+	m.IMAPConnection("work", false)
+	code, body := ready()
+	if code != http.StatusServiceUnavailable || !strings.Contains(body, "store: database is locked") || !strings.Contains(body, "imap:") {
+		t.Errorf("store and imap down: %d %q", code, body)
+	}
+	if _, body := get(t, h, "/metrics"); !strings.Contains(body, "attestd_outbox_depth -1") {
+		t.Errorf("outbox depth with the store down is not -1")
+	}
+}
+
+func TestListenServesAndCloses(t *testing.T) {
+	m, _, _ := newMetrics()
+	srv, err := metrics.Listen("127.0.0.1:0", m.Handler())
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.Get("http://" + srv.Addr() + "/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("/healthz: %s", resp.Status)
+	}
+	if _, err := metrics.Listen(srv.Addr(), m.Handler()); err == nil || !strings.Contains(err.Error(), "metrics.address") {
+		t.Errorf("listening twice on one address: %v", err)
+	}
+	if err := srv.Close(); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+srv.Addr()+"/healthz", nil)
+	if resp, err := http.DefaultClient.Do(req); err == nil {
+		resp.Body.Close()
+		t.Error("still serving after Close")
+	}
+}
