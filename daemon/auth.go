@@ -1,10 +1,14 @@
 package daemon
 
 import (
+	"bufio"
 	"bytes"
 	"slices"
 	"strings"
 
+	"github.com/emersion/go-message"
+	"github.com/emersion/go-message/mail"
+	"github.com/emersion/go-message/textproto"
 	"github.com/emersion/go-msgauth/authres"
 	"github.com/emersion/go-msgauth/dkim"
 )
@@ -33,7 +37,14 @@ type Authenticator struct {
 // pass: a sender can write such a header himself, above or below the real
 // one, but cannot remove the real one, so a forgery never turns a failure
 // into a pass.
+//
+// A message whose header holds more than one From field, or a From with
+// more than one address, is never authenticated: a verifier (ours, or the
+// receiving server's DMARC) may judge one From while attestd reads another.
 func (a *Authenticator) Authenticated(raw []byte, authResults []string, fromDomain string, mustSign []string) bool {
+	if !singleFrom(raw) {
+		return false
+	}
 	fromDomain = strings.ToLower(fromDomain)
 	trusted := 0
 	allPass := true
@@ -54,6 +65,20 @@ func (a *Authenticator) Authenticated(raw []byte, authResults []string, fromDoma
 		return false
 	}
 	return a.verifyDKIM(raw, fromDomain, mustSign)
+}
+
+// singleFrom reports whether the header of raw has exactly one From field
+// holding exactly one address.
+func singleFrom(raw []byte) bool {
+	h, err := textproto.ReadHeader(bufio.NewReader(bytes.NewReader(raw)))
+	if err != nil {
+		return false
+	}
+	if n := len(h.Values("From")); n != 1 {
+		return false
+	}
+	list, err := (&mail.Header{Header: message.Header{Header: h}}).AddressList("From")
+	return err == nil && len(list) == 1
 }
 
 func (a *Authenticator) trusts(id string) bool {

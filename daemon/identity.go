@@ -37,9 +37,10 @@ type Identity struct {
 	ReplyTo string
 	// ReplyHeaders are set on the reply (the gateway's routing header).
 	ReplyHeaders map[string]string
-	// Named is the beneficiary an agent named by his own NIR, when he is
-	// not the ouvrant droit: the request is then for him by default.
-	Named *rules.Beneficiary
+	// Named are the beneficiaries named by their own NIRs (agent, gateway),
+	// unless that is the ouvrant droit alone: the request is then for them
+	// by default.
+	Named []*rules.Beneficiary
 }
 
 // Claims is what identity needs to know of a message.
@@ -170,16 +171,28 @@ func (id *Identifier) gateway(ctx context.Context, c Claims, out Identity) (Iden
 	return id.byNIR(ctx, nir, out)
 }
 
-// agent: the insured is named by a NIR in the message. Several valid NIRs
-// of one compte (the insured and a child) name that compte; NIRs of several
-// comptes are one request for several people, which an agent must split:
-// sender_ambiguous.
+// agent: the insured is named by NIRs written in the message (subject, the
+// agent's text, the forwarded message). The decision, documented in the
+// README:
+//   - no NIR with its key, or a 15-character NIR whose key does not check
+//     (a typo, whatever else the message holds): nir_invalid. A 13-character
+//     NIR without its key is not looked up and otherwise ignored: insured
+//     persons often write theirs so in the message the agent forwards;
+//   - a valid NIR the registry does not know: sender_unknown (no partial
+//     answer for the others);
+//   - NIRs of several comptes: sender_ambiguous, one request per insured;
+//   - NIRs of one compte: that compte, and the beneficiaries named by NIR
+//     are the ones asked for unless the text says otherwise.
 func (id *Identifier) agent(ctx context.Context, c Claims, out Identity) (Identity, error) {
 	out.ReplyTo = c.From
 	var valid []string
 	for _, n := range c.NIRs {
-		if n.Valid && !slices.Contains(valid, n.Normalized) {
+		switch {
+		case n.Valid && !slices.Contains(valid, n.Normalized):
 			valid = append(valid, n.Normalized)
+		case !n.Valid && len(n.Normalized) == 15:
+			out.Outcome = rules.NIRInvalid
+			return out, nil
 		}
 	}
 	if len(valid) == 0 {
@@ -193,7 +206,8 @@ func (id *Identifier) agent(ctx context.Context, c Claims, out Identity) (Identi
 			return out, fmt.Errorf("identity: look up the NIR: %w", err)
 		}
 		if cpt == nil {
-			continue
+			out.Outcome = rules.SenderUnknown
+			return out, nil
 		}
 		if found != nil && found.ID != cpt.ID {
 			out.Outcome = rules.SenderAmbiguous
@@ -201,15 +215,24 @@ func (id *Identifier) agent(ctx context.Context, c Claims, out Identity) (Identi
 		}
 		found = cpt
 	}
-	if found == nil {
-		out.Outcome = rules.SenderUnknown
-		return out, nil
-	}
-	if len(valid) == 1 {
-		return id.byNIR(ctx, valid[0], out)
-	}
 	out.Compte = found
+	out.Named = named(found, valid)
 	return out, nil
+}
+
+// named returns the beneficiaries of c whose NIRs are listed, unless that
+// is the ouvrant droit alone (whom a request names by default).
+func named(c *rules.Compte, nirs []string) []*rules.Beneficiary {
+	var out []*rules.Beneficiary
+	for i := range c.Beneficiaries {
+		if b := &c.Beneficiaries[i]; b.NIR != "" && slices.Contains(nirs, b.NIR) {
+			out = append(out, b)
+		}
+	}
+	if len(out) == 1 && out[0] == c.Holder() {
+		return nil
+	}
+	return out
 }
 
 func (id *Identifier) byNIR(ctx context.Context, nir string, out Identity) (Identity, error) {
@@ -222,11 +245,6 @@ func (id *Identifier) byNIR(ctx context.Context, nir string, out Identity) (Iden
 		return out, nil
 	}
 	out.Compte = cpt
-	for i := range cpt.Beneficiaries {
-		b := &cpt.Beneficiaries[i]
-		if b.NIR == nir && b != cpt.Holder() {
-			out.Named = b
-		}
-	}
+	out.Named = named(cpt, []string{nir})
 	return out, nil
 }

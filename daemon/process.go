@@ -107,8 +107,10 @@ func (d *Daemon) decide(ctx context.Context, raw []byte, msgID string, now time.
 	}
 	v.CompteID = who.Compte.ID
 	req := inbox.ReadMessage(msg, firstNames(who.Compte)).Request
-	if who.Named != nil && !req.Family && len(req.Targets) == 0 {
-		req.Targets = []rules.Target{{FirstName: who.Named.Prenom, Birth: who.Named.DateNaissance}}
+	if !req.Family && len(req.Targets) == 0 {
+		for _, b := range who.Named {
+			req.Targets = append(req.Targets, rules.Target{FirstName: b.Prenom, Birth: b.DateNaissance})
+		}
 	}
 	dec := rules.Decide(who.Compte, req, today)
 	v.Outcome, v.Folder = dec.Outcome, folders.Processed

@@ -1,0 +1,459 @@
+package daemon_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/emersion/go-msgauth/dkim"
+
+	"github.com/cpam/attestd/daemon"
+	"github.com/cpam/attestd/rules"
+	"github.com/cpam/attestd/samples"
+	"github.com/cpam/attestd/store"
+)
+
+// memRegistry is the sample registry in memory, for unit tests of identity.
+type memRegistry struct {
+	comptes []*rules.Compte
+	fail    error // when set, every look-up fails with it
+}
+
+func sampleRegistry(t testing.TB) *memRegistry {
+	t.Helper()
+	reg, err := store.ParseRegistry(bytes.NewReader(samples.Registry()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := &memRegistry{}
+	for i := range reg.Comptes {
+		m.comptes = append(m.comptes, &reg.Comptes[i])
+	}
+	return m
+}
+
+func (m *memRegistry) ComptesByEmail(_ context.Context, email string) ([]*rules.Compte, error) {
+	if m.fail != nil {
+		return nil, m.fail
+	}
+	var out []*rules.Compte
+	for _, c := range m.comptes {
+		if strings.EqualFold(c.Email, email) {
+			out = append(out, c)
+		}
+	}
+	return out, nil
+}
+
+func (m *memRegistry) CompteByNIR(_ context.Context, nir string) (*rules.Compte, error) {
+	if m.fail != nil {
+		return nil, m.fail
+	}
+	for _, c := range m.comptes {
+		for _, b := range c.Beneficiaries {
+			if b.NIR == nir {
+				return c, nil
+			}
+		}
+	}
+	return nil, nil
+}
+
+// The sample NIRs the tests use.
+const (
+	nirEva     = "290107511104250"
+	nirBenoit  = "185066912308738"
+	nirLea     = "215036912324511"
+	nirLucas   = "115036912324660"
+	nirMarie   = "293082A00401264"
+	nirThomas  = "181046912330284"
+	agentAddr  = "agent.martin@agents.cpam.example"
+	gatewayAdr = "messagerie@messagerie.ameli.example"
+)
+
+// unknownNIR is a NIR whose key checks and that no one in the registry has.
+func unknownNIR(t testing.TB) string {
+	t.Helper()
+	const body = "1850175123456"
+	key, err := rules.NIRKey(body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return body + key
+}
+
+// wrongKey returns nir with a key that does not check.
+func wrongKey(nir string) string {
+	k := nir[13:]
+	if k == "00" {
+		return nir[:13] + "01"
+	}
+	return nir[:13] + "00"
+}
+
+func newIdentifier(reg daemon.Registry) *daemon.Identifier {
+	return &daemon.Identifier{
+		Registry: reg, AgentDomains: []string{"agents.cpam.example"}, AgentAddresses: []string{"referent@cpam.example"},
+		GatewayDomain: "messagerie.ameli.example", GatewayHeader: "X-Ameli-NIR",
+	}
+}
+
+func TestChannelOfRefusesLookAlikes(t *testing.T) {
+	id := newIdentifier(nil)
+	for from, want := range map[string]daemon.Channel{
+		"agent.martin@agents.cpam.example":             daemon.ChannelAgent,
+		"Agent.Martin@AGENTS.CPAM.example":             daemon.ChannelAgent,
+		"referent@cpam.example":                        daemon.ChannelAgent,
+		"messagerie@messagerie.ameli.example":          daemon.ChannelGateway,
+		"agent.martin@agents.cpam.example.evil.test":   daemon.ChannelDirect,
+		"agent.martin@agents-cpam.example":             daemon.ChannelDirect,
+		"agent.martin@xagents.cpam.example":            daemon.ChannelDirect,
+		"agent.martin@sub.agents.cpam.example":         daemon.ChannelDirect,
+		"agents.cpam.example@evil.test":                daemon.ChannelDirect,
+		"other@cpam.example":                           daemon.ChannelDirect,
+		"messagerie@messagerie.ameli.example.evil.net": daemon.ChannelDirect,
+		"messagerie@evil-messagerie.ameli.example":     daemon.ChannelDirect,
+	} {
+		if got := id.ChannelOf(from); got != want {
+			t.Errorf("ChannelOf(%s) = %s, want %s", from, got, want)
+		}
+	}
+}
+
+func TestIdentifyDirect(t *testing.T) {
+	ctx := context.Background()
+	id := newIdentifier(sampleRegistry(t))
+	tests := []struct {
+		name    string
+		claims  daemon.Claims
+		outcome rules.Outcome
+		compte  string
+		replyTo string
+	}{
+		{"on file", daemon.Claims{From: "eva.dupont@example.org", Authenticated: true}, "", "C-EVA", "eva.dupont@example.org"},
+		{"not authenticated", daemon.Claims{From: "eva.dupont@example.org"}, rules.SenderUnverified, "", ""},
+		{"unknown", daemon.Claims{From: "jean.inconnu@example.net", Authenticated: true}, rules.SenderUnknown, "", "jean.inconnu@example.net"},
+		{"shared, undescribed", daemon.Claims{From: "famille.rousseau@example.com", Authenticated: true},
+			rules.SenderAmbiguous, "", "famille.rousseau@example.com"},
+		{"shared, by birth date", daemon.Claims{From: "famille.rousseau@example.com", Authenticated: true,
+			AuthorBirth: rules.MustDate("1981-04-30")}, "", "C-THOMAS", "famille.rousseau@example.com"},
+		{"shared, by first name", daemon.Claims{From: "famille.rousseau@example.com", Authenticated: true,
+			AuthorNames: []string{"Julie"}}, "", "C-JULIE", "famille.rousseau@example.com"},
+		{"shared, by NIR", daemon.Claims{From: "famille.rousseau@example.com", Authenticated: true,
+			NIRs: []daemon.FoundNIR{{Normalized: nirThomas, Valid: true}}}, "", "C-THOMAS", "famille.rousseau@example.com"},
+		{"shared, a birth date of neither", daemon.Claims{From: "famille.rousseau@example.com", Authenticated: true,
+			AuthorBirth: rules.MustDate("1990-01-01"), AuthorNames: []string{"Julie"}}, rules.SenderAmbiguous, "", "famille.rousseau@example.com"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			who, err := id.Identify(ctx, tc.claims)
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkIdentity(t, who, tc.outcome, tc.compte, tc.replyTo)
+		})
+	}
+}
+
+func checkIdentity(t *testing.T, who daemon.Identity, outcome rules.Outcome, compte, replyTo string) {
+	t.Helper()
+	if who.Outcome != outcome {
+		t.Errorf("outcome %q, want %q", who.Outcome, outcome)
+	}
+	got := ""
+	if who.Compte != nil {
+		got = who.Compte.ID
+	}
+	if got != compte {
+		t.Errorf("compte %q, want %q", got, compte)
+	}
+	if who.Outcome != "" && who.Compte != nil {
+		t.Errorf("outcome %s with a compte: personal data could leak", who.Outcome)
+	}
+	if who.ReplyTo != replyTo {
+		t.Errorf("reply to %q, want %q", who.ReplyTo, replyTo)
+	}
+}
+
+func namedFirstNames(who daemon.Identity) []string {
+	var out []string
+	for _, b := range who.Named {
+		out = append(out, b.Prenom)
+	}
+	return out
+}
+
+func TestIdentifyGateway(t *testing.T) {
+	ctx := context.Background()
+	id := newIdentifier(sampleRegistry(t))
+	claims := func(headers ...string) daemon.Claims {
+		return daemon.Claims{From: gatewayAdr, Authenticated: true, GatewayNIRs: headers}
+	}
+	tests := []struct {
+		name    string
+		claims  daemon.Claims
+		outcome rules.Outcome
+		compte  string
+		replyTo string
+		named   string
+	}{
+		{"one header", claims(" " + nirBenoit + " "), "", "C-BENOIT", gatewayAdr, ""},
+		{"a child's NIR", claims(nirLea), "", "C-BENOIT", gatewayAdr, "LÉA"},
+		{"no header", claims(), rules.SenderUnverified, "", "", ""},
+		{"two headers", claims(nirEva, nirBenoit), rules.SenderUnverified, "", "", ""},
+		{"two equal headers", claims(nirBenoit, nirBenoit), rules.SenderUnverified, "", "", ""},
+		{"wrong key", claims(wrongKey(nirBenoit)), rules.NIRInvalid, "", gatewayAdr, ""},
+		{"unknown NIR", claims(unknownNIR(t)), rules.SenderUnknown, "", gatewayAdr, ""},
+		{"not authenticated", daemon.Claims{From: gatewayAdr, GatewayNIRs: []string{nirBenoit}}, rules.SenderUnverified, "", "", ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			who, err := id.Identify(ctx, tc.claims)
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkIdentity(t, who, tc.outcome, tc.compte, tc.replyTo)
+			if got := strings.Join(namedFirstNames(who), ","); got != tc.named {
+				t.Errorf("named %q, want %q", got, tc.named)
+			}
+			if who.Channel != daemon.ChannelGateway {
+				t.Errorf("channel %s", who.Channel)
+			}
+			if tc.compte != "" && who.ReplyHeaders["X-Ameli-NIR"] != strings.TrimSpace(tc.claims.GatewayNIRs[0]) {
+				t.Errorf("reply headers %v: the gateway cannot route the answer", who.ReplyHeaders)
+			}
+		})
+	}
+}
+
+// TestIdentifyAgentSeveralNIRs pins the decision documented in the README
+// for agents' messages naming zero, one or several NIRs.
+func TestIdentifyAgentSeveralNIRs(t *testing.T) {
+	ctx := context.Background()
+	id := newIdentifier(sampleRegistry(t))
+	valid := func(n string) daemon.FoundNIR { return daemon.FoundNIR{Normalized: n, Valid: true} }
+	invalid := func(n string) daemon.FoundNIR { return daemon.FoundNIR{Normalized: n} }
+	tests := []struct {
+		name    string
+		nirs    []daemon.FoundNIR
+		outcome rules.Outcome
+		compte  string
+		named   string
+	}{
+		{"the insured's NIR", []daemon.FoundNIR{valid(nirMarie)}, "", "C-MARIE", ""},
+		{"written twice", []daemon.FoundNIR{valid(nirMarie), valid(nirMarie)}, "", "C-MARIE", ""},
+		{"a child's NIR", []daemon.FoundNIR{valid(nirLucas)}, "", "C-BENOIT", "LUCAS"},
+		{"two children of one compte", []daemon.FoundNIR{valid(nirLea), valid(nirLucas)}, "", "C-BENOIT", "LÉA,LUCAS"},
+		{"the insured and a child", []daemon.FoundNIR{valid(nirBenoit), valid(nirLea)}, "", "C-BENOIT", "BENOIT,LÉA"},
+		{"with the NIR written without key", []daemon.FoundNIR{invalid(nirMarie[:13]), valid(nirMarie)}, "", "C-MARIE", ""},
+		{"no NIR", nil, rules.NIRInvalid, "", ""},
+		{"only a NIR without key", []daemon.FoundNIR{invalid(nirMarie[:13])}, rules.NIRInvalid, "", ""},
+		{"wrong key", []daemon.FoundNIR{invalid(wrongKey(nirMarie))}, rules.NIRInvalid, "", ""},
+		{"a wrong key beside a valid NIR", []daemon.FoundNIR{valid(nirBenoit), invalid(wrongKey(nirLea))}, rules.NIRInvalid, "", ""},
+		{"unknown NIR", []daemon.FoundNIR{valid(unknownNIR(t))}, rules.SenderUnknown, "", ""},
+		{"an unknown NIR beside a known one", []daemon.FoundNIR{valid(nirMarie), valid(unknownNIR(t))}, rules.SenderUnknown, "", ""},
+		{"NIRs of two comptes", []daemon.FoundNIR{valid(nirMarie), valid(nirEva)}, rules.SenderAmbiguous, "", ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			who, err := id.Identify(ctx, daemon.Claims{From: agentAddr, Authenticated: true, NIRs: tc.nirs})
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkIdentity(t, who, tc.outcome, tc.compte, agentAddr)
+			if got := strings.Join(namedFirstNames(who), ","); got != tc.named {
+				t.Errorf("named %q, want %q", got, tc.named)
+			}
+			if who.Channel != daemon.ChannelAgent {
+				t.Errorf("channel %s", who.Channel)
+			}
+		})
+	}
+}
+
+func TestIdentifyRegistryDownIsAnError(t *testing.T) {
+	reg := sampleRegistry(t)
+	reg.fail = errors.New("database is locked")
+	id := newIdentifier(reg)
+	for _, c := range []daemon.Claims{
+		{From: "eva.dupont@example.org", Authenticated: true},
+		{From: agentAddr, Authenticated: true, NIRs: []daemon.FoundNIR{{Normalized: nirEva, Valid: true}}},
+		{From: gatewayAdr, Authenticated: true, GatewayNIRs: []string{nirEva}},
+	} {
+		who, err := id.Identify(context.Background(), c)
+		if !errors.Is(err, reg.fail) {
+			t.Errorf("%s: error %v, want the registry's (the message is retried, not answered)", c.From, err)
+		}
+		if who.Compte != nil {
+			t.Errorf("%s: a compte despite the error", c.From)
+		}
+	}
+}
+
+// testKey is a DKIM key and the TXT record that publishes it.
+type testKey struct {
+	domain, selector string
+	priv             ed25519.PrivateKey
+	record           string
+}
+
+func newTestKey(t testing.TB, domain, selector string) testKey {
+	t.Helper()
+	pub, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return testKey{domain: domain, selector: selector, priv: priv,
+		record: "v=DKIM1; k=ed25519; p=" + base64.StdEncoding.EncodeToString(pub)}
+}
+
+// lookup serves the keys' records and fails for any other name, so a test
+// never reaches DNS.
+func lookup(keys ...testKey) func(string) ([]string, error) {
+	return func(name string) ([]string, error) {
+		for _, k := range keys {
+			if strings.EqualFold(name, k.selector+"._domainkey."+k.domain) {
+				return []string{k.record}, nil
+			}
+		}
+		return nil, fmt.Errorf("no DKIM key at %s", name)
+	}
+}
+
+// sign DKIM-signs raw over headers with k.
+func (k testKey) sign(t testing.TB, raw []byte, headers ...string) []byte {
+	t.Helper()
+	var out bytes.Buffer
+	err := dkim.Sign(&out, bytes.NewReader(raw), &dkim.SignOptions{
+		Domain: k.domain, Selector: k.selector, Signer: k.priv, HeaderKeys: headers,
+		HeaderCanonicalization: dkim.CanonicalizationRelaxed, BodyCanonicalization: dkim.CanonicalizationRelaxed,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out.Bytes()
+}
+
+// crlf turns a message written with \n into one with CRLF line ends.
+func crlf(s string) []byte {
+	return []byte(strings.ReplaceAll(strings.TrimLeft(s, "\n"), "\n", "\r\n"))
+}
+
+const gatewayMessage = `
+From: Messagerie ameli <messagerie@messagerie.ameli.example>
+To: attestation@cpam.example
+Subject: Demande : attestation de droits
+Date: Wed, 25 Nov 2026 09:52:00 +0100
+Message-ID: <unit-gw@messagerie.ameli.example>
+X-Ameli-NIR: 185066912308738
+Content-Type: text/plain; charset=utf-8
+
+Bonjour, je souhaite l'attestation de droits de ma fille Léa. Merci
+`
+
+func TestAuthenticatedByTrustedResults(t *testing.T) {
+	a := &daemon.Authenticator{TrustedIDs: []string{"mx.attestation.example"}, LookupTXT: lookup()}
+	raw := crlf(gatewayMessage)
+	const (
+		pass      = "mx.attestation.example; dkim=pass header.d=example.org; dmarc=pass header.from=example.org"
+		fail      = "mx.attestation.example; dkim=fail header.d=example.org; dmarc=fail header.from=example.org"
+		forged    = "mx.attestation.example; dmarc=pass header.from=example.org"
+		untrusted = "mx.evil.test; dkim=pass header.d=example.org; dmarc=pass header.from=example.org"
+	)
+	tests := []struct {
+		name    string
+		ars     []string
+		from    string
+		want    bool
+		comment string
+	}{
+		{"trusted pass", []string{pass}, "example.org", true, ""},
+		{"trusted id in other case", []string{strings.Replace(pass, "mx.attestation.example", "MX.Attestation.Example", 1)}, "example.org", true, ""},
+		{"aligned dkim alone", []string{"mx.attestation.example; dkim=pass header.d=example.org"}, "example.org", true, ""},
+		{"dkim of a parent domain", []string{"mx.attestation.example; dkim=pass header.d=example.org"}, "mail.example.org", true, ""},
+		{"dkim of another domain", []string{"mx.attestation.example; dkim=pass header.d=evil.test"}, "example.org", false, "not aligned"},
+		{"dmarc of another domain", []string{"mx.attestation.example; dmarc=pass header.from=evil.test"}, "example.org", false, "not aligned"},
+		{"spf alone", []string{"mx.attestation.example; spf=pass smtp.mailfrom=example.org"}, "example.org", false, "SPF is not enough"},
+		{"trusted fail", []string{fail}, "example.org", false, ""},
+		{"forged pass above the trusted fail", []string{forged, fail}, "example.org", false, ""},
+		{"forged pass below the trusted fail", []string{fail, forged}, "example.org", false, ""},
+		{"untrusted id saying pass", []string{untrusted}, "example.org", false, "only trusted servers are believed"},
+		{"untrusted pass above a trusted fail", []string{untrusted, fail}, "example.org", false, ""},
+		{"unparsable", []string{"garbage without a semicolon ==="}, "example.org", false, ""},
+		{"none", nil, "example.org", false, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := a.Authenticated(raw, tc.ars, tc.from, nil); got != tc.want {
+				t.Errorf("Authenticated = %v, want %v %s", got, tc.want, tc.comment)
+			}
+		})
+	}
+}
+
+func TestAuthenticatedByOwnDKIM(t *testing.T) {
+	gw := newTestKey(t, "messagerie.ameli.example", "gw2026")
+	other := newTestKey(t, "evil.test", "s1")
+	a := &daemon.Authenticator{TrustedIDs: []string{"mx.attestation.example"}, LookupTXT: lookup(gw, other)}
+	raw := crlf(gatewayMessage)
+	must := []string{"X-Ameli-NIR"}
+	signed := gw.sign(t, raw, "From", "Subject", "Date", "Message-ID", "X-Ameli-NIR")
+	const domain = "messagerie.ameli.example"
+
+	tests := []struct {
+		name     string
+		raw      []byte
+		ars      []string
+		mustSign []string
+		want     bool
+	}{
+		{"signed over the NIR header", signed, nil, must, true},
+		{"header name written in another case", gw.sign(t, raw, "from", "x-ameli-nir"), nil, must, true},
+		{"NIR header altered after signing", bytes.Replace(signed, []byte("X-Ameli-NIR: 185066912308738"), []byte("X-Ameli-NIR: 290107511104250"), 1), nil, must, false},
+		{"body altered after signing", bytes.Replace(signed, []byte("ma fille"), []byte("mon fils"), 1), nil, must, false},
+		{"NIR header not covered", gw.sign(t, raw, "From", "Subject"), nil, must, false},
+		{"NIR header not covered, not required", gw.sign(t, raw, "From", "Subject"), nil, nil, true},
+		{"signed by another domain", other.sign(t, raw, "From", "X-Ameli-NIR"), nil, must, false},
+		{"key not published", newTestKey(t, domain, "gone").sign(t, raw, "From", "X-Ameli-NIR"), nil, must, false},
+		{"not signed", raw, nil, must, false},
+		// The trusted server's verdict, when there is one, is final.
+		{"good signature, trusted fail", signed, []string{"mx.attestation.example; dkim=fail header.d=" + domain}, must, false},
+		// A second NIR header above the signed one leaves the signature
+		// valid (DKIM reads fields from the bottom): Identify refuses it.
+		{"second NIR header above", append([]byte("X-Ameli-NIR: 290107511104250\r\n"), signed...), nil, must, true},
+		{"second NIR header below", bytes.Replace(signed, []byte("X-Ameli-NIR: 185066912308738\r\n"), []byte("X-Ameli-NIR: 185066912308738\r\nX-Ameli-NIR: 290107511104250\r\n"), 1), nil, must, false},
+		{"second From above", append([]byte("From: eva.dupont@example.org\r\n"), signed...), nil, must, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := a.Authenticated(tc.raw, tc.ars, domain, tc.mustSign); got != tc.want {
+				t.Errorf("Authenticated = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestSeveralFromNeverAuthenticate(t *testing.T) {
+	a := &daemon.Authenticator{TrustedIDs: []string{"mx.attestation.example"}}
+	pass := []string{"mx.attestation.example; dkim=pass header.d=example.org; dmarc=pass header.from=example.org"}
+	for name, from := range map[string]string{
+		"two From fields":        "From: eva.dupont@example.org\r\nFrom: mallory@example.org\r\n",
+		"two addresses in From":  "From: eva.dupont@example.org, mallory@example.org\r\n",
+		"no address in the From": "From: undisclosed\r\n",
+	} {
+		raw := []byte(from + "To: attestation@cpam.example\r\nSubject: attestation\r\n\r\nBonjour\r\n")
+		if a.Authenticated(raw, pass, "example.org", nil) {
+			t.Errorf("%s: authenticated", name)
+		}
+	}
+	one := []byte("From: Eva <eva.dupont@example.org>\r\nSubject: attestation\r\n\r\nBonjour\r\n")
+	if !a.Authenticated(one, pass, "example.org", nil) {
+		t.Error("a single From with a display name is not authenticated")
+	}
+}
