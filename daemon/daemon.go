@@ -170,6 +170,13 @@ func New(cfg Config, o Options) (*Daemon, error) {
 			return nil, err
 		}
 	}
+	// Every log line passes through the redactor: error texts of the
+	// store, the IMAP server or the SMTP relay may hold addresses.
+	red, err := newRedactor(cfg.Service.Address, cfg.IMAP.Username)
+	if err != nil {
+		return nil, err
+	}
+	o.Logger = slog.New(&redactHandler{next: o.Logger.Handler(), r: red})
 	if o.Observer == nil {
 		o.Observer = nopObserver{}
 	}

@@ -3,6 +3,7 @@ package daemon_test
 import (
 	"bytes"
 	"context"
+	"crypto"
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/base64"
@@ -299,7 +300,7 @@ func TestIdentifyRegistryDownIsAnError(t *testing.T) {
 // testKey is a DKIM key and the TXT record that publishes it.
 type testKey struct {
 	domain, selector string
-	priv             ed25519.PrivateKey
+	priv             crypto.Signer
 	record           string
 }
 

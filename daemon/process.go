@@ -143,14 +143,20 @@ func (d *Daemon) decide(ctx context.Context, raw []byte, msgID string, now time.
 
 // withGenericReply adds the reply that carries no personal data, unless the
 // address already had its share of them today.
+//
+// The limit protects one person's mailbox; the gateway and the agents are
+// authenticated CPAM systems answering for many insured persons, whose
+// replies it does not hold back.
 func (d *Daemon) withGenericReply(ctx context.Context, v verdict, msg *inbox.Message, who Identity, now time.Time) (verdict, error) {
-	n, err := d.store.CountGenericSince(ctx, v.ReplyTo, now.Add(-24*time.Hour))
-	if err != nil {
-		return verdict{}, fmt.Errorf("rate limit: %w", err)
-	}
-	if n >= d.cfg.Limits.GenericRepliesPerAddressPerDay {
-		return verdict{Outcome: rules.Suppressed, Folder: v.Folder, Channel: v.Channel,
-			Detail: "rate limit: generic replies per address"}, nil
+	if v.Channel == ChannelDirect {
+		n, err := d.store.CountGenericSince(ctx, v.ReplyTo, now.Add(-24*time.Hour))
+		if err != nil {
+			return verdict{}, fmt.Errorf("rate limit: %w", err)
+		}
+		if n >= d.cfg.Limits.GenericRepliesPerAddressPerDay {
+			return verdict{Outcome: rules.Suppressed, Folder: v.Folder, Channel: v.Channel,
+				Detail: "rate limit: generic replies per address"}, nil
+		}
 	}
 	body, err := d.replies.Generic(templates.GenericData{Outcome: v.Outcome, Reference: v.Reference, Service: d.service})
 	if err != nil {
@@ -166,7 +172,7 @@ func (d *Daemon) withReply(v verdict, msg *inbox.Message, who Identity, body tem
 		MessageIDDomain: d.cfg.Service.Domain,
 		From:            d.cfg.Service.Address,
 		To:              v.ReplyTo,
-		Subject:         msg.Subject,
+		Subject:         replySubject(v, msg.Subject),
 		InReplyTo:       msg.MessageID,
 		References:      refs,
 		Outcome:         string(v.Outcome),
