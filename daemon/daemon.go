@@ -116,6 +116,7 @@ type Daemon struct {
 
 	wake     chan struct{} // the mailbox may have news
 	sentWake chan struct{} // a reply went out: its original may move
+	rate     *rateGate     // rate limits under concurrent decisions
 }
 
 // New builds a daemon; it does no network I/O. Seams left nil in o are
@@ -193,6 +194,7 @@ func New(cfg Config, o Options) (*Daemon, error) {
 		service:  templates.DefaultServiceInfo(),
 		wake:     make(chan struct{}, 1),
 		sentWake: make(chan struct{}, 1),
+		rate:     newRateGate(),
 	}
 	d.imap = inbox.IMAPConfig{
 		Address: cfg.IMAP.Address, TLS: cfg.IMAP.TLS, Username: cfg.IMAP.Username, Password: o.IMAPPassword,

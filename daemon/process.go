@@ -29,6 +29,9 @@ type verdict struct {
 	Reply     *store.OutboxMessage
 	// Detail says why, for the operator's log line; never personal data.
 	Detail string
+	// release frees the rate-limit reservation this verdict holds, once
+	// it is recorded; nil when it holds none.
+	release func()
 }
 
 // reference is the attestation's unique reference, derived from the
@@ -114,16 +117,6 @@ func (d *Daemon) decide(ctx context.Context, raw []byte, msgID string, now time.
 	}
 	dec := rules.Decide(who.Compte, req, today)
 	v.Outcome, v.Folder = dec.Outcome, folders.Processed
-	if dec.Outcome == rules.Issued {
-		n, err := d.store.CountIssuedSince(ctx, who.Compte.ID, now.Add(-24*time.Hour))
-		if err != nil {
-			return verdict{}, fmt.Errorf("rate limit: %w", err)
-		}
-		if n >= d.cfg.Limits.AttestationsPerComptePerDay {
-			return verdict{Outcome: rules.Suppressed, Folder: folders.Processed, Channel: ch,
-				Detail: "rate limit: attestations per compte"}, nil
-		}
-	}
 	var att *outbox.Attachment
 	fileName := ""
 	if dec.Outcome == rules.Issued {
@@ -138,7 +131,28 @@ func (d *Daemon) decide(ctx context.Context, raw []byte, msgID string, now time.
 	if err != nil {
 		return verdict{}, fmt.Errorf("render the reply: %w", err)
 	}
-	return d.withReply(v, msg, who, body, att, now)
+	if v, err = d.withReply(v, msg, who, body, att, now); err != nil || dec.Outcome != rules.Issued {
+		return v, err
+	}
+	// The rate limit is checked last, so that nothing can fail between the
+	// reservation and the verdict: handle releases it once recorded.
+	compteID := who.Compte.ID
+	return d.limited(v, "compte:"+compteID, d.cfg.Limits.AttestationsPerComptePerDay, "rate limit: attestations per compte",
+		func() (int, error) { return d.store.CountIssuedSince(ctx, compteID, now.Add(-24*time.Hour)) })
+}
+
+// limited returns v with a reservation under the rate limit of key, or a
+// suppressed verdict when the limit is reached (SPEC section 7).
+func (d *Daemon) limited(v verdict, key string, limit int, why string, count func() (int, error)) (verdict, error) {
+	release, ok, err := d.rate.reserve(key, limit, count)
+	if err != nil {
+		return verdict{}, fmt.Errorf("rate limit: %w", err)
+	}
+	if !ok {
+		return verdict{Outcome: rules.Suppressed, Folder: d.cfg.IMAP.Folders.Processed, Channel: v.Channel, Detail: why}, nil
+	}
+	v.release = release
+	return v, nil
 }
 
 // withGenericReply adds the reply that carries no personal data, unless the
@@ -148,21 +162,16 @@ func (d *Daemon) decide(ctx context.Context, raw []byte, msgID string, now time.
 // authenticated CPAM systems answering for many insured persons, whose
 // replies it does not hold back.
 func (d *Daemon) withGenericReply(ctx context.Context, v verdict, msg *inbox.Message, who Identity, now time.Time) (verdict, error) {
-	if v.Channel == ChannelDirect {
-		n, err := d.store.CountGenericSince(ctx, v.ReplyTo, now.Add(-24*time.Hour))
-		if err != nil {
-			return verdict{}, fmt.Errorf("rate limit: %w", err)
-		}
-		if n >= d.cfg.Limits.GenericRepliesPerAddressPerDay {
-			return verdict{Outcome: rules.Suppressed, Folder: v.Folder, Channel: v.Channel,
-				Detail: "rate limit: generic replies per address"}, nil
-		}
-	}
 	body, err := d.replies.Generic(templates.GenericData{Outcome: v.Outcome, Reference: v.Reference, Service: d.service})
 	if err != nil {
 		return verdict{}, fmt.Errorf("render the reply: %w", err)
 	}
-	return d.withReply(v, msg, who, body, nil, now)
+	if v, err = d.withReply(v, msg, who, body, nil, now); err != nil || v.Channel != ChannelDirect {
+		return v, err
+	}
+	addr := v.ReplyTo
+	return d.limited(v, "generic:"+strings.ToLower(addr), d.cfg.Limits.GenericRepliesPerAddressPerDay, "rate limit: generic replies per address",
+		func() (int, error) { return d.store.CountGenericSince(ctx, addr, now.Add(-24*time.Hour)) })
 }
 
 func (d *Daemon) withReply(v verdict, msg *inbox.Message, who Identity, body templates.Body, att *outbox.Attachment, now time.Time) (verdict, error) {

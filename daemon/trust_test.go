@@ -25,24 +25,39 @@ import (
 // the daemon and checks what went out and what was logged: personal data
 // only to an address on file, the gateway or an agent, and none in the log.
 type trustRun struct {
-	env  *localEnv
-	d    *running
-	pd   *personalData
-	seq  atomic.Int64
-	skip bool // the test checks recipients itself (rate limits)
+	env *localEnv
+	cfg daemon.Config
+	d   *running   // the daemon running now
+	all []*running // every daemon started, for the log check
+	pd  *personalData
+	seq atomic.Int64
 }
 
 func newTrustRun(t *testing.T, cfg daemon.Config, o daemon.Options) *trustRun {
 	t.Helper()
 	env := newLocalEnv(t)
-	r := &trustRun{env: env, pd: newPersonalData(t)}
+	r := &trustRun{env: env, cfg: cfg, pd: newPersonalData(t)}
 	r.d = start(t, env, cfg, o)
+	r.all = append(r.all, r.d)
 	t.Cleanup(func() {
-		r.d.stop()
+		var logs strings.Builder
+		for _, d := range r.all {
+			d.stop()
+			logs.WriteString(d.logs.String())
+		}
 		checkRecipients(t, r.pd, cfg, env.sent(t))
-		checkLogs(t, r.pd, r.d.logs.String())
+		checkLogs(t, r.pd, logs.String())
 	})
 	return r
+}
+
+// restart stops the daemon and starts a new one on the same mail servers
+// with o (its store, its clock).
+func (r *trustRun) restart(t *testing.T, o daemon.Options) {
+	t.Helper()
+	r.d.stop()
+	r.d = start(t, r.env, r.cfg, o)
+	r.all = append(r.all, r.d)
 }
 
 // request is a message to build.

@@ -229,7 +229,11 @@ func (w *worker) handle(ctx context.Context, f inbox.Fetched, start time.Time) h
 	if v.Reply == nil {
 		dec.ReplyTo = ""
 	}
-	if err := d.store.RecordDecision(ctx, c.ID, dec, now); err != nil && !errors.Is(err, store.ErrAlreadyDecided) {
+	err = d.store.RecordDecision(ctx, c.ID, dec, now)
+	if v.release != nil {
+		v.release() // recorded, or abandoned: the store's count has it now, or never will
+	}
+	if err != nil && !errors.Is(err, store.ErrAlreadyDecided) {
 		d.log.Warn("ledger: cannot record the decision, will retry", "uid", f.UID, "err", err)
 		return handled{uid: f.UID}
 	}
