@@ -1,0 +1,326 @@
+package loadgen
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"runtime"
+	"time"
+
+	"github.com/cpam/attestd/metrics"
+)
+
+// pollEvery is how often a run asks the daemon's metrics whether it has
+// filed everything.
+const pollEvery = 100 * time.Millisecond
+
+// env is one run's servers and daemon.
+type env struct {
+	o      Options
+	sink   *sink
+	mb     mailbox
+	d      runningDaemon
+	exited <-chan struct{} // a child's end; nil in process
+}
+
+// Run sets up the servers and the daemon, makes the run o describes, stops
+// the daemon and reports.
+func Run(ctx context.Context, o Options) (*Report, error) {
+	o = o.withDefaults()
+	if len(o.Requests) == 0 {
+		return nil, errors.New("loadgen: no requests to send")
+	}
+	dir, err := os.MkdirTemp("", "attestd-bench-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	e := &env{o: o}
+	if e.sink, err = startSink(); err != nil {
+		return nil, err
+	}
+	defer e.sink.close()
+	if o.IMAP != nil {
+		e.mb, err = dialRemote(o.IMAP.IMAP)
+	} else {
+		e.mb, err = startEmbedded()
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer e.mb.close()
+	cfg := benchConfig(o, dir, e.sink.addr())
+	password := e.mb.configure(&cfg)
+	if o.Command != nil {
+		c, err := startChild(ctx, o.Command, cfg, password, o.Today, dir, o.Log)
+		if err != nil {
+			return nil, err
+		}
+		e.d, e.exited = c, c.exited
+	} else {
+		if e.d, err = startInProcess(ctx, cfg, password, o.Today, o.Log); err != nil {
+			return nil, err
+		}
+	}
+	stopped := false
+	defer func() {
+		if !stopped {
+			e.d.stop()
+		}
+	}()
+	if err := waitReady(ctx, e.d); err != nil {
+		return nil, err
+	}
+	var rep *Report
+	if o.Idle > 0 {
+		rep, err = e.idle(ctx)
+	} else {
+		rep, err = e.sustained(ctx)
+	}
+	stopped = true
+	peak, stopErr := e.d.stop()
+	if err != nil {
+		return nil, err
+	}
+	if stopErr != nil {
+		return nil, stopErr
+	}
+	rep.PeakRSS, rep.Isolated, rep.Workers = peak, e.d.isolated(), o.Workers
+	if rep.Workers == 0 {
+		rep.Workers = runtime.NumCPU()
+	}
+	return rep, nil
+}
+
+func runID() string {
+	b := make([]byte, 4)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// sustained delivers o.N requests on schedule and waits until all are
+// filed.
+func (e *env) sustained(ctx context.Context) (*Report, error) {
+	o := e.o
+	reqs := mix(o.Requests, o.N, runID(), o.Expected)
+	base, err := e.outcomes(ctx)
+	if err != nil {
+		return nil, err
+	}
+	cpu0, err := e.d.cpu(ctx)
+	if err != nil {
+		return nil, err
+	}
+	sentAt := make([]time.Time, len(reqs))
+	var lag time.Duration
+	delivered := make(chan error, 1)
+	start := time.Now()
+	go func() {
+		for i, r := range reqs {
+			if o.Rate > 0 {
+				at := start.Add(time.Duration(float64(i) / o.Rate * float64(time.Second)))
+				if wait := time.Until(at); wait > 0 {
+					time.Sleep(wait)
+				} else {
+					lag = max(lag, -wait)
+				}
+			}
+			sentAt[i] = time.Now()
+			if err := e.mb.deliver(r.raw); err != nil {
+				delivered <- fmt.Errorf("loadgen: delivering request %d: %w", i, err)
+				return
+			}
+		}
+		delivered <- nil
+	}()
+
+	var got []accepted
+	var timeout <-chan time.Time
+	tick := time.NewTicker(pollEvery)
+	defer tick.Stop()
+	deliveredAll := false
+	var counts map[string]int
+	for counts == nil {
+		select {
+		case a := <-e.sink.out:
+			got = append(got, a)
+		case err := <-delivered:
+			if err != nil {
+				return nil, err
+			}
+			deliveredAll = true
+			timeout = time.After(o.Timeout)
+		case <-tick.C:
+			if !deliveredAll {
+				continue
+			}
+			c, err := e.outcomes(ctx)
+			if err != nil {
+				return nil, err
+			}
+			if c = minus(c, base); sum(c) >= len(reqs) {
+				counts = c
+			}
+		case <-timeout:
+			c, _ := e.outcomes(ctx)
+			return nil, fmt.Errorf("loadgen: only %d of %d requests filed %v after the last delivery", sum(minus(c, base)), len(reqs), o.Timeout)
+		case <-e.exited:
+			return nil, errors.New("loadgen: the daemon exited during the run (see its log)")
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+	done := time.Now()
+	cpu1, err := e.d.cpu(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if got, err = e.drain(ctx, got); err != nil {
+		return nil, err
+	}
+	rep := &Report{Mode: "sustained", Requests: len(reqs), Offered: o.Rate, Outcomes: counts,
+		CPU: cpu1 - cpu0, DeliveryLag: lag}
+	rep.addReplies(reqs, sentAt, got)
+	// The run lasts from the first delivery to the last reply (filing is a
+	// few milliseconds later); without replies, to when it was seen filed.
+	end := done
+	if rep.lastReply.After(start) {
+		end = rep.lastReply
+	}
+	rep.Elapsed = end.Sub(start)
+	return rep, nil
+}
+
+// idle delivers single requests that get a reply, each after a pause, and
+// times each.
+func (e *env) idle(ctx context.Context) (*Report, error) {
+	o := e.o
+	var answered = o.Requests[:0:0]
+	for _, r := range o.Requests {
+		if expectsReply(o.Expected, r.Name) {
+			answered = append(answered, r)
+		}
+	}
+	if len(answered) == 0 {
+		return nil, errors.New("loadgen: no request of the mix gets a reply")
+	}
+	reqs := mix(answered, o.Idle, runID(), o.Expected)
+	base, err := e.outcomes(ctx)
+	if err != nil {
+		return nil, err
+	}
+	cpu0, err := e.d.cpu(ctx)
+	if err != nil {
+		return nil, err
+	}
+	sentAt := make([]time.Time, len(reqs))
+	var got []accepted
+	start := time.Now()
+	for i, r := range reqs {
+		time.Sleep(o.IdleGap)
+		sentAt[i] = time.Now()
+		if err := e.mb.deliver(r.raw); err != nil {
+			return nil, fmt.Errorf("loadgen: delivering request %d: %w", i, err)
+		}
+		a, err := e.await(ctx, r.messageID, 30*time.Second)
+		if err != nil {
+			return nil, err
+		}
+		got = append(got, a)
+	}
+	var counts map[string]int
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		c, err := e.outcomes(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if counts = minus(c, base); sum(counts) >= len(reqs) || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(pollEvery)
+	}
+	cpu1, err := e.d.cpu(ctx)
+	if err != nil {
+		return nil, err
+	}
+	rep := &Report{Mode: "idle", Requests: len(reqs), Outcomes: counts, CPU: cpu1 - cpu0, IdleGap: o.IdleGap}
+	rep.addReplies(reqs, sentAt, got)
+	rep.Elapsed = time.Since(start)
+	return rep, nil
+}
+
+// await waits for the reply to the request id.
+func (e *env) await(ctx context.Context, id string, limit time.Duration) (accepted, error) {
+	timeout := time.After(limit)
+	for {
+		select {
+		case a := <-e.sink.out:
+			if a.inReplyTo == id {
+				return a, nil
+			}
+		case <-timeout:
+			return accepted{}, fmt.Errorf("loadgen: no reply to %s within %v", id, limit)
+		case <-e.exited:
+			return accepted{}, errors.New("loadgen: the daemon exited during the run (see its log)")
+		case <-ctx.Done():
+			return accepted{}, ctx.Err()
+		}
+	}
+}
+
+// drain takes the replies still queued: every reply the daemon counts as
+// sent was accepted before its message was filed.
+func (e *env) drain(ctx context.Context, got []accepted) ([]accepted, error) {
+	fams, err := metrics.Scrape(ctx, e.d.metricsURL()+"/metrics")
+	if err != nil {
+		return nil, err
+	}
+	sent, _ := metrics.Value(fams, "attestd_replies_sent_total")
+	timeout := time.After(10 * time.Second)
+	for len(got) < int(sent) {
+		select {
+		case a := <-e.sink.out:
+			got = append(got, a)
+		case <-timeout:
+			return got, nil // the report shows the shortfall
+		}
+	}
+	for {
+		select {
+		case a := <-e.sink.out:
+			got = append(got, a)
+		default:
+			return got, nil
+		}
+	}
+}
+
+// outcomes reads the daemon's count of filed messages by outcome.
+func (e *env) outcomes(ctx context.Context) (map[string]int, error) {
+	fams, err := metrics.Scrape(ctx, e.d.metricsURL()+"/metrics")
+	if err != nil {
+		return nil, err
+	}
+	return metrics.Outcomes(fams), nil
+}
+
+func minus(a, b map[string]int) map[string]int {
+	out := map[string]int{}
+	for k, v := range a {
+		if v -= b[k]; v != 0 {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+func sum(m map[string]int) int {
+	n := 0
+	for _, v := range m {
+		n += v
+	}
+	return n
+}
