@@ -1,0 +1,200 @@
+package acceptance_test
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"log/slog"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cpam/attestd/acceptance"
+	"github.com/cpam/attestd/daemon"
+	"github.com/cpam/attestd/localmail"
+	"github.com/cpam/attestd/rules"
+	"github.com/cpam/attestd/samples"
+	"github.com/cpam/attestd/store"
+)
+
+const (
+	serviceUser = "attestation@cpam.example"
+	qaUser      = "qa@cpam.example"
+)
+
+// startDaemon runs attestd, configured as the samples assume and at their
+// date, on the given servers until the test ends.
+func startDaemon(t *testing.T, imapAddr, user, password, smtpAddr string) {
+	t.Helper()
+	exp := samples.ExpectedCases()
+	cfg := daemon.DefaultConfig()
+	cfg.Service.Address = exp.ServiceAddress
+	cfg.Trust.AuthservIDs = []string{exp.TrustedAuthservID}
+	cfg.Trust.AgentDomains = exp.AgentDomains
+	cfg.Trust.Gateway = daemon.GatewayConfig{Domain: exp.GatewayDomain, Header: exp.GatewayHeader}
+	cfg.IMAP.Address, cfg.IMAP.Username = imapAddr, user
+	cfg.IMAP.PollInterval = daemon.Duration(time.Second)
+	cfg.IMAP.IdleWakeup = daemon.Duration(50 * time.Millisecond)
+	cfg.SMTP.Address = smtpAddr
+	cfg.Outbox.RetryInitial = daemon.Duration(100 * time.Millisecond)
+	cfg.Outbox.RetryMax = daemon.Duration(time.Second)
+
+	ctx := context.Background()
+	db, err := store.Open(ctx, "sqlite", filepath.Join(t.TempDir(), "attestd.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	reg, err := store.ParseRegistry(bytes.NewReader(samples.Registry()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.ImportRegistry(ctx, reg); err != nil {
+		t.Fatal(err)
+	}
+	d, err := daemon.New(cfg, daemon.Options{
+		Store: db, IMAPPassword: password, Today: rules.MustDate(exp.Today),
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- d.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("daemon: %v", err)
+		}
+		d.Close()
+	})
+}
+
+// localDeployment is attestd on in-process servers, with a QA mailbox on
+// the same IMAP server.
+type localDeployment struct {
+	imap *localmail.IMAPServer
+	smtp *localmail.SMTPServer
+}
+
+func newLocalDeployment(t *testing.T) *localDeployment {
+	t.Helper()
+	imapSrv, err := localmail.StartIMAP("127.0.0.1:0", map[string]string{serviceUser: "secret", qaUser: "qa-secret"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { imapSrv.Close() })
+	smtpSrv, err := localmail.StartSMTP("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { smtpSrv.Close() })
+	startDaemon(t, imapSrv.Addr(), serviceUser, "secret", smtpSrv.Addr())
+	return &localDeployment{imap: imapSrv, smtp: smtpSrv}
+}
+
+func (l *localDeployment) serviceMailbox() *acceptance.IMAPMailbox {
+	return acceptance.NewIMAPMailbox(acceptance.Server{Addr: l.imap.Addr(), Username: serviceUser, Password: "secret", Mailbox: "INBOX"})
+}
+
+// relayedToQA reads the replies from the QA user's IMAP INBOX, into which
+// it copies what the SMTP server received: the relay of a QA environment
+// that routes every reply to one mailbox.
+type relayedToQA struct {
+	l      *localDeployment
+	copied int
+	qa     *acceptance.IMAPMailbox
+}
+
+func (r *relayedToQA) Find(ctx context.Context, ids []string) (map[string][]acceptance.Reply, error) {
+	msgs := r.l.smtp.Messages()
+	for ; r.copied < len(msgs); r.copied++ {
+		if _, err := r.l.imap.Append(qaUser, "INBOX", msgs[r.copied].Raw); err != nil {
+			return nil, err
+		}
+	}
+	return r.qa.Find(ctx, ids)
+}
+
+func runAll(t *testing.T, r *acceptance.Runner, cases *acceptance.Cases) (string, []acceptance.Result) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	results, err := r.Run(ctx, cases)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	acceptance.Report(&out, results)
+	return out.String(), results
+}
+
+func TestRunnerPassesTheSamplesOnInProcessServers(t *testing.T) {
+	l := newLocalDeployment(t)
+	inbox := l.serviceMailbox()
+	defer inbox.Close()
+	qa := acceptance.NewIMAPMailbox(acceptance.Server{Addr: l.imap.Addr(), Username: qaUser, Password: "qa-secret", Mailbox: "INBOX"})
+	defer qa.Close()
+	reg, err := store.ParseRegistry(bytes.NewReader(samples.Registry()))
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	r := &acceptance.Runner{Inbox: inbox, Replies: &relayedToQA{l: l, qa: qa}, Timeout: time.Minute, Registry: reg}
+	report, _ := runAll(t, r, acceptance.SampleCases())
+
+	if !strings.HasSuffix(report, "\n22 passed, 0 failed\n") {
+		t.Errorf("report:\n%s", report)
+	}
+}
+
+func TestRunnerReportsAWrongExpectation(t *testing.T) {
+	l := newLocalDeployment(t)
+	inbox := l.serviceMailbox()
+	defer inbox.Close()
+	qa := acceptance.NewIMAPMailbox(acceptance.Server{Addr: l.imap.Addr(), Username: qaUser, Password: "qa-secret", Mailbox: "INBOX"})
+	defer qa.Close()
+	cases := casesNamed(t, "01-eva-simple.eml", "02-benoit-famille-mentions.eml", "16-usurpation.eml")
+	cases.List[0].Want.Beneficiaries = []string{"EVA", "ZOÉ"}
+	cases.List[1].Want.Mentions = map[string][]string{"BENOIT": {"C2S"}}
+	cases.List[2].Want.Folder = "Quarantine"
+
+	r := &acceptance.Runner{Inbox: inbox, Replies: &relayedToQA{l: l, qa: qa}, Timeout: 20 * time.Second}
+	report, results := runAll(t, r, cases)
+
+	wantFailures(t, results[0], "PDF lists [EVA], want [EVA ZOÉ]")
+	wantFailures(t, results[1], "PDF gives BENOIT the mentions [ETM C2S], want [C2S]",
+		"PDF gives CLAIRE the mentions [C2S], want []", "PDF gives LUCAS the mentions [ETM C2S], want []", "PDF gives LÉA the mentions [C2S], want []")
+	wantFailures(t, results[2], "original filed in Manual, want Quarantine")
+	if !strings.HasSuffix(report, "\n0 passed, 3 failed\n") {
+		t.Errorf("report:\n%s", report)
+	}
+}
+
+func TestSMTPDeliverySubmitsToTheServiceAddress(t *testing.T) {
+	srv, err := localmail.StartSMTP("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	s := &acceptance.SMTPDelivery{Server: acceptance.Server{Addr: srv.Addr()}, To: serviceUser}
+	ctx := context.Background()
+	for _, name := range []string{"01-eva-simple.eml", "15-rebond.eml"} {
+		if err := s.Deliver(ctx, sample(t, name)); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+	}
+	got := srv.Messages()
+	if len(got) != 2 {
+		t.Fatalf("%d messages received, want 2", len(got))
+	}
+	if got[0].From != "eva.dupont@example.org" || len(got[0].To) != 1 || got[0].To[0] != serviceUser ||
+		!bytes.Equal(got[0].Raw, sample(t, "01-eva-simple.eml")) {
+		t.Errorf("request: MAIL FROM %q RCPT TO %v, %d bytes", got[0].From, got[0].To, len(got[0].Raw))
+	}
+	if got[1].From != "" {
+		t.Errorf("bounce: MAIL FROM %q, want the null sender", got[1].From)
+	}
+}
