@@ -1,0 +1,65 @@
+package daemon
+
+import (
+	"bytes"
+	"context"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/cpam/attestd/rules"
+	"github.com/cpam/attestd/samples"
+	"github.com/cpam/attestd/store"
+)
+
+// BenchmarkDecide measures the decision of one message without the mail
+// servers: parsing, authentication, reading, identity (registry reads on
+// SQLite), rules, the PDF and the composed reply. "mix" decides the sample
+// requests in turn (ns/op is per message), the others one sample each.
+func BenchmarkDecide(b *testing.B) {
+	ctx := context.Background()
+	db, err := store.Open(ctx, "sqlite", filepath.Join(b.TempDir(), "attestd.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	reg, err := store.ParseRegistry(bytes.NewReader(samples.Registry()))
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := db.ImportRegistry(ctx, reg); err != nil {
+		b.Fatal(err)
+	}
+	cfg := SampleConfig()
+	cfg.IMAP.Username = "attestation@cpam.example"
+	cfg.Limits.AttestationsPerComptePerDay = 1 << 30
+	cfg.Limits.GenericRepliesPerAddressPerDay = 1 << 30
+	d, err := New(cfg, Options{Store: db, IMAPPassword: "x", Today: rules.MustDate(samples.ExpectedCases().Today)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer d.Close()
+	now := time.Date(2026, 11, 25, 9, 30, 0, 0, time.UTC)
+	reqs := samples.Requests()
+	run := func(b *testing.B, pick func(i int) samples.Request) {
+		b.ReportAllocs()
+		for i := 0; b.Loop(); i++ {
+			r := pick(i)
+			v, err := d.decide(ctx, r.Raw, r.Name, now)
+			if err != nil {
+				b.Fatalf("%s: %v", r.Name, err)
+			}
+			if v.release != nil {
+				v.release()
+			}
+		}
+	}
+	b.Run("mix", func(b *testing.B) { run(b, func(i int) samples.Request { return reqs[i%len(reqs)] }) })
+	for _, name := range []string{"01-eva-simple.eml", "02-benoit-famille-mentions.eml", "10-expediteur-inconnu.eml"} {
+		for _, r := range reqs {
+			if r.Name == name {
+				b.Run(name, func(b *testing.B) { run(b, func(int) samples.Request { return r }) })
+			}
+		}
+	}
+}
