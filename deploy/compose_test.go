@@ -13,6 +13,8 @@ import (
 	"testing"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/cpam/attestd/daemon"
 )
 
 // There is no Docker engine where the tests run: these tests read
@@ -183,30 +185,11 @@ func (c *composeFile) attestdServices(t *testing.T) []*service {
 	return out
 }
 
-// attestdConf is the part of attestd's configuration (SPEC section 12) that
-// must agree with the other services. attestd's own parser checks the whole
-// file: `attestd check-config --config deploy/attestd.compose.yaml`.
-type attestdConf struct {
-	IMAP struct {
-		Address  string `yaml:"address"`
-		Username string `yaml:"username"`
-		Env      string `yaml:"password_env"`
-		File     string `yaml:"password_file"`
-	} `yaml:"imap"`
-	SMTP struct {
-		Address string `yaml:"address"`
-	} `yaml:"smtp"`
-	Store struct {
-		Driver string `yaml:"driver"`
-		DSN    string `yaml:"dsn"`
-	} `yaml:"store"`
-	Registry struct {
-		ImportOnStart string `yaml:"import_on_start"`
-	} `yaml:"registry"`
-}
-
-// attestdConfig reads the configuration file that s runs with.
-func attestdConfig(t *testing.T, s *service) attestdConf {
+// attestdConfig reads the configuration file that s runs with, through
+// attestd's own parser (daemon.LoadConfig: unknown keys and bad values are
+// errors), in the environment that compose gives the service: a password
+// named by password_env must be set there.
+func attestdConfig(t *testing.T, s *service) daemon.Config {
 	t.Helper()
 	cfgPath, ok := s.flag("--config")
 	if !ok {
@@ -216,15 +199,26 @@ func attestdConfig(t *testing.T, s *service) attestdConf {
 	if !ok {
 		t.Fatalf("service %s: --config %s is not mounted from the repository", s.name, cfgPath)
 	}
-	data, err := os.ReadFile(file)
-	if err != nil {
-		t.Fatalf("service %s: %v", s.name, err)
+	for _, name := range []string{"ATTESTD_IMAP_PASSWORD", "ATTESTD_SMTP_PASSWORD", "PGPASSWORD"} {
+		if _, set := s.Environment[name]; !set {
+			unsetenv(t, name)
+		}
 	}
-	var cfg attestdConf
-	if err := yaml.Unmarshal(data, &cfg); err != nil {
-		t.Fatalf("service %s: %s: %v", s.name, file, err)
+	for k, v := range s.Environment {
+		t.Setenv(k, v)
+	}
+	cfg, err := daemon.LoadConfig(file)
+	if err != nil {
+		t.Fatalf("service %s: attestd refuses %s with the service's environment: %v", s.name, file, err)
 	}
 	return cfg
+}
+
+// unsetenv removes an environment variable for the duration of the test.
+func unsetenv(t *testing.T, name string) {
+	t.Helper()
+	t.Setenv(name, "") // restores the old value (or none) when the test ends
+	os.Unsetenv(name)
 }
 
 // dovecotConf reads the configuration the dovecot service starts with.
@@ -333,10 +327,10 @@ func TestComposeAttestdReachesDovecotAsAKnownUser(t *testing.T) {
 			t.Errorf("service %s: imap.username %s is not in %s", s.name, cfg.IMAP.Username, usersFile)
 			continue
 		}
-		if cfg.IMAP.Env == "" || cfg.IMAP.File != "" {
+		if cfg.IMAP.Secret.Env == "" || cfg.IMAP.Secret.File != "" {
 			t.Errorf("service %s: imap.password_env is not set (or password_file is): compose gives the password in the environment", s.name)
-		} else if got := s.Environment[cfg.IMAP.Env]; got != want {
-			t.Errorf("service %s: %s=%q, but %s has password %q for %s", s.name, cfg.IMAP.Env, got, usersFile, want, cfg.IMAP.Username)
+		} else if got, _ := cfg.IMAP.Password(); got != want {
+			t.Errorf("service %s: %s=%q, but %s has password %q for %s", s.name, cfg.IMAP.Secret.Env, got, usersFile, want, cfg.IMAP.Username)
 		}
 		if !slices.Contains(s.dependsOn(), "dovecot") {
 			t.Errorf("service %s does not depend on dovecot", s.name)
