@@ -27,6 +27,8 @@ type Config struct {
 	Outbox   OutboxConfig   `yaml:"outbox"`
 	Registry RegistryConfig `yaml:"registry"`
 	Metrics  MetricsConfig  `yaml:"metrics"`
+	// DKIM is the key replies are signed with; empty: unsigned.
+	DKIM DKIMConfig `yaml:"dkim"`
 	// Templates is a directory whose files override the embedded reply
 	// templates of the same name. Empty: embedded only.
 	Templates string `yaml:"templates"`
@@ -272,6 +274,9 @@ func (c *Config) Check() error {
 	}
 	if c.Trust.Gateway.Domain != "" && c.Trust.Gateway.Header == "" {
 		return bad("trust.gateway.header", "empty while trust.gateway.domain is set")
+	}
+	if err := c.checkDKIM(); err != nil {
+		return err
 	}
 	l := c.Limits
 	switch {

@@ -171,6 +171,11 @@ func New(cfg Config, o Options) (*Daemon, error) {
 			return nil, err
 		}
 	}
+	if o.Signer == nil {
+		if o.Signer, err = cfg.DKIM.Signer(); err != nil {
+			return nil, fmt.Errorf("config: dkim: %w", err)
+		}
+	}
 	// Every log line passes through the redactor: error texts of the
 	// store, the IMAP server or the SMTP relay may hold addresses.
 	red, err := newRedactor(cfg.Service.Address, cfg.IMAP.Username)

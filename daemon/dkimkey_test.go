@@ -1,0 +1,199 @@
+package daemon_test
+
+import (
+	"bytes"
+	"crypto/ed25519"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/pem"
+	"errors"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/emersion/go-msgauth/dkim"
+
+	"github.com/cpam/attestd/daemon"
+	"github.com/cpam/attestd/rules"
+)
+
+// writePEM writes a private key file and returns its path.
+func writePEM(t *testing.T, blockType string, der []byte) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "dkim.pem")
+	if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: blockType, Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// ed25519KeyFile writes an Ed25519 key as PKCS#8 and returns the file and
+// the DKIM record of its public half.
+func ed25519KeyFile(t *testing.T) (path, record string) {
+	t.Helper()
+	pub, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, err := x509.MarshalPKCS8PrivateKey(priv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return writePEM(t, "PRIVATE KEY", der), "v=DKIM1; k=ed25519; p=" + base64.StdEncoding.EncodeToString(pub)
+}
+
+// verifyReply checks that raw carries one DKIM signature of domain that
+// verifies with record, covering the headers a reader relies on.
+func verifyReply(t *testing.T, raw []byte, domain, selector, record string) {
+	t.Helper()
+	vs, err := dkim.VerifyWithOptions(bytes.NewReader(raw), &dkim.VerifyOptions{
+		LookupTXT: func(name string) ([]string, error) {
+			if name != selector+"._domainkey."+domain {
+				return nil, errors.New("no key at " + name)
+			}
+			return []string{record}, nil
+		},
+	})
+	if err != nil {
+		t.Fatalf("verify: %v", err)
+	}
+	if len(vs) != 1 {
+		t.Fatalf("%d DKIM signatures, want 1", len(vs))
+	}
+	v := vs[0]
+	if v.Err != nil {
+		t.Errorf("the signature does not verify: %v", v.Err)
+	}
+	if v.Domain != domain {
+		t.Errorf("signed for %q, want %q", v.Domain, domain)
+	}
+	for _, h := range []string{"from", "to", "subject", "message-id", "x-attestation-outcome"} {
+		if !slices.ContainsFunc(v.HeaderKeys, func(k string) bool { return strings.EqualFold(k, h) }) {
+			t.Errorf("the signature does not cover %s (h=%v)", h, v.HeaderKeys)
+		}
+	}
+}
+
+// TestRepliesDKIMSigned: with a dkim key configured, every reply — with a
+// PDF or generic, to a person, an agent or the gateway — verifies.
+func TestRepliesDKIMSigned(t *testing.T) {
+	path, record := ed25519KeyFile(t)
+	cfg := testConfig(t)
+	cfg.DKIM = daemon.DKIMConfig{Domain: "cpam.example", Selector: "att2026", PrivateKeyFile: path}
+	r := newTrustRun(t, cfg, daemon.Options{})
+	for _, tc := range []struct {
+		req     request
+		outcome rules.Outcome
+		to      string
+	}{
+		{request{from: "eva.dupont@example.org", headers: []string{arPass("example.org")}, body: "Mon attestation de droits svp.\nEva\n"},
+			rules.Issued, "eva.dupont@example.org"},
+		{request{from: "jean.inconnu@example.net", headers: []string{arPass("example.net")}, body: "Mon attestation de droits svp.\n"},
+			rules.SenderUnknown, "jean.inconnu@example.net"},
+		{request{from: agentAddr, headers: []string{arPass("agents.cpam.example")}, body: "Attestation de droits, NIR " + wrongKey(nirEva) + ".\n"},
+			rules.NIRInvalid, agentAddr},
+		{request{from: gatewayAdr, headers: []string{arPass("messagerie.ameli.example"), "X-Ameli-NIR: " + nirBenoit},
+			body: "Bonjour, mon attestation de droits.\n"}, rules.Issued, gatewayAdr},
+	} {
+		t.Run(string(tc.outcome)+" to "+tc.to, func(t *testing.T) {
+			raw, _ := r.raw(tc.req)
+			res, rs := r.send(t, raw)
+			m := expectReply(t, res, rs, tc.outcome, tc.to)
+			verifyReply(t, m.Raw, "cpam.example", "att2026", record)
+			forged := bytes.Replace(m.Raw, []byte("X-Attestation-Outcome: "+string(tc.outcome)), []byte("X-Attestation-Outcome: failed"), 1)
+			lookup := func(string) ([]string, error) { return []string{record}, nil }
+			vs, err := dkim.VerifyWithOptions(bytes.NewReader(forged), &dkim.VerifyOptions{LookupTXT: lookup})
+			if err == nil && len(vs) == 1 && vs[0].Err == nil {
+				t.Error("a reply whose outcome header was changed still verifies")
+			}
+		})
+	}
+}
+
+func TestDKIMKeyFiles(t *testing.T) {
+	rsaKey, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub, err := x509.MarshalPKIXPublicKey(&rsaKey.PublicKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rsaRecord := "v=DKIM1; k=rsa; p=" + base64.StdEncoding.EncodeToString(pub)
+	pkcs8, err := x509.MarshalPKCS8PrivateKey(rsaKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	edPath, edRecord := ed25519KeyFile(t)
+	for name, tc := range map[string]struct{ path, record string }{
+		"RSA, PKCS#1":     {writePEM(t, "RSA PRIVATE KEY", x509.MarshalPKCS1PrivateKey(rsaKey)), rsaRecord},
+		"RSA, PKCS#8":     {writePEM(t, "PRIVATE KEY", pkcs8), rsaRecord},
+		"Ed25519, PKCS#8": {edPath, edRecord},
+	} {
+		t.Run(name, func(t *testing.T) {
+			sign, err := daemon.DKIMConfig{Domain: "cpam.example", Selector: "s1", PrivateKeyFile: tc.path}.Signer()
+			if err != nil {
+				t.Fatal(err)
+			}
+			msg := "From: attestation@cpam.example\r\nTo: eva.dupont@example.org\r\nSubject: Re: attestation\r\n" +
+				"Message-ID: <x@cpam.example>\r\nX-Attestation-Outcome: issued\r\n\r\nBonjour\r\n"
+			raw, err := sign([]byte(msg))
+			if err != nil {
+				t.Fatal(err)
+			}
+			verifyReply(t, raw, "cpam.example", "s1", tc.record)
+		})
+	}
+	if sign, err := (daemon.DKIMConfig{}).Signer(); sign != nil || err != nil {
+		t.Errorf("an empty dkim section gives a signer (%v, %v)", sign != nil, err)
+	}
+}
+
+func TestDKIMConfigCheck(t *testing.T) {
+	t.Setenv("ATTESTD_TEST_IMAP_PASSWORD", "secret")
+	good, _ := ed25519KeyFile(t)
+	ecdsaLike := writePEM(t, "EC PRIVATE KEY", []byte{1, 2, 3})
+	garbage := filepath.Join(t.TempDir(), "garbage.pem")
+	if err := os.WriteFile(garbage, []byte("not a key"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	base := "imap: {username: attestation@cpam.example, password_env: ATTESTD_TEST_IMAP_PASSWORD}\n"
+	trust := "trust: {authserv_ids: [mx.attestation.example]}\n"
+	tests := []struct {
+		name, yaml, key string
+	}{
+		{"complete", "dkim: {domain: cpam.example, selector: s1, private_key_file: " + good + "}", ""},
+		{"parent domain", "dkim: {domain: example, selector: s1, private_key_file: " + good + "}", ""},
+		{"no selector", "dkim: {domain: cpam.example, private_key_file: " + good + "}", "dkim.selector"},
+		{"no domain", "dkim: {selector: s1, private_key_file: " + good + "}", "dkim.domain"},
+		{"no key file", "dkim: {domain: cpam.example, selector: s1}", "dkim.private_key_file"},
+		{"missing key file", "dkim: {domain: cpam.example, selector: s1, private_key_file: /nonexistent/dkim.pem}", "dkim.private_key_file"},
+		{"not PEM", "dkim: {domain: cpam.example, selector: s1, private_key_file: " + garbage + "}", "dkim.private_key_file"},
+		{"unknown PEM block", "dkim: {domain: cpam.example, selector: s1, private_key_file: " + ecdsaLike + "}", "dkim.private_key_file"},
+		{"domain not aligned with service.address", "dkim: {domain: evil.test, selector: s1, private_key_file: " + good + "}", "dkim.domain"},
+		{"dkim_keys name", "trust: {authserv_ids: [mx.attestation.example], dkim_keys: {gw.messagerie.example: \"v=DKIM1; p=AAAA\"}}", "trust.dkim_keys"},
+		{"dkim_keys record", "trust: {authserv_ids: [mx.attestation.example], dkim_keys: {gw._domainkey.messagerie.example: \"v=DKIM1\"}}", "trust.dkim_keys"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			text := base + tc.yaml + "\n"
+			if !strings.HasPrefix(tc.yaml, "trust:") {
+				text += trust
+			}
+			_, err := daemon.ParseConfig([]byte(text))
+			var ce *daemon.ConfigError
+			switch {
+			case tc.key == "" && err != nil:
+				t.Errorf("refused: %v", err)
+			case tc.key != "" && !errors.As(err, &ce):
+				t.Errorf("error %v, want one naming %s", err, tc.key)
+			case tc.key != "" && ce.Key != tc.key:
+				t.Errorf("error names %s (%v), want %s", ce.Key, err, tc.key)
+			}
+		})
+	}
+}
