@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"syscall"
 	"time"
 
@@ -24,6 +25,7 @@ func cmdBench(args []string) error {
 	inProcess := fs.Bool("in-process", false, "run the daemon in this process (default: a child `attestd run`, so that its CPU and memory are its own)")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
 	logFile := fs.String("log", "", "write the daemon's log to this file (default: discarded)")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of this process to FILE (with --in-process it covers the daemon)")
 	timeout := fs.Duration("timeout", 2*time.Minute, "how long to wait for the daemon after the last delivery")
 	var today todayFlag
 	fs.Var(&today, "today", "run the rules at this date (default: the samples' date, 2026-11-25)")
@@ -55,6 +57,17 @@ func cmdBench(args []string) error {
 		}
 		defer f.Close()
 		o.Log = f
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
