@@ -30,6 +30,7 @@ func cmdRun(args []string) error {
 		return err
 	}
 	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
+	tuneGC(log)
 	if !today.d.IsZero() {
 		log.Warn("--today is set: the rules run at a fixed date, not today's", "today", today.d.String())
 	}
