@@ -41,6 +41,7 @@ type Store interface {
 	MarkSent(ctx context.Context, id int64, now time.Time) error
 	MarkRetry(ctx context.Context, id int64, errText string, next time.Time) error
 	MarkPermanent(ctx context.Context, id int64, errText string, now time.Time) error
+	PurgeRaw(ctx context.Context, before time.Time) (int64, error)
 	CountIssuedSince(ctx context.Context, compteID string, since time.Time) (int, error)
 	CountGenericSince(ctx context.Context, address string, since time.Time) (int, error)
 }
@@ -117,6 +118,7 @@ type Daemon struct {
 	wake     chan struct{} // the mailbox may have news
 	sentWake chan struct{} // a reply went out: its original may move
 	rate     *rateGate     // rate limits under concurrent decisions
+	flight   *flight       // claims and replies being worked on now
 }
 
 // New builds a daemon; it does no network I/O. Seams left nil in o are
@@ -200,6 +202,7 @@ func New(cfg Config, o Options) (*Daemon, error) {
 		wake:     make(chan struct{}, 1),
 		sentWake: make(chan struct{}, 1),
 		rate:     newRateGate(),
+		flight:   newFlight(),
 	}
 	d.imap = inbox.IMAPConfig{
 		Address: cfg.IMAP.Address, TLS: cfg.IMAP.TLS, Username: cfg.IMAP.Username, Password: o.IMAPPassword,
@@ -247,7 +250,11 @@ func (d *Daemon) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	wg.Add(2)
 	go func() { defer wg.Done(); d.watchLoop(ctx) }()
-	go func() { defer wg.Done(); d.outboxLoop(ctx) }()
+	go func() { defer wg.Done(); d.jobs(ctx) }()
+	stopped := context.AfterFunc(ctx, func() {
+		d.log.Info("stop requested: fetching stopped, finishing what is in flight")
+	})
+	defer stopped()
 	d.workLoop(ctx)
 	wg.Wait()
 	return nil
@@ -308,16 +315,17 @@ func (d *Daemon) watchLoop(ctx context.Context) {
 // may have news, and every poll interval anyway.
 func (d *Daemon) workLoop(ctx context.Context) {
 	for attempt := 0; ctx.Err() == nil; attempt++ {
+		start := time.Now()
 		err := d.session(ctx)
 		if ctx.Err() != nil {
 			return
 		}
+		if time.Since(start) > time.Minute {
+			attempt = 0 // it had been up: start the back-off afresh
+		}
 		d.log.Warn("imap work connection lost, reconnecting", "err", err, "attempt", attempt+1)
 		if !sleep(ctx, backoff(attempt)) {
 			return
-		}
-		if err == nil {
-			attempt = 0
 		}
 	}
 }
@@ -352,59 +360,80 @@ func (d *Daemon) session(ctx context.Context) error {
 	}
 }
 
-// outboxLoop retries replies whose first sending failed temporarily.
-func (d *Daemon) outboxLoop(ctx context.Context) {
-	t := time.NewTicker(time.Second)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
+// deliver sends one stored reply and records what happened, unless another
+// goroutine is sending it or it was settled or rescheduled meanwhile (it is
+// read again first). It returns the reply's state afterwards:
+// store.OutboxPending while it waits (for a retry, or for the goroutine
+// that has it), store.OutboxSent or store.OutboxPermanent.
+//
+// A reply goes out twice only if the process dies between the relay's
+// acceptance and the commit of MarkSent: SMTP has no way to ask the relay
+// afterwards. That window is kept to one store write: MarkSent comes right
+// after Send, is retried at once, and a reply whose acceptance could not
+// be recorded is never sent again by this process, only recorded.
+func (d *Daemon) deliver(ctx context.Context, it *store.OutboxItem) string {
+	if !d.flight.startSend(it.ID) {
+		return store.OutboxPending
+	}
+	defer d.flight.endSend(it.ID)
+	cur, err := d.store.OutboxForClaim(ctx, it.ClaimID)
+	switch {
+	case err != nil:
+		d.log.Warn("outbox: cannot read the reply, will retry", "outbox_id", it.ID, "err", err)
+		return store.OutboxPending
+	case cur == nil || cur.ID != it.ID:
+		return store.OutboxPending // a claim has one reply: not reached
+	case cur.State != store.OutboxPending:
+		return cur.State
+	}
+	now := d.now()
+	if cur.NextAttempt.After(now) {
+		return store.OutboxPending // rescheduled since it was listed
+	}
+	if d.flight.isUnrecorded(cur.ID) {
+		return d.recordSent(ctx, cur.ID)
+	}
+	err = d.mailer.Send(ctx, cur.From, cur.To, cur.Raw)
+	switch {
+	case err == nil:
+		return d.recordSent(ctx, cur.ID)
+	case outbox.IsTemporary(err) && cur.Attempts+1 < d.cfg.Outbox.MaxAttempts:
+		next := now.Add(d.retryDelay(cur.Attempts))
+		d.log.Warn("outbox: temporary failure, will retry", "outbox_id", cur.ID, "attempt", cur.Attempts+1, "next", next, "err", err)
+		d.obs.ReplyDeferred(relayAnswered(err))
+		if err := d.store.MarkRetry(ctx, cur.ID, err.Error(), next); err != nil {
+			d.log.Error("outbox: cannot record the retry", "outbox_id", cur.ID, "err", err)
 		}
-		items, err := d.store.DueOutbox(ctx, d.now(), 50)
-		if err != nil {
-			d.log.Warn("outbox: cannot read due replies", "err", err)
-			continue
+		return store.OutboxPending
+	default:
+		d.log.Error("outbox: permanent failure, not retried; see `attestd outbox list`", "outbox_id", cur.ID, "err", err)
+		d.obs.ReplyRefused()
+		if err := d.store.MarkPermanent(ctx, cur.ID, err.Error(), now); err != nil {
+			d.log.Error("outbox: cannot record the permanent failure", "outbox_id", cur.ID, "err", err)
+			return store.OutboxPending
 		}
-		for _, it := range items {
-			if d.deliver(ctx, it.ID, it.From, it.To, it.Raw, it.Attempts) {
-				signal(d.sentWake)
-			}
-		}
+		return store.OutboxPermanent
 	}
 }
 
-// deliver sends one stored reply and records what happened. It reports
-// whether the reply is settled (sent, or permanently refused).
-func (d *Daemon) deliver(ctx context.Context, id int64, from string, to []string, raw []byte, attempts int) bool {
-	now := d.now()
-	err := d.mailer.Send(ctx, from, to, raw)
-	switch {
-	case err == nil:
-		if err := d.store.MarkSent(ctx, id, d.now()); err != nil {
-			d.log.Error("outbox: reply sent but not recorded; it may be sent again", "outbox_id", id, "err", err)
-			return false
+// recordSent records a reply the relay accepted, trying a few times at
+// once: until it is recorded, a restart would send it again.
+func (d *Daemon) recordSent(ctx context.Context, id int64) string {
+	var err error
+	for try := range 4 {
+		if err = d.store.MarkSent(ctx, id, d.now()); err == nil {
+			d.flight.setUnrecorded(id, false)
+			d.obs.ReplySent()
+			return store.OutboxSent
 		}
-		d.obs.ReplySent()
-		return true
-	case outbox.IsTemporary(err) && attempts+1 < d.cfg.Outbox.MaxAttempts:
-		next := now.Add(d.retryDelay(attempts))
-		d.log.Warn("outbox: temporary failure, will retry", "outbox_id", id, "attempt", attempts+1, "next", next, "err", err)
-		d.obs.ReplyDeferred(relayAnswered(err))
-		if err := d.store.MarkRetry(ctx, id, err.Error(), next); err != nil {
-			d.log.Error("outbox: cannot record the retry", "outbox_id", id, "err", err)
+		if !sleep(ctx, 50*time.Millisecond<<try) {
+			break
 		}
-		return false
-	default:
-		d.log.Error("outbox: permanent failure, not retried; see `attestd outbox list`", "outbox_id", id, "err", err)
-		d.obs.ReplyRefused()
-		if err := d.store.MarkPermanent(ctx, id, err.Error(), now); err != nil {
-			d.log.Error("outbox: cannot record the permanent failure", "outbox_id", id, "err", err)
-			return false
-		}
-		return true
 	}
+	d.flight.setUnrecorded(id, true)
+	d.log.Error("outbox: reply sent but not recorded; recorded at the next retry, sent again only if attestd stops before",
+		"outbox_id", id, "err", err)
+	return store.OutboxPending
 }
 
 func (d *Daemon) retryDelay(attempts int) time.Duration {

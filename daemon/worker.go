@@ -50,8 +50,11 @@ func (w *worker) key(uid uint32) store.MessageKey {
 }
 
 // sweep handles everything in the mailbox. An error means the connection
-// is unusable.
+// is unusable. Once ctx is done it fetches nothing more and starts no new
+// message, but finishes (replies and files) those it started: their store
+// and SMTP work runs under a context that stopping does not cancel.
 func (w *worker) sweep(ctx context.Context) error {
+	stop, ctx := ctx, context.WithoutCancel(ctx)
 	uids, err := w.s.UIDs()
 	if err != nil {
 		return err
@@ -78,7 +81,7 @@ func (w *worker) sweep(ctx context.Context) error {
 	if err := w.file(ctx, done); err != nil {
 		return err
 	}
-	for len(todo) > 0 && ctx.Err() == nil {
+	for len(todo) > 0 && stop.Err() == nil {
 		n := min(batchSize, len(todo))
 		batch := todo[:n]
 		todo = todo[n:]
@@ -88,7 +91,7 @@ func (w *worker) sweep(ctx context.Context) error {
 			return err
 		}
 		w.d.obs.Polled(time.Now())
-		hs := w.handleAll(ctx, fetched, start)
+		hs := w.handleAll(stop, ctx, fetched, start)
 		if err := w.file(ctx, hs); err != nil {
 			return err
 		}
@@ -96,16 +99,31 @@ func (w *worker) sweep(ctx context.Context) error {
 	return nil
 }
 
-// handleAll decides a batch, d.cfg.Workers messages at a time.
-func (w *worker) handleAll(ctx context.Context, fetched []inbox.Fetched, start time.Time) []handled {
+// handleAll decides a batch, d.cfg.Workers messages at a time, under ctx.
+// Once stop is done it starts no more: those stay in the mailbox. A panic
+// while handling one message is that message's failed attempt: it stays in
+// the mailbox for the next sweep, and the others go on.
+func (w *worker) handleAll(stop, ctx context.Context, fetched []inbox.Fetched, start time.Time) []handled {
 	out := make([]handled, len(fetched))
 	sem := make(chan struct{}, w.d.cfg.Workers)
 	var wg sync.WaitGroup
 	for i, f := range fetched {
-		wg.Add(1)
+		out[i] = handled{uid: f.UID}
 		sem <- struct{}{}
+		if stop.Err() != nil {
+			<-sem
+			continue
+		}
+		wg.Add(1)
 		go func() {
 			defer func() { <-sem; wg.Done() }()
+			defer func() {
+				if r := recover(); r != nil {
+					w.d.log.Error("panic while handling a message; it stays in the mailbox and is tried again",
+						"uid", f.UID, "panic", fmt.Sprint(r))
+					out[i] = handled{uid: f.UID}
+				}
+			}()
 			out[i] = w.handle(ctx, f, start)
 		}()
 	}
@@ -198,14 +216,24 @@ func (w *worker) handle(ctx context.Context, f inbox.Fetched, start time.Time) h
 		d.log.Warn("ledger: cannot claim message, will retry", "uid", f.UID, "err", err)
 		return handled{uid: f.UID}
 	}
-	if c.Duplicate {
-		folder := c.Folder
-		if folder == "" {
-			folder = d.cfg.IMAP.Folders.Processed
-		}
+	if c.Duplicate && c.State == store.StateDone {
 		d.log.Info("message already handled under another UID: filed without a second reply", "uid", f.UID, "claim", c.ID)
-		return handled{uid: f.UID, folder: folder, start: start,
-			result: Result{Key: key, MessageID: c.MessageID, Outcome: rules.Suppressed, Folder: folder}}
+		return handled{uid: f.UID, folder: c.Folder, start: start,
+			result: Result{Key: key, MessageID: c.MessageID, Outcome: rules.Suppressed, Folder: c.Folder,
+				Detail: "copy of a message already handled"}}
+	}
+	if !d.flight.startClaim(c.ID) {
+		// Another copy of this message is being handled right now; this
+		// one is looked at again at the next sweep.
+		return handled{uid: f.UID}
+	}
+	defer d.flight.endClaim(c.ID)
+	if c.Duplicate {
+		// Its first copy is gone (a UIDVALIDITY reset) or not handled yet:
+		// this one carries the message from where the ledger left it, so
+		// it is neither dropped unanswered nor answered twice.
+		d.log.Info("message seen again under another key (UIDVALIDITY reset or a copy): its handling goes on here",
+			"uid", f.UID, "claim", c.ID, "state", c.State)
 	}
 	switch c.State {
 	case store.StateDone:
@@ -254,18 +282,27 @@ func (w *worker) send(ctx context.Context, uid uint32, c *store.Claim, start tim
 		return handled{uid: uid, claimID: c.ID}
 	}
 	if item != nil && item.State == store.OutboxPending {
-		if item.Attempts > 0 || !w.d.deliver(ctx, item.ID, item.From, item.To, item.Raw, item.Attempts) {
-			return handled{uid: uid, claimID: c.ID} // the outbox loop retries
+		if item.Attempts > 0 {
+			return handled{uid: uid, claimID: c.ID} // the outbox job retries
 		}
-		item.State = store.OutboxSent
+		if item.State = w.d.deliver(ctx, item); item.State == store.OutboxPending {
+			return handled{uid: uid, claimID: c.ID}
+		}
 	}
 	return w.filed(uid, c, item, start)
 }
 
 // failed is the verdict for a message whose attempts ran out: the generic
 // "n'a pas abouti" reply to its sender, the original to the manual folder.
-func (d *Daemon) failed(raw []byte, msgID string, now time.Time) verdict {
-	v := verdict{Outcome: rules.Failed, Folder: d.cfg.IMAP.Folders.Manual, Detail: "attempts exhausted"}
+// When even reading the message panics, it is the verdict without a reply.
+func (d *Daemon) failed(raw []byte, msgID string, now time.Time) (v verdict) {
+	v = verdict{Outcome: rules.Failed, Folder: d.cfg.IMAP.Folders.Manual, Detail: "attempts exhausted"}
+	defer func() {
+		if r := recover(); r != nil {
+			d.log.Error("panic while composing the failed reply; the message goes to the manual folder unanswered", "panic", fmt.Sprint(r))
+			v = verdict{Outcome: rules.Failed, Folder: d.cfg.IMAP.Folders.Manual, Detail: "attempts exhausted, unreadable"}
+		}
+	}()
 	msg, err := inbox.ParseMessage(raw, d.limits)
 	if err != nil || d.suppression(msg) != "" || msg.From == "" {
 		return v
