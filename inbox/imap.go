@@ -175,9 +175,17 @@ func isAlreadyExists(err error) bool {
 
 // UIDs lists every message in the mailbox, oldest first. The daemon moves
 // each message out once handled, so what is here is what is left to do.
+//
+// It asks for news (NOOP) before it searches: a server may leave out of a
+// SEARCH the messages delivered by another session since its last
+// command, until it has announced them (Dovecot does), and such a request
+// would wait for the next poll.
 func (s *Session) UIDs() ([]uint32, error) {
 	var data *imap.SearchData
 	err := s.cn.do(func() (err error) {
+		if err := s.cn.c.Noop().Wait(); err != nil {
+			return err
+		}
 		data, err = s.cn.c.UIDSearch(&imap.SearchCriteria{}, nil).Wait()
 		return err
 	})
