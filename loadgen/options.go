@@ -44,8 +44,8 @@ type Options struct {
 	// Idle, when > 0, makes this an idle run of that many single requests
 	// instead of a sustained run.
 	Idle int
-	// IdleGap is the pause before each request of an idle run. Default
-	// 200 ms.
+	// IdleGap is the shortest pause before each request of an idle run;
+	// each pause is drawn between IdleGap and 1.5 IdleGap. Default 200 ms.
 	IdleGap time.Duration
 	// Requests is the mix, cycled through. Default: the sample requests.
 	Requests []samples.Request

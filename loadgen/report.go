@@ -120,7 +120,7 @@ func (r *Report) Print(w io.Writer) {
 		offered = fmt.Sprintf("offered at %g/s", r.Offered)
 	}
 	if r.Mode == "idle" {
-		offered = fmt.Sprintf("one at a time, each after %v idle", r.IdleGap)
+		offered = fmt.Sprintf("one at a time, each after %v to %v idle", r.IdleGap, r.IdleGap*3/2)
 	}
 	fmt.Fprintf(w, "attestd bench: %s run, %d requests (%s), workers %d, daemon %s\n", r.Mode, r.Requests, offered, r.Workers, where)
 	if r.Mode == "sustained" {

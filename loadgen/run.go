@@ -2,10 +2,9 @@ package loadgen
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"runtime"
 	"time"
@@ -95,11 +94,8 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	return rep, nil
 }
 
-func runID() string {
-	b := make([]byte, 4)
-	rand.Read(b)
-	return hex.EncodeToString(b)
-}
+// runID tells the Message-IDs of one run from another's.
+func runID() string { return fmt.Sprintf("%08x", rand.Uint32()) }
 
 // sustained delivers o.N requests on schedule and waits until all are
 // filed.
@@ -220,7 +216,9 @@ func (e *env) idle(ctx context.Context) (*Report, error) {
 	var got []accepted
 	start := time.Now()
 	for i, r := range reqs {
-		time.Sleep(o.IdleGap)
+		// A pause of a random length, so that deliveries do not fall in
+		// step with the daemon's own timers (its IDLE wake-ups).
+		time.Sleep(o.IdleGap + rand.N(o.IdleGap/2+1))
 		sentAt[i] = time.Now()
 		if err := e.mb.deliver(r.raw); err != nil {
 			return nil, fmt.Errorf("loadgen: delivering request %d: %w", i, err)
