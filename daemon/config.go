@@ -123,7 +123,8 @@ type OutboxConfig struct {
 	RetryInitial Duration `yaml:"retry_initial"`
 	RetryMax     Duration `yaml:"retry_max"`
 	MaxAttempts  int      `yaml:"max_attempts"`
-	// Retention is how long the raw content of handled requests is kept.
+	// Retention is how long the raw content of handled requests (and of
+	// their replies) is kept; 0 keeps it for ever. Outcome records stay.
 	Retention Duration `yaml:"retention"`
 }
 
@@ -293,6 +294,9 @@ func (c *Config) Check() error {
 	}
 	if c.Outbox.RetryInitial <= 0 || c.Outbox.RetryMax < c.Outbox.RetryInitial || c.Outbox.MaxAttempts <= 0 {
 		return bad("outbox", "retry_initial > 0, retry_max >= retry_initial and max_attempts > 0 expected")
+	}
+	if c.Outbox.Retention < 0 {
+		return bad("outbox.retention", "must not be negative (0 keeps raw content for ever)")
 	}
 	if c.Workers < 0 {
 		return bad("workers", "must not be negative")

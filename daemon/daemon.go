@@ -42,6 +42,7 @@ type Store interface {
 	MarkRetry(ctx context.Context, id int64, errText string, next time.Time) error
 	MarkPermanent(ctx context.Context, id int64, errText string, now time.Time) error
 	PurgeRaw(ctx context.Context, before time.Time) (int64, error)
+	Unfinished(ctx context.Context, mailbox string) ([]store.Claim, error)
 	CountIssuedSince(ctx context.Context, compteID string, since time.Time) (int, error)
 	CountGenericSince(ctx context.Context, address string, since time.Time) (int, error)
 }

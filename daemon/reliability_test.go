@@ -995,3 +995,45 @@ func TestSendingNotRetriedMeanwhile(t *testing.T) {
 		t.Errorf("%d replies sent, want %d", len(m.sends), countReplies(reqs))
 	}
 }
+
+// forgetfulStore fails every MarkDone: the messages are filed, their
+// claims stay open, as after a crash between the MOVE and MarkDone.
+type forgetfulStore struct{ *store.DB }
+
+func (forgetfulStore) MarkDone(context.Context, int64, time.Time) error {
+	return errors.New("store unreachable")
+}
+
+// TestResumeClosesFiledClaims: a restart closes the ledger entries of
+// messages that were filed before the crash, without answering them again.
+func TestResumeClosesFiledClaims(t *testing.T) {
+	env := newLocalEnv(t)
+	db := openStore(t)
+	reqs := mix(t, 22, "resume")
+	r := start(t, env, reliabilityConfig(t), daemon.Options{Store: forgetfulStore{db}})
+	deliverAll(t, env, reqs)
+	checkResults(t, reqs, r.collect(t, len(reqs), 60*time.Second))
+	r.stop()
+	open, err := db.Unfinished(context.Background(), "INBOX")
+	if err != nil || len(open) != len(reqs) {
+		t.Fatalf("%d claims left open by the failing MarkDone (%v), want %d", len(open), err, len(reqs))
+	}
+	r = start(t, env, reliabilityConfig(t), daemon.Options{Store: db})
+	waitLog(t, r, "claim closed on resumption", len(reqs), 30*time.Second)
+	open, err = db.Unfinished(context.Background(), "INBOX")
+	if err != nil || len(open) != 0 {
+		t.Errorf("%d claims still open after the restart (%v)", len(open), err)
+	}
+	checkAll(t, env, reqs)
+}
+
+// TestRetentionConfig: a negative outbox.retention is refused by name.
+func TestRetentionConfig(t *testing.T) {
+	t.Setenv("ATTESTD_TEST_IMAP_PASSWORD", "x")
+	_, err := daemon.ParseConfig([]byte("imap: {username: u, password_env: ATTESTD_TEST_IMAP_PASSWORD}\n" +
+		"trust: {authserv_ids: [mx.example]}\noutbox: {retention: -1h}\n"))
+	var ce *daemon.ConfigError
+	if !errors.As(err, &ce) || ce.Key != "outbox.retention" {
+		t.Errorf("negative retention: %v, want an error naming outbox.retention", err)
+	}
+}

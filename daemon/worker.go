@@ -30,6 +30,7 @@ type worker struct {
 	// waiting are messages whose reply is stored but not yet out (SMTP
 	// down): they stay in the mailbox until the outbox settles them.
 	waiting map[uint32]int64
+	resumed bool // the ledger's open entries were looked at (resume)
 }
 
 func newWorker(d *Daemon, s *inbox.Session) *worker {
@@ -77,6 +78,10 @@ func (w *worker) sweep(ctx context.Context) error {
 		if !present[uid] {
 			delete(w.waiting, uid)
 		}
+	}
+	if !w.resumed {
+		w.resume(ctx, present)
+		w.resumed = true
 	}
 	if err := w.file(ctx, done); err != nil {
 		return err
