@@ -38,6 +38,7 @@ func cmdDemo(args []string) error {
 	cfgFile := fs.String("config", "", "configuration file whose service, trust and limits settings replace the built-in ones")
 	imapAddr := fs.String("imap", "127.0.0.1:0", "address of the in-process IMAP server")
 	smtpAddr := fs.String("smtp", "127.0.0.1:0", "address of the in-process SMTP server")
+	metricsAddr := fs.String("metrics", "", "serve /metrics, /healthz and /readyz on this address, e.g. 127.0.0.1:9464 (default: not served)")
 	var today todayFlag
 	fs.Var(&today, "today", "run the rules at this date (default: today)")
 	if err := parse(fs, args); err != nil {
@@ -65,6 +66,7 @@ func cmdDemo(args []string) error {
 	if err != nil {
 		return err
 	}
+	cfg.Metrics.Address = *metricsAddr
 	if err := os.MkdirAll(*out, 0o755); err != nil {
 		return err
 	}
