@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io/fs"
+	"path"
 	"sort"
 	"strings"
 )
@@ -47,7 +48,7 @@ func ReadRequests(fsys fs.FS, dir string) ([]Request, error) {
 		if e.IsDir() || !strings.HasSuffix(e.Name(), ".eml") {
 			continue
 		}
-		b, err := fs.ReadFile(fsys, dir+"/"+e.Name())
+		b, err := fs.ReadFile(fsys, path.Join(dir, e.Name()))
 		if err != nil {
 			return nil, err
 		}

@@ -30,8 +30,7 @@ func newFlags(name, synopsis string) *flag.FlagSet {
 func parse(fs *flag.FlagSet, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			fs.Usage()
-			return errHelp
+			return errHelp // fs.Parse has printed the usage
 		}
 		return fmt.Errorf("%v (see --help)", err)
 	}
