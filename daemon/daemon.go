@@ -189,6 +189,9 @@ func New(cfg Config, o Options) (*Daemon, error) {
 	if o.Observer == nil {
 		o.Observer = nopObserver{}
 	}
+	if cfg.Store.Driver == store.DriverSQLite {
+		o.Store = gatedStore{Store: o.Store, g: newWriteGate()} // see writeGate
+	}
 	if o.IMAPTLS == nil && cfg.IMAP.InsecureSkipVerify {
 		o.IMAPTLS = &tls.Config{InsecureSkipVerify: true}
 	}
