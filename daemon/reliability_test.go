@@ -1037,3 +1037,61 @@ func TestRetentionConfig(t *testing.T) {
 		t.Errorf("negative retention: %v, want an error naming outbox.retention", err)
 	}
 }
+
+// TestSuspectsDecidedAlone: messages that a previous run claimed but never
+// decided (it was killed) are decided one at a time with nothing beside
+// them, so that a message that crashes the daemon is not blamed on its
+// neighbours; the others are decided as usual.
+func TestSuspectsDecidedAlone(t *testing.T) {
+	env := newLocalEnv(t)
+	db := openStore(t)
+	reqs := mix(t, 8, "suspect")
+	deliverAll(t, env, reqs)
+	snap, err := env.imap.Mailbox(serviceUser, "INBOX")
+	if err != nil {
+		t.Fatal(err)
+	}
+	suspects := map[string]bool{"marc.leroy@example.com": true, "sophie.martin@example.fr": true} // 05 and 07
+	for _, m := range snap.Messages {
+		q := reqs[slices.IndexFunc(reqs, func(q req) bool { return q.id == rawMessageID(m.Raw) })]
+		if q.want.ReplyTo != nil && suspects[*q.want.ReplyTo] {
+			key := store.MessageKey{Mailbox: "INBOX", UIDValidity: snap.UIDValidity, UID: m.UID}
+			if _, err := db.Claim(context.Background(), key, q.id, q.raw); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	var (
+		mu                  sync.Mutex
+		inflight, suspectIn int
+		overlaps            []string
+	)
+	reg := &faultyRegistry{DB: db}
+	reg.set(func(key string) error {
+		mu.Lock()
+		if suspects[key] && inflight > 0 || suspectIn > 0 {
+			overlaps = append(overlaps, key)
+		}
+		inflight++
+		if suspects[key] {
+			suspectIn++
+		}
+		mu.Unlock()
+		time.Sleep(30 * time.Millisecond) // a slow look-up: others would start meanwhile
+		mu.Lock()
+		inflight--
+		if suspects[key] {
+			suspectIn--
+		}
+		mu.Unlock()
+		return nil
+	})
+	r := start(t, env, reliabilityConfig(t), daemon.Options{Store: reg})
+	checkResults(t, reqs, r.collect(t, len(reqs), 60*time.Second))
+	checkAll(t, env, reqs)
+	mu.Lock()
+	defer mu.Unlock()
+	if len(overlaps) > 0 {
+		t.Errorf("a suspect was decided beside other messages (look-ups of %v overlapped)", overlaps)
+	}
+}

@@ -6,12 +6,13 @@ import (
 	"github.com/cpam/attestd/store"
 )
 
-// resume closes, at the start of a work session, the ledger entries that a
-// crash or a lost connection left open although their message was filed:
-// the MOVE went through but MarkDone did not. present are the UIDs now in
-// the mailbox; what is still there is resumed by the sweep itself, what is
-// under an older UIDVALIDITY may be there under a new UID and is left to
-// the sweep too.
+// resume looks at the ledger's open entries at the start of a work
+// session. It closes those that a crash or a lost connection left open
+// although their message was filed (the MOVE went through, MarkDone did
+// not), and marks as suspects the messages still in the mailbox that were
+// claimed but never decided. present are the UIDs now in the mailbox; the
+// sweep itself resumes what is there. What is under an older UIDVALIDITY
+// may be there under a new UID and is left to the sweep too.
 func (w *worker) resume(ctx context.Context, present map[uint32]bool) {
 	d := w.d
 	open, err := d.store.Unfinished(ctx, d.cfg.IMAP.Mailbox)
@@ -20,7 +21,13 @@ func (w *worker) resume(ctx context.Context, present map[uint32]bool) {
 		return
 	}
 	for _, c := range open {
-		if c.Key.UIDValidity != w.s.UIDValidity() || present[c.Key.UID] {
+		if c.Key.UIDValidity != w.s.UIDValidity() {
+			continue
+		}
+		if present[c.Key.UID] {
+			if c.State == store.StateClaimed {
+				w.suspects[c.Key.UID] = true
+			}
 			continue
 		}
 		if c.State == store.StateClaimed {

@@ -31,10 +31,17 @@ type worker struct {
 	// down): they stay in the mailbox until the outbox settles them.
 	waiting map[uint32]int64
 	resumed bool // the ledger's open entries were looked at (resume)
+	// suspects are messages claimed before this session but never
+	// decided: a crash (maybe theirs) or an error interrupted them. Each is
+	// decided alone (alone held for writing), so that a message that
+	// brings the daemon down is not blamed on those beside it. Written
+	// by resume only, before any goroutine reads it.
+	suspects map[uint32]bool
+	alone    sync.RWMutex
 }
 
 func newWorker(d *Daemon, s *inbox.Session) *worker {
-	return &worker{d: d, s: s, waiting: make(map[uint32]int64)}
+	return &worker{d: d, s: s, waiting: make(map[uint32]int64), suspects: make(map[uint32]bool)}
 }
 
 // handled is what became of one message in a sweep.
@@ -122,6 +129,13 @@ func (w *worker) handleAll(stop, ctx context.Context, fetched []inbox.Fetched, s
 		wg.Add(1)
 		go func() {
 			defer func() { <-sem; wg.Done() }()
+			if w.suspects[f.UID] {
+				w.alone.Lock()
+				defer w.alone.Unlock()
+			} else {
+				w.alone.RLock()
+				defer w.alone.RUnlock()
+			}
 			defer func() {
 				if r := recover(); r != nil {
 					w.d.log.Error("panic while handling a message; it stays in the mailbox and is tried again",
