@@ -162,7 +162,8 @@ func (d *Daemon) limited(v verdict, key string, limit int, why string, count fun
 // authenticated CPAM systems answering for many insured persons, whose
 // replies it does not hold back.
 func (d *Daemon) withGenericReply(ctx context.Context, v verdict, msg *inbox.Message, who Identity, now time.Time) (verdict, error) {
-	body, err := d.replies.Generic(templates.GenericData{Outcome: v.Outcome, Reference: v.Reference, Service: d.service})
+	body, err := d.replies.Generic(templates.GenericData{Outcome: v.Outcome, Reference: v.Reference,
+		ByNIR: v.Channel != ChannelDirect, Service: d.service})
 	if err != nil {
 		return verdict{}, fmt.Errorf("render the reply: %w", err)
 	}

@@ -11,6 +11,7 @@ func sampleData(o rules.Outcome) []any {
 	if kindOf(o) == generic {
 		return []any{
 			GenericData{Outcome: o, Reference: "ATT-20000101-CHECK", Service: svc},
+			GenericData{Outcome: o, Reference: "ATT-20000101-CHECK", ByNIR: true, Service: svc},
 			GenericData{Outcome: o},
 		}
 	}

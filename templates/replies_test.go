@@ -418,3 +418,32 @@ func BenchmarkRepliesPersonalIssued(b *testing.B) {
 		}
 	}
 }
+
+// A request that named the insured by a NIR (agent, gateway) is not told
+// about its sender's address, and the other way round.
+func TestGenericRepliesByNIR(t *testing.T) {
+	r, err := LoadReplies("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range []rules.Outcome{rules.SenderUnknown, rules.SenderAmbiguous} {
+		byAddr, err := r.Generic(GenericData{Outcome: o, Reference: rtRef, Service: DefaultServiceInfo()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		byNIR, err := r.Generic(GenericData{Outcome: o, Reference: rtRef, ByNIR: true, Service: DefaultServiceInfo()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, b := range []string{byAddr.Text, byAddr.HTML} {
+			if !strings.Contains(b, "adresse électronique") {
+				t.Errorf("%s by address does not speak of the address:\n%s", o, b)
+			}
+		}
+		for _, b := range []string{byNIR.Text, byNIR.HTML} {
+			if strings.Contains(b, "adresse électronique") || !strings.Contains(b, "numéro") {
+				t.Errorf("%s by NIR speaks of the sender's address or not of the number:\n%s", o, b)
+			}
+		}
+	}
+}
