@@ -430,6 +430,7 @@ func (d *Daemon) recordSent(ctx context.Context, id int64) string {
 			d.obs.ReplySent()
 			return store.OutboxSent
 		}
+		d.log.Warn("outbox: cannot record a sent reply yet, trying again", "outbox_id", id, "try", try+1, "err", err)
 		if !sleep(ctx, 50*time.Millisecond<<try) {
 			break
 		}
