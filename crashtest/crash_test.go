@@ -247,7 +247,7 @@ type count struct {
 	// delivers what the process had written.)
 	inWindow int
 	// maxGap is the longest time between a window duplicate's first
-	// acceptance and its kill (negative: accepted after the kill).
+	// acceptance and its kill, either way.
 	maxGap   time.Duration
 	problems []string
 }
@@ -308,8 +308,9 @@ func (e *env) check(t *testing.T, reqs []request, runs []span) count {
 			sentAt := recorded[idOf(rs[0].Raw, "Message-Id")]
 			if gap, ok := killWindow(rs, sentAt, runs); ok {
 				c.inWindow++
-				c.maxGap = max(c.maxGap, gap)
-				c.problem("%s (%s): sent twice: the relay accepted it %v before its run was killed, unrecorded", r.id, r.name, gap)
+				c.maxGap = max(c.maxGap, gap.Abs())
+				c.problem("%s (%s): sent twice: the relay accepted it %v before its run was killed (negative: after), unrecorded",
+					r.id, r.name, gap)
 			} else {
 				c.problem("%s (%s): %d replies, accepted at %v, recorded sent at %s: not explained by a kill, a bug",
 					r.id, r.name, len(rs), acceptedAt(rs), sentAt.Format("15:04:05.000000"))
@@ -457,7 +458,7 @@ func TestCrash(t *testing.T) {
 		s.requests, c.replies, s.kills, busy, s.seed, time.Since(began).Round(100*time.Millisecond), drained.Round(100*time.Millisecond))
 	fmt.Printf("lost=%d duplicates=%d\n", c.lost, c.duplicates)
 	if c.inWindow > 0 {
-		fmt.Printf("  %d duplicate(s) from a SIGKILL between the relay's acceptance and its record (at most %v before the kill): the window SMTP cannot close\n",
+		fmt.Printf("  %d duplicate(s) from a SIGKILL between the relay's acceptance and its record (accepted within %v of the kill): the window SMTP cannot close\n",
 			c.inWindow, c.maxGap)
 	}
 	for _, pr := range c.problems {
