@@ -1095,3 +1095,37 @@ func TestSuspectsDecidedAlone(t *testing.T) {
 		t.Errorf("a suspect was decided beside other messages (look-ups of %v overlapped)", overlaps)
 	}
 }
+
+// unrecordingStore fails the first failures MarkSent calls: the relay has
+// the reply, the store cannot say so yet.
+type unrecordingStore struct {
+	*store.DB
+	failures atomic.Int64
+}
+
+func (s *unrecordingStore) MarkSent(ctx context.Context, id int64, now time.Time) error {
+	if s.failures.Add(-1) >= 0 {
+		return errors.New("database is locked")
+	}
+	return s.DB.MarkSent(ctx, id, now)
+}
+
+// TestSentButNotRecorded: the relay accepted a reply but recording it
+// fails for a while. The daemon keeps trying to record it and never sends
+// it again; the original is filed once it is recorded.
+func TestSentButNotRecorded(t *testing.T) {
+	env := newLocalEnv(t)
+	st := &unrecordingStore{DB: openStore(t)}
+	st.failures.Store(6) // more than one delivery's tries
+	reqs := []req{sample(t, "01-eva-simple.eml", "unrecorded@reliability.test")}
+	r := start(t, env, reliabilityConfig(t), daemon.Options{Store: st})
+	deliverAll(t, env, reqs)
+	checkResults(t, reqs, r.collect(t, 1, 60*time.Second))
+	checkAll(t, env, reqs)
+	if !strings.Contains(r.logs.String(), "reply sent but not recorded") {
+		t.Errorf("the log does not say a reply was sent but not recorded")
+	}
+	if n := st.failures.Load(); n >= 0 {
+		t.Errorf("MarkSent failed %d times fewer than planned: the test did not test", n+1)
+	}
+}
