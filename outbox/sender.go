@@ -87,6 +87,18 @@ func NewSender(cfg SMTPConfig) *Sender {
 // data is never retried here: the relay may have taken the message, and only
 // the caller's outbox can decide to send it again.
 func (s *Sender) Send(ctx context.Context, from string, to []string, raw []byte) error {
+	return s.SendWithHook(ctx, from, to, raw, nil)
+}
+
+// SendWithHook is [Sender.Send] that calls afterDot (when not nil) once the
+// end of the data (CRLF.CRLF) has been written and flushed to the relay and
+// before its answer is read: the instant from which the relay may have
+// taken the message. The daemon records "handed over" there, so that a
+// crash while the relay answers does not send the reply again. afterDot
+// runs at most once per call, and never when the message did not reach
+// the end of the data; the relay's answer may still refuse it (the error
+// then says so, as with Send).
+func (s *Sender) SendWithHook(ctx context.Context, from string, to []string, raw []byte, afterDot func()) error {
 	if len(to) == 0 || len(raw) == 0 {
 		return &SendError{Stage: "input", Msg: "no recipient or empty message: nothing to send"}
 	}
@@ -102,11 +114,11 @@ func (s *Sender) Send(ctx context.Context, from string, to []string, raw []byte)
 		return &SendError{Temporary: true, Stage: "input", Msg: "sender is closed (shutting down)", Err: net.ErrClosed}
 	}
 	reused := s.client != nil
-	err := s.attempt(ctx, from, to, raw)
+	err := s.attempt(ctx, from, to, raw, afterDot)
 	if err != nil && reused && staleConn(err) && ctx.Err() == nil {
 		// The kept connection had died (relay restarted, idle timeout):
 		// nothing was handed over, so try once on a fresh one.
-		err = s.attempt(ctx, from, to, raw)
+		err = s.attempt(ctx, from, to, raw, afterDot)
 	}
 	if err != nil {
 		return err
@@ -133,7 +145,7 @@ const (
 
 // attempt runs one transaction, connecting first when needed. On failure
 // the connection is kept only when the relay answered and RSET succeeded.
-func (s *Sender) attempt(ctx context.Context, from string, to []string, raw []byte) *SendError {
+func (s *Sender) attempt(ctx context.Context, from string, to []string, raw []byte, afterDot func()) *SendError {
 	if s.client == nil {
 		if err := s.connect(ctx); err != nil {
 			return err
@@ -149,7 +161,7 @@ func (s *Sender) attempt(ctx context.Context, from string, to []string, raw []by
 	}
 	stop := s.watch(ctx)
 	defer stop()
-	stage, err := s.transact(from, to, raw)
+	stage, err := s.transact(from, to, raw, afterDot)
 	if err != nil {
 		se := s.fail(ctx, stage, err)
 		// A reply (other than 421, closing) leaves the session usable once
@@ -166,8 +178,10 @@ func (s *Sender) attempt(ctx context.Context, from string, to []string, raw []by
 }
 
 // transact sends one message on the open connection and returns the stage
-// that failed.
-func (s *Sender) transact(from string, to []string, raw []byte) (string, error) {
+// that failed. It runs DATA itself rather than through the client's
+// DataCloser, to call afterDot between the flush of the final dot and the
+// reading of the relay's answer.
+func (s *Sender) transact(from string, to []string, raw []byte, afterDot func()) (string, error) {
 	if err := s.client.Mail("<" + from + ">"); err != nil {
 		return stageMail, err
 	}
@@ -176,14 +190,31 @@ func (s *Sender) transact(from string, to []string, raw []byte) (string, error) 
 			return stageRcpt, err
 		}
 	}
-	w, err := s.client.Data()
+	text := s.client.Text
+	id, err := text.Cmd("DATA")
 	if err != nil {
 		return stageData, err
 	}
-	if _, err := w.Write(raw); err != nil {
+	text.StartResponse(id)
+	_, _, err = text.ReadResponse(354)
+	text.EndResponse(id)
+	if err != nil {
 		return stageData, err
 	}
+	w := text.DotWriter()
+	if _, err := w.Write(raw); err != nil {
+		// No Close: it would end a truncated message with the dot.
+		return stageData, err
+	}
+	// Close writes the final dot and flushes: once it returns nil, the
+	// whole message is in the kernel's hands on its way to the relay.
 	if err := w.Close(); err != nil {
+		return stageDataEnd, err
+	}
+	if afterDot != nil {
+		afterDot()
+	}
+	if _, _, err := text.ReadResponse(250); err != nil {
 		return stageDataEnd, err
 	}
 	return "", nil
