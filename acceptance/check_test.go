@@ -224,7 +224,7 @@ func TestRunnerFindsPersonalDataInAGenericReply(t *testing.T) {
 		wantFailures(t, run(t, f, cases, nil)["10-expediteur-inconnu.eml"], "reply holds personal data: "+what)
 	}
 
-	reg, err := store.ParseRegistry(bytes.NewReader(samples.Registry()))
+	reg, err := samples.ParsedRegistry()
 	if err != nil {
 		t.Fatal(err)
 	}

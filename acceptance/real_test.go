@@ -1,7 +1,6 @@
 package acceptance_test
 
 import (
-	"bytes"
 	"context"
 	"net/url"
 	"strings"
@@ -11,7 +10,6 @@ import (
 	"github.com/cpam/attestd/acceptance"
 	"github.com/cpam/attestd/mailenv"
 	"github.com/cpam/attestd/samples"
-	"github.com/cpam/attestd/store"
 )
 
 // These tests run the acceptance runner against attestd on Dovecot and
@@ -66,7 +64,7 @@ func TestAcceptanceAgainstDovecotAndMailpit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	reg, err := store.ParseRegistry(bytes.NewReader(samples.Registry()))
+	reg, err := samples.ParsedRegistry()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -46,11 +46,7 @@ func startDaemon(t *testing.T, imapAddr, user, password, smtpAddr string) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	reg, err := store.ParseRegistry(bytes.NewReader(samples.Registry()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := db.ImportRegistry(ctx, reg); err != nil {
+	if err := samples.LoadInto(ctx, db); err != nil {
 		t.Fatal(err)
 	}
 	d, err := daemon.New(cfg, daemon.Options{
@@ -137,7 +133,7 @@ func TestRunnerPassesTheSamplesOnInProcessServers(t *testing.T) {
 	defer inbox.Close()
 	qa := acceptance.NewIMAPMailbox(acceptance.Server{Addr: l.imap.Addr(), Username: qaUser, Password: "qa-secret", Mailbox: "INBOX"})
 	defer qa.Close()
-	reg, err := store.ParseRegistry(bytes.NewReader(samples.Registry()))
+	reg, err := samples.ParsedRegistry()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,7 +1,6 @@
 package daemon
 
 import (
-	"bytes"
 	"context"
 	"path/filepath"
 	"testing"
@@ -23,11 +22,7 @@ func BenchmarkDecide(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer db.Close()
-	reg, err := store.ParseRegistry(bytes.NewReader(samples.Registry()))
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := db.ImportRegistry(ctx, reg); err != nil {
+	if err := samples.LoadInto(ctx, db); err != nil {
 		b.Fatal(err)
 	}
 	cfg := SampleConfig()

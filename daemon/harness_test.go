@@ -115,11 +115,7 @@ func openStore(t testing.TB) *store.DB {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	reg, err := store.ParseRegistry(bytes.NewReader(samples.Registry()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := db.ImportRegistry(ctx, reg); err != nil {
+	if err := samples.LoadInto(ctx, db); err != nil {
 		t.Fatal(err)
 	}
 	return db

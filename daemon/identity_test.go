@@ -17,7 +17,6 @@ import (
 	"github.com/cpam/attestd/daemon"
 	"github.com/cpam/attestd/rules"
 	"github.com/cpam/attestd/samples"
-	"github.com/cpam/attestd/store"
 )
 
 // memRegistry is the sample registry in memory, for unit tests of identity.
@@ -28,7 +27,7 @@ type memRegistry struct {
 
 func sampleRegistry(t testing.TB) *memRegistry {
 	t.Helper()
-	reg, err := store.ParseRegistry(bytes.NewReader(samples.Registry()))
+	reg, err := samples.ParsedRegistry()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,7 +1,6 @@
 package daemon_test
 
 import (
-	"bytes"
 	"context"
 	"path/filepath"
 	"sync/atomic"
@@ -37,11 +36,7 @@ func sqliteFile(t *testing.T) string {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	reg, err := store.ParseRegistry(bytes.NewReader(samples.Registry()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := db.ImportRegistry(ctx, reg); err != nil {
+	if err := samples.LoadInto(ctx, db); err != nil {
 		t.Fatal(err)
 	}
 	return path

@@ -66,11 +66,7 @@ func openStore(ctx context.Context, cfg daemon.Config) (*store.DB, error) {
 	if err != nil {
 		return nil, err
 	}
-	reg, err := store.ParseRegistry(bytes.NewReader(samples.Registry()))
-	if err == nil {
-		err = db.ImportRegistry(ctx, reg)
-	}
-	if err != nil {
+	if err := samples.LoadInto(ctx, db); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("loadgen: loading the sample registry: %w", err)
 	}

@@ -5,6 +5,8 @@
 package samples
 
 import (
+	"bytes"
+	"context"
 	"embed"
 	"encoding/json"
 	"fmt"
@@ -12,6 +14,8 @@ import (
 	"path"
 	"sort"
 	"strings"
+
+	"github.com/cpam/attestd/store"
 )
 
 //go:embed registry.json requests/*.eml requests/expected.json
@@ -110,4 +114,20 @@ func ExpectedCases() *Expected {
 		panic(err)
 	}
 	return e
+}
+
+// ParsedRegistry returns the sample registry read and validated by the
+// store's own parser.
+func ParsedRegistry() (*store.Registry, error) {
+	return store.ParseRegistry(bytes.NewReader(Registry()))
+}
+
+// LoadInto replaces the registry of db with the sample registry: the demo's
+// and the tests' starting point.
+func LoadInto(ctx context.Context, db *store.DB) error {
+	reg, err := ParsedRegistry()
+	if err != nil {
+		return err
+	}
+	return db.ImportRegistry(ctx, reg)
 }

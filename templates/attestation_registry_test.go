@@ -1,13 +1,11 @@
 package templates
 
 import (
-	"bytes"
 	"testing"
 	"time"
 
 	"github.com/cpam/attestd/rules"
 	"github.com/cpam/attestd/samples"
-	"github.com/cpam/attestd/store"
 )
 
 // The sample registry, read by the store's own parser (validation
@@ -21,7 +19,7 @@ var sampleIssuedAt = time.Date(2026, 11, 25, 10, 30, 0, 0, time.UTC)
 // loadSampleComptes reads the sample registry, keyed by compte id.
 func loadSampleComptes(t testing.TB) map[string]*rules.Compte {
 	t.Helper()
-	reg, err := store.ParseRegistry(bytes.NewReader(samples.Registry()))
+	reg, err := samples.ParsedRegistry()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,12 +1,10 @@
 package templates
 
 import (
-	"bytes"
 	"testing"
 
 	"github.com/cpam/attestd/rules"
 	"github.com/cpam/attestd/samples"
-	"github.com/cpam/attestd/store"
 )
 
 // rtRegistry is the sample registry: comptes by id, in file order too.
@@ -27,7 +25,7 @@ func (r *rtRegistry) compte(t testing.TB, id string) *rules.Compte {
 
 func rtLoadRegistry(t testing.TB) *rtRegistry {
 	t.Helper()
-	parsed, err := store.ParseRegistry(bytes.NewReader(samples.Registry()))
+	parsed, err := samples.ParsedRegistry()
 	if err != nil {
 		t.Fatal(err)
 	}
