@@ -1,12 +1,11 @@
 package rules_test
 
 import (
-	"os"
 	"slices"
 	"testing"
 
 	"github.com/cpam/attestd/rules"
-	"github.com/cpam/attestd/store"
+	"github.com/cpam/attestd/samples"
 )
 
 var today = rules.MustDate("2026-11-25")
@@ -14,12 +13,7 @@ var today = rules.MustDate("2026-11-25")
 // sample loads the sample registry, indexed by compte id.
 func sample(t testing.TB) map[string]*rules.Compte {
 	t.Helper()
-	f, err := os.Open("../testdata/samples/registry.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	reg, err := store.ParseRegistry(f)
+	reg, err := samples.ParsedRegistry()
 	if err != nil {
 		t.Fatal(err)
 	}
