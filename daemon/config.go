@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/mail"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -126,6 +127,12 @@ type OutboxConfig struct {
 	// Retention is how long the raw content of handled requests (and of
 	// their replies) is kept; 0 keeps it for ever. Outcome records stay.
 	Retention Duration `yaml:"retention"`
+	// Journal is the sent journal's file (see sentJournal): replies handed
+	// to the relay are noted there before its answer, so that a crash does
+	// not send them again. When the key is absent from the file, ParseConfig
+	// sets it to "<store.dsn>.sent" for SQLite; empty (PostgreSQL's default)
+	// or "off": no journal.
+	Journal string `yaml:"journal"`
 }
 
 // RegistryConfig optionally imports a registry file at start.
@@ -201,6 +208,9 @@ func ParseConfig(data []byte) (Config, error) {
 	dec.KnownFields(true)
 	if err := dec.Decode(&cfg); err != nil && !errors.Is(err, io.EOF) {
 		return Config{}, oneLine(err)
+	}
+	if cfg.Outbox.Journal == "" {
+		cfg.Outbox.Journal = defaultJournal(cfg.Store)
 	}
 	return cfg, cfg.Check()
 }
@@ -298,6 +308,11 @@ func (c *Config) Check() error {
 	if c.Outbox.Retention < 0 {
 		return bad("outbox.retention", "must not be negative (0 keeps raw content for ever)")
 	}
+	if j := c.Outbox.Journal; j != "" && j != "off" {
+		if fi, err := os.Stat(filepath.Dir(j)); err != nil || !fi.IsDir() {
+			return bad("outbox.journal", "%q: its directory does not exist (or say off for no journal)", j)
+		}
+	}
 	if c.Workers < 0 {
 		return bad("workers", "must not be negative")
 	}
@@ -336,4 +351,25 @@ func (s Secret) Password() (string, error) {
 		return v, nil
 	}
 	return "", errors.New("no password_file nor password_env: passwords never sit in the file")
+}
+
+// defaultJournal is the sent journal beside a SQLite database file
+// ("attestd.db.sent"); none for PostgreSQL or an in-memory database.
+func defaultJournal(st StoreConfig) string {
+	if st.Driver != "sqlite" {
+		return ""
+	}
+	path, query, _ := strings.Cut(strings.TrimPrefix(st.DSN, "file:"), "?")
+	if path == "" || path == ":memory:" || strings.Contains(query, "mode=memory") {
+		return ""
+	}
+	return path + ".sent"
+}
+
+// JournalPath is the sent journal's file, "" when there is none.
+func (o OutboxConfig) JournalPath() string {
+	if o.Journal == "off" {
+		return ""
+	}
+	return o.Journal
 }

@@ -120,6 +120,10 @@ type Daemon struct {
 	sentWake chan struct{} // a reply went out: its original may move
 	rate     *rateGate     // rate limits under concurrent decisions
 	flight   *flight       // claims and replies being worked on now
+	journal  *sentJournal  // replies handed to the relay; nil: outbox.journal off
+	// handedBefore are the replies the journal says a previous run handed
+	// to the relay: Run records them as sent before anything else.
+	handedBefore []int64
 }
 
 // New builds a daemon; it does no network I/O. Seams left nil in o are
@@ -208,6 +212,11 @@ func New(cfg Config, o Options) (*Daemon, error) {
 		rate:     newRateGate(),
 		flight:   newFlight(),
 	}
+	if path := cfg.Outbox.JournalPath(); path != "" {
+		if d.journal, d.handedBefore, err = openJournal(path); err != nil {
+			return nil, err
+		}
+	}
 	d.imap = inbox.IMAPConfig{
 		Address: cfg.IMAP.Address, TLS: cfg.IMAP.TLS, Username: cfg.IMAP.Username, Password: o.IMAPPassword,
 		Mailbox: cfg.IMAP.Mailbox, IdleWakeup: cfg.IMAP.IdleWakeup.D(), Timeout: cfg.IMAP.Timeout.D(),
@@ -216,12 +225,16 @@ func New(cfg Config, o Options) (*Daemon, error) {
 	return d, nil
 }
 
-// Close releases what New made: the SMTP connection.
+// Close releases what New made: the SMTP connection and the sent journal.
 func (d *Daemon) Close() error {
+	var err error
 	if d.sender != nil {
-		return d.sender.Close()
+		err = d.sender.Close()
 	}
-	return nil
+	if d.journal != nil {
+		err = errors.Join(err, d.journal.Close())
+	}
+	return err
 }
 
 func limitsOf(l LimitsConfig) inbox.Limits {
@@ -251,6 +264,7 @@ func signal(ch chan struct{}) {
 // Run serves until ctx is done, then stops fetching, finishes what is in
 // flight and returns nil. It returns an error only when it cannot start.
 func (d *Daemon) Run(ctx context.Context) error {
+	d.recoverHanded(ctx)
 	var wg sync.WaitGroup
 	wg.Add(2)
 	go func() { defer wg.Done(); d.watchLoop(ctx) }()
@@ -397,7 +411,7 @@ func (d *Daemon) deliver(ctx context.Context, it *store.OutboxItem) string {
 	if d.flight.isUnrecorded(cur.ID) {
 		return d.recordSent(ctx, cur.ID)
 	}
-	err = d.mailer.Send(ctx, cur.From, cur.To, cur.Raw)
+	err = d.send(ctx, cur)
 	switch {
 	case err == nil:
 		return d.recordSent(ctx, cur.ID)
@@ -427,6 +441,7 @@ func (d *Daemon) recordSent(ctx context.Context, id int64) string {
 	for try := range 4 {
 		if err = d.store.MarkSent(ctx, id, d.now()); err == nil {
 			d.flight.setUnrecorded(id, false)
+			d.journalRecorded(id)
 			d.obs.ReplySent()
 			return store.OutboxSent
 		}

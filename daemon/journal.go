@@ -1,0 +1,262 @@
+package daemon
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/cpam/attestd/store"
+)
+
+// compactAfter is how many records the sent journal takes before it is
+// rewritten with only its live entries.
+const compactAfter = 1000
+
+// sentJournal is the local, append-only record of the replies handed to
+// the relay (outbox.journal), which closes the window in which a crash
+// sends a reply twice.
+//
+// SMTP cannot be asked afterwards whether the relay took a message, and
+// the store learns it only when MarkSent commits, milliseconds after the
+// relay's 250. The journal is written in the instant the final dot of the
+// message has been flushed to the relay, before its answer is read: one
+// small write(2) on an O_APPEND file, no fsync. The kernel keeps that
+// write when the process is killed; at the next start, every reply the
+// journal names is recorded as sent and never sent again. What is left:
+//
+//   - a kill between the write of the dot and the journal's write, two
+//     system calls apart, sends the reply again at the next start: the only
+//     duplicate window left;
+//   - a relay that refuses the message after the dot (4xx, 5xx, cut) has
+//     its entry cancelled by an "u" record; a kill just between that answer
+//     and the cancel records the reply as sent though refused (it shows as
+//     sent in `attestd outbox list`);
+//   - a machine crash (power loss) may lose the unsynced write: the reply is
+//     then sent again, at least once as without the journal.
+//
+// Records are lines "s ID" (handed over) and "u ID" (refused after all);
+// the last one for an ID wins. An entry is dead once the store has
+// recorded the reply; the journal is rewritten without its dead entries at
+// start and every compactAfter records.
+type sentJournal struct {
+	path string
+
+	mu      sync.Mutex // guards everything below and orders the writes
+	f       *os.File
+	live    map[int64]bool // handed over, not yet recorded by the store
+	records int            // records in the file
+}
+
+// openJournal opens (or creates) the journal at path and returns it with
+// the IDs it names as handed over and not cancelled: the replies a
+// previous run gave the relay but may not have recorded.
+func openJournal(path string) (*sentJournal, []int64, error) {
+	live, err := readJournal(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, nil, fmt.Errorf("outbox.journal: open %s: %w (check the directory exists and is writable)", path, err)
+	}
+	j := &sentJournal{path: path, f: f, live: map[int64]bool{}}
+	ids := make([]int64, 0, len(live))
+	for id := range live {
+		j.live[id] = true
+		ids = append(ids, id)
+	}
+	return j, ids, nil
+}
+
+// readJournal returns the live entries of the journal at path; a missing
+// file has none. A line it cannot read (a machine crash may tear the last
+// one) is skipped.
+func readJournal(path string) (map[int64]bool, error) {
+	live := map[int64]bool{}
+	f, err := os.Open(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return live, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("outbox.journal: read %s: %w", path, err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		op, num, _ := strings.Cut(sc.Text(), " ")
+		id, err := strconv.ParseInt(num, 10, 64)
+		if err != nil {
+			continue
+		}
+		switch op {
+		case "s":
+			live[id] = true
+		case "u":
+			delete(live, id)
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("outbox.journal: read %s: %w", path, err)
+	}
+	return live, nil
+}
+
+// handed records that reply id was handed to the relay: one write.
+func (j *sentJournal) handed(id int64) error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	j.live[id] = true
+	return j.write("s", id)
+}
+
+// refused cancels handed: the relay did not take reply id after all, it
+// may be sent again.
+func (j *sentJournal) refused(id int64) error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	delete(j.live, id)
+	return j.write("u", id)
+}
+
+func (j *sentJournal) write(op string, id int64) error {
+	if j.f == nil {
+		return errors.New("outbox.journal: closed")
+	}
+	j.records++
+	if _, err := j.f.WriteString(op + " " + strconv.FormatInt(id, 10) + "\n"); err != nil {
+		return fmt.Errorf("outbox.journal: write %s: %w", j.path, err)
+	}
+	return nil
+}
+
+// recorded notes that the store has recorded reply id: its entry is dead.
+// The journal is compacted when it has grown past compactAfter records.
+func (j *sentJournal) recorded(id int64) error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	delete(j.live, id)
+	if j.records < compactAfter {
+		return nil
+	}
+	return j.compactLocked()
+}
+
+// compact rewrites the journal with only its live entries.
+func (j *sentJournal) compact() error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.compactLocked()
+}
+
+// compactLocked writes the live entries to a new file and renames it over
+// the journal (atomic for a process kill), then appends to the new file.
+func (j *sentJournal) compactLocked() error {
+	if j.f == nil {
+		return errors.New("outbox.journal: closed")
+	}
+	var b strings.Builder
+	for id := range j.live {
+		b.WriteString("s " + strconv.FormatInt(id, 10) + "\n")
+	}
+	tmp := j.path + ".tmp"
+	if err := os.WriteFile(tmp, []byte(b.String()), 0o600); err != nil {
+		return fmt.Errorf("outbox.journal: compact %s: %w", j.path, err)
+	}
+	if err := os.Rename(tmp, j.path); err != nil {
+		_ = os.Remove(tmp)
+		return fmt.Errorf("outbox.journal: compact %s: %w", j.path, err)
+	}
+	f, err := os.OpenFile(j.path, os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return fmt.Errorf("outbox.journal: reopen %s after compaction: %w", j.path, err)
+	}
+	_ = j.f.Close()
+	j.f, j.records = f, len(j.live)
+	return nil
+}
+
+// Close closes the journal file.
+func (j *sentJournal) Close() error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.f == nil {
+		return nil
+	}
+	err := j.f.Close()
+	j.f = nil
+	return err
+}
+
+// hookMailer is a Mailer that calls back the instant the message is handed
+// to the relay ([outbox.Sender.SendWithHook]).
+type hookMailer interface {
+	SendWithHook(ctx context.Context, from string, to []string, raw []byte, afterDot func()) error
+}
+
+// send hands one reply to the mailer. With a sent journal and a mailer
+// that can say when the final dot is out, the reply is noted in the
+// journal at that instant, and the note cancelled if the relay refuses it.
+func (d *Daemon) send(ctx context.Context, it *store.OutboxItem) error {
+	hm, ok := d.mailer.(hookMailer)
+	if d.journal == nil || !ok {
+		return d.mailer.Send(ctx, it.From, it.To, it.Raw)
+	}
+	var handed bool
+	err := hm.SendWithHook(ctx, it.From, it.To, it.Raw, func() {
+		if err := d.journal.handed(it.ID); err != nil {
+			d.log.Warn("outbox: cannot note a reply in the sent journal; a crash now would send it again", "outbox_id", it.ID, "err", err)
+			return
+		}
+		handed = true
+	})
+	if err != nil && handed {
+		if jerr := d.journal.refused(it.ID); jerr != nil {
+			d.log.Error("outbox: cannot cancel a refused reply in the sent journal; a restart would record it as sent: check outbox.journal and `attestd outbox retry`",
+				"outbox_id", it.ID, "err", jerr)
+		}
+	}
+	return err
+}
+
+// journalRecorded tells the journal that the store has recorded reply id.
+func (d *Daemon) journalRecorded(id int64) {
+	if d.journal == nil {
+		return
+	}
+	if err := d.journal.recorded(id); err != nil {
+		d.log.Warn("outbox: cannot compact the sent journal, will try again", "err", err)
+	}
+}
+
+// recoverHanded records as sent the replies that the journal says a
+// previous run handed to the relay, before anything is sent: the relay has
+// them, only the store did not know. One the store cannot record now is
+// never sent by this process, only recorded by the outbox job.
+func (d *Daemon) recoverHanded(ctx context.Context) {
+	if d.journal == nil {
+		return
+	}
+	for _, id := range d.handedBefore {
+		err := d.store.MarkSent(ctx, id, d.now())
+		switch {
+		case err == nil:
+			d.log.Info("outbox: a reply handed to the relay before the last stop is recorded as sent, not sent again", "outbox_id", id)
+			d.journalRecorded(id)
+		case errors.Is(err, store.ErrWrongState), errors.Is(err, store.ErrNotFound):
+			d.journalRecorded(id) // settled already (or purged): nothing to do
+		default:
+			d.flight.setUnrecorded(id, true)
+			d.log.Warn("outbox: cannot record yet a reply handed to the relay before the last stop; recorded at the next retry, not sent again",
+				"outbox_id", id, "err", err)
+		}
+	}
+	d.handedBefore = nil
+	if err := d.journal.compact(); err != nil {
+		d.log.Warn("outbox: cannot compact the sent journal, will try again", "err", err)
+	}
+}
