@@ -9,6 +9,8 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"net/textproto"
+
 	"github.com/wneessen/go-mail/smtp"
 )
 
@@ -179,8 +181,8 @@ func (s *Sender) attempt(ctx context.Context, from string, to []string, raw []by
 
 // transact sends one message on the open connection and returns the stage
 // that failed. It runs DATA itself rather than through the client's
-// DataCloser, to call afterDot between the flush of the final dot and the
-// reading of the relay's answer.
+// DataCloser, to call afterDot right after the final dot is written and
+// before the relay's answer is read.
 func (s *Sender) transact(from string, to []string, raw []byte, afterDot func()) (string, error) {
 	if err := s.client.Mail("<" + from + ">"); err != nil {
 		return stageMail, err
@@ -201,18 +203,22 @@ func (s *Sender) transact(from string, to []string, raw []byte, afterDot func())
 	if err != nil {
 		return stageData, err
 	}
-	w := text.DotWriter()
+	// The body goes through a dot writer of its own, flushed but never
+	// closed: the end of the data is written apart, by endData.
+	w := textproto.NewWriter(text.W).DotWriter()
 	if _, err := w.Write(raw); err != nil {
-		// No Close: it would end a truncated message with the dot.
 		return stageData, err
 	}
-	// Close writes the final dot and flushes: once it returns nil, the
-	// whole message is in the kernel's hands on its way to the relay.
-	if err := w.Close(); err != nil {
-		return stageDataEnd, err
+	if raw[len(raw)-1] != '\n' {
+		if _, err := w.Write([]byte("\r\n")); err != nil {
+			return stageData, err
+		}
 	}
-	if afterDot != nil {
-		afterDot()
+	if err := text.W.Flush(); err != nil {
+		return stageData, err
+	}
+	if err := s.endData(afterDot); err != nil {
+		return stageDataEnd, err
 	}
 	if _, _, err := text.ReadResponse(250); err != nil {
 		return stageDataEnd, err
