@@ -46,8 +46,13 @@ const compactAfter = 1000
 type sentJournal struct {
 	path string
 
-	mu      sync.Mutex // guards everything below and orders the writes
-	f       *os.File
+	// fmu guards f: records are written under its read lock (O_APPEND
+	// writes of a few bytes do not interleave), compaction swaps the file
+	// under its write lock.
+	fmu sync.RWMutex
+	f   *os.File
+
+	mu      sync.Mutex     // guards live and records
 	live    map[int64]bool // handed over, not yet recorded by the store
 	records int            // records in the file
 }
@@ -106,29 +111,65 @@ func readJournal(path string) (map[int64]bool, error) {
 	return live, nil
 }
 
-// handed records that reply id was handed to the relay: one write.
+// prepare readies the note "reply id handed over" for the instant the
+// final dot is out: the returned note writes one preformatted record with
+// one write(2), taking no lock and allocating nothing, so that nothing
+// (another goroutine, the garbage collector's assists) delays it. done
+// must be called once the send is over: it says whether the note was
+// written, and keeps the journal's file in place until then.
+func (j *sentJournal) prepare(id int64) (note func(), done func() (bool, error)) {
+	j.fmu.RLock()
+	rec := []byte("s " + strconv.FormatInt(id, 10) + "\n")
+	var (
+		written bool
+		werr    error
+	)
+	f := j.f
+	note = func() {
+		if f == nil {
+			werr = errors.New("closed")
+			return
+		}
+		werr = writeRecord(f, rec)
+		written = werr == nil
+	}
+	done = func() (bool, error) {
+		j.fmu.RUnlock()
+		if written {
+			j.mu.Lock()
+			j.live[id] = true
+			j.records++
+			j.mu.Unlock()
+		}
+		if werr != nil {
+			return false, fmt.Errorf("outbox.journal: write %s: %w", j.path, werr)
+		}
+		return written, nil
+	}
+	return note, done
+}
+
+// handed records that reply id was handed to the relay.
 func (j *sentJournal) handed(id int64) error {
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	j.live[id] = true
-	return j.write("s", id)
+	note, done := j.prepare(id)
+	note()
+	_, err := done()
+	return err
 }
 
 // refused cancels handed: the relay did not take reply id after all, it
 // may be sent again.
 func (j *sentJournal) refused(id int64) error {
 	j.mu.Lock()
-	defer j.mu.Unlock()
 	delete(j.live, id)
-	return j.write("u", id)
-}
-
-func (j *sentJournal) write(op string, id int64) error {
+	j.records++
+	j.mu.Unlock()
+	j.fmu.RLock()
+	defer j.fmu.RUnlock()
 	if j.f == nil {
 		return errors.New("outbox.journal: closed")
 	}
-	j.records++
-	if _, err := j.f.WriteString(op + " " + strconv.FormatInt(id, 10) + "\n"); err != nil {
+	if err := writeRecord(j.f, []byte("u "+strconv.FormatInt(id, 10)+"\n")); err != nil {
 		return fmt.Errorf("outbox.journal: write %s: %w", j.path, err)
 	}
 	return nil
@@ -138,24 +179,23 @@ func (j *sentJournal) write(op string, id int64) error {
 // The journal is compacted when it has grown past compactAfter records.
 func (j *sentJournal) recorded(id int64) error {
 	j.mu.Lock()
-	defer j.mu.Unlock()
 	delete(j.live, id)
-	if j.records < compactAfter {
+	full := j.records >= compactAfter
+	j.mu.Unlock()
+	if !full {
 		return nil
 	}
-	return j.compactLocked()
+	return j.compact()
 }
 
 // compact rewrites the journal with only its live entries.
+// It writes them to a new file and renames it over the journal (atomic
+// for a process kill), then appends to the new file.
 func (j *sentJournal) compact() error {
+	j.fmu.Lock()
+	defer j.fmu.Unlock()
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	return j.compactLocked()
-}
-
-// compactLocked writes the live entries to a new file and renames it over
-// the journal (atomic for a process kill), then appends to the new file.
-func (j *sentJournal) compactLocked() error {
 	if j.f == nil {
 		return errors.New("outbox.journal: closed")
 	}
@@ -182,8 +222,8 @@ func (j *sentJournal) compactLocked() error {
 
 // Close closes the journal file.
 func (j *sentJournal) Close() error {
-	j.mu.Lock()
-	defer j.mu.Unlock()
+	j.fmu.Lock()
+	defer j.fmu.Unlock()
 	if j.f == nil {
 		return nil
 	}
@@ -206,14 +246,12 @@ func (d *Daemon) send(ctx context.Context, it *store.OutboxItem) error {
 	if d.journal == nil || !ok {
 		return d.mailer.Send(ctx, it.From, it.To, it.Raw)
 	}
-	var handed bool
-	err := hm.SendWithHook(ctx, it.From, it.To, it.Raw, func() {
-		if err := d.journal.handed(it.ID); err != nil {
-			d.log.Warn("outbox: cannot note a reply in the sent journal; a crash now would send it again", "outbox_id", it.ID, "err", err)
-			return
-		}
-		handed = true
-	})
+	note, done := d.journal.prepare(it.ID)
+	err := hm.SendWithHook(ctx, it.From, it.To, it.Raw, note)
+	handed, jerr := done()
+	if jerr != nil {
+		d.log.Warn("outbox: cannot note a reply in the sent journal; a crash before it is recorded would send it again", "outbox_id", it.ID, "err", jerr)
+	}
 	if err != nil && handed {
 		if jerr := d.journal.refused(it.ID); jerr != nil {
 			d.log.Error("outbox: cannot cancel a refused reply in the sent journal; a restart would record it as sent: check outbox.journal and `attestd outbox retry`",
