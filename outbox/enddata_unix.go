@@ -11,7 +11,9 @@ import (
 // rawWriteThen writes b to the socket with raw write(2) calls, waiting
 // for the socket to be writable (under the connection's deadline) when it
 // is full, and calls then as soon as the last byte is written, inside the
-// same callback.
+// same callback. Where the platform can (Linux, TCP_CORK), the bytes leave
+// only after then has run; a process killed in between still sends them
+// as it closes.
 func rawWriteThen(sc syscall.Conn, b []byte, then func()) error {
 	rc, err := sc.SyscallConn()
 	if err != nil {
@@ -19,6 +21,13 @@ func rawWriteThen(sc syscall.Conn, b []byte, then func()) error {
 	}
 	var werr error
 	err = rc.Write(func(fd uintptr) bool {
+		// Corked, the dot stays in the socket until then has run: writing
+		// it wakes nobody, so the thread is not preempted by the relay's
+		// (or anyone's) wake-up between the two writes.
+		corked := cork(fd, true)
+		if corked {
+			defer cork(fd, false) // sends the dot
+		}
 		for len(b) > 0 {
 			n, _, errno := syscall.RawSyscall(syscall.SYS_WRITE, fd, uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)))
 			switch {
