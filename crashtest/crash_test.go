@@ -239,10 +239,10 @@ type span struct{ start, kill time.Time }
 // count is what the final check found.
 type count struct {
 	lost, duplicates, unwanted, wrong, unfinished, replies int
-	// inWindow are the duplicates that a kill between the relay's 250 and
-	// MarkSent explains: a run had the first copy accepted and was killed,
-	// the ledger recorded the reply sent only after the restart, and the
-	// second copy went out then. (With SIGKILL the relay may see the
+	// inWindow are the duplicates that a kill between the relay's
+	// acceptance and the sent journal's note explains: a run had the first
+	// copy accepted and was killed, the ledger recorded the reply sent only
+	// after the restart, and the second copy went out then. (With SIGKILL the relay may see the
 	// end of the data a few microseconds after the kill: the kernel still
 	// delivers what the process had written.)
 	inWindow int
@@ -458,18 +458,20 @@ func TestCrash(t *testing.T) {
 		s.requests, c.replies, s.kills, busy, s.seed, time.Since(began).Round(100*time.Millisecond), drained.Round(100*time.Millisecond))
 	fmt.Printf("lost=%d duplicates=%d\n", c.lost, c.duplicates)
 	if c.inWindow > 0 {
-		fmt.Printf("  %d duplicate(s) from a SIGKILL between the relay's acceptance and its record (accepted within %v of the kill): the window SMTP cannot close\n",
+		fmt.Printf("  %d duplicate(s) from a SIGKILL between the relay's acceptance and the sent journal's note (accepted within %v of the kill)\n",
 			c.inWindow, c.maxGap)
 	}
 	for _, pr := range c.problems {
 		t.Log(pr)
 	}
-	if bugs := c.duplicates - c.inWindow; c.lost+bugs+c.unwanted+c.wrong+c.unfinished > 0 || strict() && c.duplicates > 0 {
+	if bugs := c.duplicates - c.inWindow; c.lost+bugs+c.unwanted+c.wrong+c.unfinished > 0 || !lenient() && c.duplicates > 0 {
 		t.Fatalf("lost=%d duplicates=%d (%d unexplained) unwanted=%d wrong=%d unfinished=%d (seed %d)",
 			c.lost, c.duplicates, bugs, c.unwanted, c.wrong, c.unfinished, s.seed)
 	}
 }
 
-// strict reports whether ATTESTD_CRASH_STRICT asks to fail on every
-// duplicate, those of the SMTP window too.
-func strict() bool { return os.Getenv("ATTESTD_CRASH_STRICT") != "" }
+// lenient reports whether ATTESTD_CRASH_LENIENT asks to tolerate the
+// duplicates a kill between the relay's acceptance and the sent journal's
+// note explains (to look at other failures); by default every duplicate
+// fails the test.
+func lenient() bool { return os.Getenv("ATTESTD_CRASH_LENIENT") != "" }

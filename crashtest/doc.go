@@ -10,15 +10,17 @@
 // entry left open. It prints "lost=N duplicates=N".
 //
 // Every message the SMTP server accepted counts, so a reply sent twice is
-// a duplicate even though both copies are byte for byte the same. One
-// duplicate is inherent to SMTP: a kill after the relay accepted a reply
-// and before attestd recorded it (a few hundred microseconds) sends it
-// again after the restart, and SMTP has no way to ask the relay whether it
-// has a message. The test tells those apart with evidence: the first copy
-// came from a killed run, and the ledger recorded the reply sent only
-// after that run. It reports them, and fails on every other duplicate, on
-// any lost request, wrong outcome or open ledger entry. With
-// ATTESTD_CRASH_STRICT=1 it fails on every duplicate.
+// a duplicate even though both copies are byte for byte the same, and any
+// duplicate fails the test. SMTP has no way to ask the relay whether it has
+// a message: attestd's sent journal (outbox.journal) notes each reply the
+// instant its final dot is written, and a restart records the noted ones as
+// sent instead of sending them again. What is left is a kill between that
+// write and the note, two system calls apart. The test still tells such a
+// duplicate apart with evidence (the first copy came from a killed run, and
+// the ledger recorded the reply sent only after that run) and reports it;
+// ATTESTD_CRASH_LENIENT=1 tolerates those to look at other failures. It
+// fails on every other duplicate, on any lost request, wrong outcome or open
+// ledger entry.
 //
 // `go test ./...` runs a short version (10 kills, a few seconds). The full
 // run:
