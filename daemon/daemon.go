@@ -384,11 +384,14 @@ func (d *Daemon) session(ctx context.Context) error {
 // store.OutboxPending while it waits (for a retry, or for the goroutine
 // that has it), store.OutboxSent or store.OutboxPermanent.
 //
-// A reply goes out twice only if the process dies between the relay's
-// acceptance and the commit of MarkSent: SMTP has no way to ask the relay
-// afterwards. That window is kept to one store write: MarkSent comes right
-// after Send, is retried at once, and a reply whose acceptance could not
-// be recorded is never sent again by this process, only recorded.
+// SMTP has no way to ask the relay afterwards whether it took a reply.
+// With a sent journal (outbox.journal, see sentJournal) the reply is noted
+// the instant its final dot is out, and a restart records it instead of
+// sending it again: it goes out twice only if the process dies between
+// those two writes. Without one, the window is the store write of
+// MarkSent, which comes right after Send and is retried at once. Either
+// way a reply whose acceptance could not be recorded is never sent again
+// by this process, only recorded.
 func (d *Daemon) deliver(ctx context.Context, it *store.OutboxItem) string {
 	if !d.flight.startSend(it.ID) {
 		return store.OutboxPending
