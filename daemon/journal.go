@@ -39,10 +39,10 @@ const compactAfter = 1000
 //   - a machine crash (power loss) may lose the unsynced write: the reply is
 //     then sent again, at least once as without the journal.
 //
-// Records are lines "s ID" (handed over) and "u ID" (refused after all);
-// the last one for an ID wins. An entry is dead once the store has
-// recorded the reply; the journal is rewritten without its dead entries at
-// start and every compactAfter records.
+// Records are lines "s ID" (handed over), "u ID" (refused after all) and
+// "r ID" (recorded by the store: the entry is dead); the last one for an
+// ID wins. The journal is rewritten with only its live entries at start
+// and every compactAfter records.
 type sentJournal struct {
 	path string
 
@@ -101,7 +101,7 @@ func readJournal(path string) (map[int64]bool, error) {
 		switch op {
 		case "s":
 			live[id] = true
-		case "u":
+		case "u", "r":
 			delete(live, id)
 		}
 	}
@@ -159,7 +159,10 @@ func (j *sentJournal) handed(id int64) error {
 
 // refused cancels handed: the relay did not take reply id after all, it
 // may be sent again.
-func (j *sentJournal) refused(id int64) error {
+func (j *sentJournal) refused(id int64) error { return j.forget(id, "u") }
+
+// forget writes a record op that ends the entry of reply id.
+func (j *sentJournal) forget(id int64, op string) error {
 	j.mu.Lock()
 	delete(j.live, id)
 	j.records++
@@ -169,7 +172,7 @@ func (j *sentJournal) refused(id int64) error {
 	if j.f == nil {
 		return errors.New("outbox.journal: closed")
 	}
-	if err := writeRecord(j.f, []byte("u "+strconv.FormatInt(id, 10)+"\n")); err != nil {
+	if err := writeRecord(j.f, []byte(op+" "+strconv.FormatInt(id, 10)+"\n")); err != nil {
 		return fmt.Errorf("outbox.journal: write %s: %w", j.path, err)
 	}
 	return nil
@@ -178,8 +181,10 @@ func (j *sentJournal) refused(id int64) error {
 // recorded notes that the store has recorded reply id: its entry is dead.
 // The journal is compacted when it has grown past compactAfter records.
 func (j *sentJournal) recorded(id int64) error {
+	if err := j.forget(id, "r"); err != nil {
+		return err
+	}
 	j.mu.Lock()
-	delete(j.live, id)
 	full := j.records >= compactAfter
 	j.mu.Unlock()
 	if !full {
