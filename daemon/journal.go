@@ -24,7 +24,9 @@ const compactAfter = 1000
 // SMTP cannot be asked afterwards whether the relay took a message, and
 // the store learns it only when MarkSent commits, milliseconds after the
 // relay's 250. The journal is written in the instant the final dot of the
-// message has been flushed to the relay, before its answer is read: one
+// message has been written to the relay, before its answer is read
+// (outbox.Sender.SendWithHook; on Linux the dot is held with TCP_CORK
+// until the note is written, so nothing is scheduled in between): one
 // small write(2) on an O_APPEND file, no fsync. The kernel keeps that
 // write when the process is killed; at the next start, every reply the
 // journal names is recorded as sent and never sent again. What is left:

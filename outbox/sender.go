@@ -93,9 +93,9 @@ func (s *Sender) Send(ctx context.Context, from string, to []string, raw []byte)
 }
 
 // SendWithHook is [Sender.Send] that calls afterDot (when not nil) once the
-// end of the data (CRLF.CRLF) has been written and flushed to the relay and
-// before its answer is read: the instant from which the relay may have
-// taken the message. The daemon records "handed over" there, so that a
+// end of the data (CRLF.CRLF) has been written to the connection and
+// before the relay's answer is read: the instant from which the relay may
+// have taken the message (see endData for how close the two are). The daemon records "handed over" there, so that a
 // crash while the relay answers does not send the reply again. afterDot
 // runs at most once per call, and never when the message did not reach
 // the end of the data; the relay's answer may still refuse it (the error
