@@ -1,6 +1,7 @@
 package outbox
 
 import (
+	"crypto/tls"
 	"errors"
 	"syscall"
 )
@@ -19,7 +20,8 @@ var dataEnd = []byte(".\r\n")
 // on the same thread: no other goroutine runs between the two (a goroutine
 // coming back from an ordinary system call may otherwise wait for a
 // processor for milliseconds). Over TLS the dot is one more encrypted
-// record written the ordinary way, and afterDot follows the flush.
+// record written the ordinary way, held in the socket by TCP_CORK, and
+// afterDot follows the flush.
 func (s *Sender) endData(afterDot func()) error {
 	if afterDot == nil {
 		afterDot = func() {}
@@ -31,6 +33,10 @@ func (s *Sender) endData(afterDot func()) error {
 			}
 		}
 	}
+	// TLS: the encrypted dot is held in the TCP socket (Linux) until
+	// afterDot has run, so at least the relay's wake-up cannot come between.
+	uncork := s.corkTCP()
+	defer uncork()
 	text := s.client.Text
 	if _, err := text.W.Write(dataEnd); err != nil {
 		return err
@@ -40,6 +46,28 @@ func (s *Sender) endData(afterDot func()) error {
 	}
 	afterDot()
 	return nil
+}
+
+// corkTCP sets TCP_CORK on the TCP connection under the session (under
+// TLS too) where the platform has it, and returns what clears it.
+func (s *Sender) corkTCP() (uncork func()) {
+	conn := s.conn
+	if tc, ok := conn.(*tls.Conn); ok {
+		conn = tc.NetConn()
+	}
+	sc, ok := conn.(syscall.Conn)
+	if !ok {
+		return func() {}
+	}
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		return func() {}
+	}
+	corked := false
+	if rc.Control(func(fd uintptr) { corked = cork(fd, true) }) != nil || !corked {
+		return func() {}
+	}
+	return func() { _ = rc.Control(func(fd uintptr) { cork(fd, false) }) }
 }
 
 // errNoRawWrite: this platform or connection cannot write raw; the caller
