@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"strconv"
@@ -351,8 +350,7 @@ func headerMessageID(raw []byte, key store.MessageKey) string {
 			return id
 		}
 	}
-	sum := sha256.Sum256(raw)
-	return fmt.Sprintf("sha256:%x", sum)
+	return store.MessageDigest(raw)
 }
 
 func itoa(n uint32) string { return strconv.FormatUint(uint64(n), 10) }
