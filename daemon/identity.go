@@ -168,7 +168,7 @@ func (id *Identifier) gateway(ctx context.Context, c Claims, out Identity) (Iden
 		out.Outcome = rules.NIRInvalid
 		return out, nil
 	}
-	return id.byNIR(ctx, nir, out)
+	return id.byNIRs(ctx, []string{nir}, out)
 }
 
 // agent: the insured is named by NIRs written in the message (subject, the
@@ -199,8 +199,15 @@ func (id *Identifier) agent(ctx context.Context, c Claims, out Identity) (Identi
 		out.Outcome = rules.NIRInvalid
 		return out, nil
 	}
+	return id.byNIRs(ctx, valid, out)
+}
+
+// byNIRs establishes the compte named by valid NIRs: one compte holds them
+// all, or the outcome says why not (an unknown NIR, NIRs of several
+// comptes).
+func (id *Identifier) byNIRs(ctx context.Context, nirs []string, out Identity) (Identity, error) {
 	var found *rules.Compte
-	for _, nir := range valid {
+	for _, nir := range nirs {
 		cpt, err := id.Registry.CompteByNIR(ctx, nir)
 		if err != nil {
 			return out, fmt.Errorf("identity: look up the NIR: %w", err)
@@ -216,7 +223,7 @@ func (id *Identifier) agent(ctx context.Context, c Claims, out Identity) (Identi
 		found = cpt
 	}
 	out.Compte = found
-	out.Named = named(found, valid)
+	out.Named = named(found, nirs)
 	return out, nil
 }
 
@@ -233,18 +240,4 @@ func named(c *rules.Compte, nirs []string) []*rules.Beneficiary {
 		return nil
 	}
 	return out
-}
-
-func (id *Identifier) byNIR(ctx context.Context, nir string, out Identity) (Identity, error) {
-	cpt, err := id.Registry.CompteByNIR(ctx, nir)
-	if err != nil {
-		return out, fmt.Errorf("identity: look up the NIR: %w", err)
-	}
-	if cpt == nil {
-		out.Outcome = rules.SenderUnknown
-		return out, nil
-	}
-	out.Compte = cpt
-	out.Named = named(cpt, []string{nir})
-	return out, nil
 }
