@@ -134,17 +134,9 @@ func resolve(c *Compte, req Request) ([]*Beneficiary, Outcome) {
 	}
 	chosen := make([]bool, len(c.Beneficiaries))
 	for _, t := range targets {
-		var idx []int
-		for i := range c.Beneficiaries {
-			if matches(c, &c.Beneficiaries[i], t) {
-				idx = append(idx, i)
-			}
-		}
-		switch {
-		case len(idx) == 0:
-			return nil, BeneficiaryUnknown
-		case len(idx) > 1 && t.Relation != RelationChildren:
-			return nil, BeneficiaryAmbiguous
+		idx, outcome := designate(c, t, req.NIRs)
+		if outcome != "" {
+			return nil, outcome
 		}
 		for _, i := range idx {
 			chosen[i] = true
@@ -173,6 +165,10 @@ func matches(c *Compte, b *Beneficiary, t Target) bool {
 		return b.Qualite == QualiteConjoint
 	case RelationChild, RelationChildren:
 		return b.Qualite == QualiteEnfant
+	case RelationTwins:
+		return b.Qualite == QualiteEnfant && twin(c, b)
+	case RelationOther:
+		return false
 	case RelationDaughter:
 		return b.Qualite == QualiteEnfant && b.Sex() == '2'
 	case RelationSon:

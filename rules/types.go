@@ -182,6 +182,27 @@ const (
 	RelationDaughter          // "ma fille": a child whose NIR says female
 	RelationSon               // "mon fils": a child whose NIR says male
 	RelationChildren          // "mes enfants": every child
+	// RelationTwins designates the children who share a date of birth
+	// with another child ("les jumeaux", "les jumelles", "les triplés"):
+	// all of them, as RelationChildren does.
+	RelationTwins
+	// RelationOther designates someone no compte lets the service tell
+	// from its beneficiaries ("ma mère", "mon neveu", "ma petite-fille"):
+	// it matches nobody, so that a request for such a person is answered
+	// beneficiary_unknown, never with the author's attestation.
+	RelationOther
+)
+
+// Rank picks one child by age among those its relation allows: "l'aîné",
+// "la cadette", "le plus jeune" (see rules.Decide).
+type Rank int
+
+// The ranks a request can use.
+const (
+	RankNone     Rank = iota
+	RankEldest        // "l'aîné(e)", "le plus âgé", "mon premier"
+	RankYoungest      // "le plus jeune", "le benjamin", "la petite dernière"
+	RankCadet         // "le cadet", "la cadette": the younger of exactly two
 )
 
 // Target describes one beneficiary as the request names it. Every field set
@@ -190,6 +211,7 @@ type Target struct {
 	FirstName string // as written; compared without case and accents
 	Birth     Date   // zero: not given
 	Relation  Relation
+	Rank      Rank // with a child relation: the child of that rank
 }
 
 // Request is what a message asks for, already read from its text.
@@ -202,4 +224,9 @@ type Request struct {
 	Targets []Target
 	// ETM and C2S are the mentions asked for.
 	ETM, C2S bool
+	// NIRs are the valid NIRs written in the message, normalized. A NIR
+	// designates a person: a target that fits several beneficiaries ("pour
+	// l'enfant NIR …") designates the one whose NIR is written, when
+	// exactly one is.
+	NIRs []string
 }
