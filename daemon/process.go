@@ -72,7 +72,8 @@ func (d *Daemon) decide(ctx context.Context, raw []byte, msgID string, now time.
 		mustSign = []string{d.cfg.Trust.Gateway.Header}
 	}
 	authed := d.auth.Authenticated(raw, msg.Header.Values("Authentication-Results"), domainOf(from), mustSign)
-	reading := inbox.ReadMessage(msg, nil)
+	today := d.today(now)
+	reading := inbox.ReadMessage(msg, &inbox.ReadOptions{Today: today})
 	v = verdict{Channel: ch}
 	if !authed {
 		v.Outcome, v.Folder, v.Detail = rules.SenderUnverified, folders.Manual, "authentication failed"
@@ -97,7 +98,6 @@ func (d *Daemon) decide(ctx context.Context, raw []byte, msgID string, now time.
 		return verdict{}, err
 	}
 	v.ReplyTo = who.ReplyTo
-	today := d.today(now)
 	v.Reference = reference(msgID, today)
 	if who.Outcome != "" {
 		v.Outcome = who.Outcome
@@ -109,7 +109,7 @@ func (d *Daemon) decide(ctx context.Context, raw []byte, msgID string, now time.
 		return d.withGenericReply(ctx, v, msg, who, now)
 	}
 	v.CompteID = who.Compte.ID
-	req := inbox.ReadMessage(msg, firstNames(who.Compte)).Request
+	req := inbox.ReadMessage(msg, &inbox.ReadOptions{Known: firstNames(who.Compte), Today: today}).Request
 	if !req.Family && len(req.Targets) == 0 {
 		for _, b := range who.Named {
 			req.Targets = append(req.Targets, rules.Target{FirstName: b.Prenom, Birth: b.DateNaissance})

@@ -54,6 +54,6 @@ func FuzzParseMessage(f *testing.F) {
 		if max := lim.MaxParts * lim.MaxTextBytes; total > max {
 			t.Errorf("%d bytes of text, more than %d", total, max)
 		}
-		_ = ReadMessage(m, []string{"LÉA", "MARIE-ANGE"})
+		_ = ReadMessage(m, &ReadOptions{Known: []string{"LÉA", "MARIE-ANGE"}})
 	})
 }

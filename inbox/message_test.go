@@ -168,7 +168,7 @@ func TestReadMessageSamples(t *testing.T) {
 		local, _, _ := strings.Cut(m.From, ".")
 		local, _, _ = strings.Cut(local, "@")
 		for _, names := range [][]string{nil, known[local]} {
-			if got := readSummary(ReadMessage(m, names)); strings.TrimSpace(got) != strings.TrimSpace(want) {
+			if got := readSummary(ReadMessage(m, &ReadOptions{Known: names})); strings.TrimSpace(got) != strings.TrimSpace(want) {
 				t.Errorf("%s with known %q: read %q, want %q", file, names, got, want)
 			}
 		}

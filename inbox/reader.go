@@ -57,20 +57,45 @@ type Reading struct {
 // request to decide on; otherwise it is not_attestation.
 func (r Reading) IsRequest() bool { return r.Attestation && !r.OtherDocument }
 
+// ReadOptions are what Read may know beyond the text. Nil means none.
+type ReadOptions struct {
+	// Known is a list of first names, as the registry spells them, of the
+	// beneficiaries of the candidate comptes: a known name is recognised
+	// anywhere in the text, in any case, with or without accents, "Marie
+	// Ange" for "MARIE-ANGE". Other names are recognised by their context:
+	// "mon fils Hugo", "pour Hugo", "ma fille Zoé", "Léa et Lucas", "LUCAS
+	// 02/03/2015".
+	Known []string
+	// Today is the day the request is read. A date written with a
+	// two-digit year ("02/03/15", "le 2 mars 15") is read in the century
+	// that puts it on or before Today: in 2026, "15" is 2015 and "30" is
+	// 1930 (dates of birth are in the past). Zero: 00-49 are read as
+	// 20xx, 50-99 as 19xx.
+	Today rules.Date
+}
+
+func (o *ReadOptions) known() []string {
+	if o == nil {
+		return nil
+	}
+	return o.Known
+}
+
+func (o *ReadOptions) today() rules.Date {
+	if o == nil {
+		return rules.Date{}
+	}
+	return o.Today
+}
+
 // Read reads a request's subject and the author's own text (quoted history
 // and signature already removed, see ParseMessage).
 //
-// known is an optional list of first names, as the registry spells them, of
-// the beneficiaries of the candidate comptes: a known name is recognised
-// anywhere in the text, in any case, with or without accents, "Marie Ange"
-// for "MARIE-ANGE". Other names are recognised by their context: "mon fils
-// Hugo", "pour Hugo", "ma fille Zoé", "Léa et Lucas", "LUCAS 02/03/2015".
-//
 // Read is a pure function of its arguments; it looks at no more than
 // 256 KiB of each text.
-func Read(subject, text string, known []string) Reading {
-	subj, body := tokenize(subject), tokenize(text)
-	kn := newKnownNames(known)
+func Read(subject, text string, o *ReadOptions) Reading {
+	subj, body := tokenize(subject, o.today()), tokenize(text, o.today())
+	kn := newKnownNames(o.known())
 	var r Reading
 	r.NIRs = appendNIRs(appendNIRs(nil, subj), body)
 
@@ -83,6 +108,7 @@ func Read(subject, text string, known []string) Reading {
 
 	r.Request = mergeTargets(st, bt)
 	r.Request.ETM, r.Request.C2S = sm.etm || bm.etm, sm.c2s || bm.c2s
+	r.Request.NIRs = validNIRs(r.NIRs)
 	r.OtherDocument = si.other || bi.other
 	explicit := si.add || bi.add
 	bare := si.bare || bi.bare
@@ -102,10 +128,10 @@ func Read(subject, text string, known []string) Reading {
 // the Author is the one of the own text, or else of the first forwarded
 // message that says something about its author (an agent forwarding an
 // insured's mail signs for nobody).
-func ReadMessage(m *Message, known []string) Reading {
-	r := Read(m.Subject, m.Text, known)
+func ReadMessage(m *Message, o *ReadOptions) Reading {
+	r := Read(m.Subject, m.Text, o)
 	for _, f := range m.Forwarded {
-		fr := Read(f.Subject, f.Text, known)
+		fr := Read(f.Subject, f.Text, o)
 		r.Attestation = r.Attestation || fr.Attestation
 		r.OtherDocument = r.OtherDocument || fr.OtherDocument
 		r.Request = mergeRequests(r.Request, fr.Request)
@@ -116,7 +142,20 @@ func ReadMessage(m *Message, known []string) Reading {
 			r.Author = fr.Author
 		}
 	}
+	r.Request.NIRs = validNIRs(r.NIRs)
 	return r
+}
+
+// validNIRs are the NIRs of list whose key checks: they designate a
+// person (rules.Request.NIRs).
+func validNIRs(list []FoundNIR) []string {
+	var out []string
+	for _, n := range list {
+		if n.Valid {
+			out = append(out, n.Normalized)
+		}
+	}
+	return out
 }
 
 func (a Author) empty() bool { return len(a.FirstNames) == 0 && a.Birth.IsZero() && a.NIR == "" }

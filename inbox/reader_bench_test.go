@@ -4,6 +4,8 @@ import (
 	"os"
 	"strings"
 	"testing"
+
+	"github.com/cpam/attestd/rules"
 )
 
 // BenchmarkReadSamples parses and reads every sample request, as the
@@ -20,6 +22,7 @@ func BenchmarkReadSamples(b *testing.B) {
 		size += len(raw)
 	}
 	known := []string{"BENOIT", "CLAIRE", "LÉA", "LUCAS", "LUCAS"}
+	opts := &ReadOptions{Known: known, Today: rules.MustDate("2026-11-25")}
 	lim := DefaultLimits()
 	b.SetBytes(int64(size))
 	b.ReportAllocs()
@@ -29,7 +32,7 @@ func BenchmarkReadSamples(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			_ = ReadMessage(m, known)
+			_ = ReadMessage(m, opts)
 		}
 	}
 }

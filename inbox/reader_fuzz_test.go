@@ -14,9 +14,9 @@ func FuzzRead(f *testing.F) {
 		f.Add(c.subject, c.text)
 	}
 	f.Add("Re: TR: attestation", "1 85 06 69 123 087 38 2A 2B 31/02/2015 1er juin 2012 -- \n> x")
-	known := []string{"LÉA", "MARIE-ANGE", "JEAN PIERRE", ""}
+	opts := &ReadOptions{Known: []string{"LÉA", "MARIE-ANGE", "JEAN PIERRE", ""}, Today: rules.MustDate("2026-11-25")}
 	f.Fuzz(func(t *testing.T, subject, text string) {
-		r := Read(subject, text, known)
+		r := Read(subject, text, opts)
 		if r.Request.Family && len(r.Request.Targets) > 0 {
 			t.Errorf("Family with targets %+v", r.Request.Targets)
 		}

@@ -2,7 +2,6 @@ package inbox
 
 import (
 	"strings"
-	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -69,12 +68,13 @@ func (t token) sentenceEnd() bool { return t.kind == tPunct && t.f == "." }
 // MaxTextBytes per part; this bound holds for any caller.
 const maxReadBytes = 256 << 10
 
-// tokenize splits text into tokens, then merges NIRs and dates.
-func tokenize(text string) []token {
+// tokenize splits text into tokens, then merges NIRs and dates (today
+// places two-digit years, see ReadOptions).
+func tokenize(text string, today rules.Date) []token {
 	if len(text) > maxReadBytes {
 		text = strings.ToValidUTF8(text[:maxReadBytes], "")
 	}
-	return mergeNumbers(scan(text))
+	return mergeNumbers(scan(text), today)
 }
 
 // scan is the first pass of tokenize: words and punctuation.
@@ -175,7 +175,7 @@ func newWord(w, sep string) token {
 
 // mergeNumbers replaces the groups of a NIR, and the parts of a date, by one
 // token each.
-func mergeNumbers(toks []token) []token {
+func mergeNumbers(toks []token, today rules.Date) []token {
 	out := make([]token, 0, len(toks))
 	for i := 0; i < len(toks); {
 		if t, n := nirAt(toks, i); n > 0 {
@@ -183,7 +183,7 @@ func mergeNumbers(toks []token) []token {
 			i += n
 			continue
 		}
-		if t, n := dateAt(toks, i); n > 0 {
+		if t, n := dateAt(toks, i, today); n > 0 {
 			out = append(out, t)
 			i += n
 			continue
@@ -266,60 +266,6 @@ func nirShape(n string) bool {
 		return false
 	}
 	return true
-}
-
-var monthNames = map[string]time.Month{
-	"janvier": 1, "janv": 1, "jan": 1, "fevrier": 2, "fevr": 2, "fev": 2, "mars": 3, "avril": 4, "avr": 4,
-	"mai": 5, "juin": 6, "juillet": 7, "juil": 7, "aout": 8, "septembre": 9, "sept": 9, "sep": 9,
-	"octobre": 10, "oct": 10, "novembre": 11, "nov": 11, "decembre": 12, "dec": 12,
-}
-
-// dateAt reads a date starting at toks[i]: 19/06/2012, 2-3-2015,
-// 19.06.2012, 02/03/15, 2012-06-19, "19 juin 2012", "1er juin 2012".
-func dateAt(toks []token, i int) (token, int) {
-	if i+2 >= len(toks) {
-		return token{}, 0
-	}
-	a, b, c := toks[i], toks[i+1], toks[i+2]
-	if a.kind != tWord || b.kind != tWord || c.kind != tWord {
-		return token{}, 0
-	}
-	mk := func(y, m, d int) (token, int) {
-		if y < 100 {
-			// Two-digit years: a pivot is needed without a clock; birth
-			// dates of living people are meant, 00-49 read as 20xx.
-			if y < 50 {
-				y += 2000
-			} else {
-				y += 1900
-			}
-		}
-		if y < 1900 || y > 2100 || m < 1 || m > 12 || d < 1 {
-			return token{}, 0
-		}
-		t := time.Date(y, time.Month(m), d, 0, 0, 0, 0, time.UTC)
-		if t.Day() != d {
-			return token{}, 0
-		}
-		dt := rules.DateOf(t)
-		return token{kind: tDate, f: dt.String(), orig: a.orig + b.sep + b.orig + c.sep + c.orig, sep: a.sep, date: dt}, 3
-	}
-	if m, ok := monthNames[b.f]; ok && b.sep == " " && c.sep == " " && isDigits(c.f, 4, 4) {
-		day := strings.TrimSuffix(a.f, "er")
-		if isDigits(day, 1, 2) {
-			return mk(atoi(c.f), int(m), atoi(day))
-		}
-	}
-	if b.sep != c.sep || (b.sep != "/" && b.sep != "." && b.sep != "-") {
-		return token{}, 0
-	}
-	switch {
-	case isDigits(a.f, 1, 2) && isDigits(b.f, 1, 2) && (isDigits(c.f, 4, 4) || isDigits(c.f, 2, 2)):
-		return mk(atoi(c.f), atoi(b.f), atoi(a.f))
-	case b.sep == "-" && isDigits(a.f, 4, 4) && isDigits(b.f, 1, 2) && isDigits(c.f, 1, 2):
-		return mk(atoi(a.f), atoi(b.f), atoi(c.f))
-	}
-	return token{}, 0
 }
 
 func isDigits(s string, minLen, maxLen int) bool {
