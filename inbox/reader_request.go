@@ -63,7 +63,8 @@ func dedupeTargets(list []rules.Target) []rules.Target {
 }
 
 func sameTarget(t, u rules.Target) bool {
-	return rules.FoldName(t.FirstName) == rules.FoldName(u.FirstName) && t.Birth == u.Birth && t.Relation == u.Relation
+	return rules.FoldName(t.FirstName) == rules.FoldName(u.FirstName) && t.Birth == u.Birth && t.Relation == u.Relation &&
+		t.Rank == u.Rank
 }
 
 // covers reports whether u says all that t says, and more.
@@ -71,14 +72,15 @@ func covers(u, t rules.Target) bool {
 	if t.FirstName != "" && rules.FoldName(t.FirstName) != rules.FoldName(u.FirstName) {
 		return false
 	}
-	if !t.Birth.IsZero() && t.Birth != u.Birth {
+	if !t.Birth.IsZero() && t.Birth != u.Birth || t.Rank != rules.RankNone && t.Rank != u.Rank {
 		return false
 	}
 	switch {
 	case t.Relation == u.Relation, t.Relation == rules.RelationNone:
-	case t.Relation == rules.RelationChildren && u.Relation == rules.RelationChild:
+	case t.Relation == rules.RelationChildren && (u.Relation == rules.RelationChild || u.Relation == rules.RelationTwins):
 	default:
 		return false
 	}
-	return t.FirstName == "" && u.FirstName != "" || t.Birth.IsZero() && !u.Birth.IsZero() || t.Relation != u.Relation
+	return t.FirstName == "" && u.FirstName != "" || t.Birth.IsZero() && !u.Birth.IsZero() || t.Relation != u.Relation ||
+		t.Rank == rules.RankNone && u.Rank != rules.RankNone
 }

@@ -143,34 +143,23 @@ func (s *targetScan) family(i int) int {
 }
 
 // relation reads "ma fille", "mon fils Adam", "mes enfants Léa et Lucas",
-// "ma femme", "l'enfant né le 19/06/2012"...
+// "ma femme", "l'enfant né le 19/06/2012", "les jumeaux", "l'aînée", "ma
+// mère" (see designationAt).
 func (s *targetScan) relation(i int) int {
-	j := i
-	t := s.tok(j)
-	switch {
-	case t.kind == tWord && possessives.has(t.f):
-		j++
-	case t.isWord("les", "l", "des") && s.tok(j+1).isWord("enfant", "enfants"):
-		j++
-	default:
+	d, j := s.designationAt(i)
+	if j == i {
 		return 0
 	}
-	for k := 0; k < 2 && relationQualifiers.has(s.tok(j).f) && s.tok(j).kind == tWord; k++ {
-		j++
-	}
-	noun, ok := relationNouns[s.tok(j).f]
-	if !ok || s.tok(j).kind != tWord {
-		return 0
-	}
-	j++
-	for k := 0; k < 2 && s.tok(j).kind == tWord && relationQualifiers.has(s.tok(j).f); k++ {
-		j++
-	}
-	one := noun.rel
-	if one == rules.RelationChildren {
+	// Names after the noun: "mon fils Adam", "mes enfants Léa et Lucas". A
+	// name says who more precisely than a rank; a person the compte does
+	// not hold as a relation ("ma nièce Chloé") is looked up by name.
+	one := d.rel
+	switch one {
+	case rules.RelationChildren, rules.RelationTwins:
 		one = rules.RelationChild
+	case rules.RelationOther:
+		one = rules.RelationNone
 	}
-	// Names after the noun: "mon fils Adam", "mes enfants Léa et Lucas".
 	named := false
 	k := s.skipIntro(j)
 	for {
@@ -180,12 +169,12 @@ func (s *targetScan) relation(i int) int {
 		}
 		end := k + n
 		tg := rules.Target{FirstName: name, Relation: one}
-		if d, dn := s.birthAfter(end); dn > 0 {
-			tg.Birth, end = d, end+dn
+		if dt, dn := s.birthAfter(end); dn > 0 {
+			tg.Birth, end = dt, end+dn
 		}
 		s.add(tg, end)
 		named, j = true, end
-		if !noun.plural {
+		if !d.plural {
 			break
 		}
 		c := s.connector(end)
@@ -197,10 +186,10 @@ func (s *targetScan) relation(i int) int {
 	if named {
 		return j - i
 	}
-	tg := rules.Target{Relation: noun.rel}
-	if d, dn := s.birthAfter(j); dn > 0 {
-		tg.Birth, j = d, j+dn
-		if noun.rel == rules.RelationChildren {
+	tg := rules.Target{Relation: d.rel, Rank: d.rank}
+	if dt, dn := s.birthAfter(j); dn > 0 {
+		tg.Birth, j = dt, j+dn
+		if d.rel == rules.RelationChildren || d.rel == rules.RelationTwins {
 			tg.Relation = rules.RelationChild
 		}
 	}

@@ -50,6 +50,8 @@ const (
 	relSpouse   = rules.RelationSpouse
 )
 
+var readToday = rules.MustDate("2026-11-25")
+
 var peigne = []string{"BENOIT", "CLAIRE", "LÉA", "LUCAS", "LUCAS"}
 
 // readCases are the 22 samples' own texts, then requests written the way
@@ -216,7 +218,7 @@ var readCases = []readCase{
 	{name: "spouse named with a title", text: "Bonjour, pouvez vous envoyer une attestation de droits pour Mme Claire Peigne, mon épouse ? Merci",
 		targets: tList(tSpouse)},
 	{name: "newborn by date", text: "Je voudrais l'attestation pour le bébé né le 10/10/2026",
-		targets: tList(rules.Target{Birth: rules.MustDate("2026-10-10")})},
+		targets: tList(rules.Target{Relation: relChild, Birth: rules.MustDate("2026-10-10")})},
 	{name: "purpose is no beneficiary", text: "Bonjour, une attestation de droits datée d'aujourd'hui s'il vous plaît, pour un dossier de logement."},
 	{name: "own NIR in short form", text: "Bonjour. Mon numéro de sécu : 2 90 10 75 111 042 50. Je voudrais mon attestation de droits. Eva",
 		author: &Author{FirstNames: []string{"EVA"}, NIR: "290107511104250"}},
@@ -275,9 +277,14 @@ func TestReadTable(t *testing.T) {
 	if len(readCases) < 80 {
 		t.Fatalf("the table has %d phrasings; keep at least 80", len(readCases))
 	}
-	for _, c := range readCases {
+	runReadCases(t, readCases)
+}
+
+func runReadCases(t *testing.T, cases []readCase) {
+	t.Helper()
+	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			r := Read(c.subject, c.text, c.known)
+			r := Read(c.subject, c.text, &ReadOptions{Known: c.known, Today: readToday})
 			if r.Attestation == c.notAtt {
 				t.Errorf("Attestation = %v, want %v", r.Attestation, !c.notAtt)
 			}
@@ -308,7 +315,10 @@ func TestReadTable(t *testing.T) {
 var relationNames = map[rules.Relation]string{
 	rules.RelationNone: "", rules.RelationSelf: "self", rules.RelationSpouse: "spouse", rules.RelationChild: "child",
 	rules.RelationDaughter: "daughter", rules.RelationSon: "son", rules.RelationChildren: "children",
+	rules.RelationTwins: "twins", rules.RelationOther: "other",
 }
+
+var rankNames = map[rules.Rank]string{rules.RankEldest: "eldest", rules.RankYoungest: "youngest", rules.RankCadet: "cadet"}
 
 // targetsString writes targets comparably: names folded, in order.
 func targetsString(list []rules.Target) string {
@@ -316,6 +326,9 @@ func targetsString(list []rules.Target) string {
 	for _, t := range list {
 		var f []string
 		if r := relationNames[t.Relation]; r != "" {
+			f = append(f, r)
+		}
+		if r := rankNames[t.Rank]; r != "" {
 			f = append(f, r)
 		}
 		if t.FirstName != "" {

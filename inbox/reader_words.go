@@ -64,6 +64,8 @@ paris lyon marseille toulouse nice nantes strasbourg montpellier bordeaux lille 
 absent absente enceinte malade malades retraite retraitee etudiant etudiante salarie salariee titulaire
 allocataire inscrit inscrite hospitalise hospitalisee handicape handicapee mineur mineure majeur majeure
 divorce divorcee separe separee veuf veuve celibataire scolarise scolarisee age agee
+jumeaux jumelles triples triplees gamins gosses neveu neveux niece nieces oncle tante cousin cousine cousins
+cousines gendre bru filleul filleule copain copine voisin voisine aine ainee aines ainees cadet cadette
 `)
 
 // titles come before a person's name ("Madame Claire Peigne").
@@ -77,10 +79,26 @@ merci remerciements bav`)
 var possessives = words(`mon ma mes notre nos`)
 
 // relationQualifiers may sit between a possessive and its noun, or after the
-// noun, without changing the relation: "mes deux enfants", "ma fille ainee".
+// noun, without changing the relation: "mes deux enfants", "ma fille
+// ainee" (a rank, read by rankAt), "mes enfants jumeaux" (twinWords).
 var relationQualifiers = words(`deux trois quatre cinq 2 3 4 5 petit petite petits petites jeune
 grand grande aine ainee cadet cadette dernier derniere premier premiere chere cher cheri cherie
-jumeau jumelle jumeaux jumelles benjamin benjamine`)
+jumeau jumelle jumeaux jumelles benjamin benjamine beau belle beaux belles ex futur future arriere`)
+
+// articles introduce a relation that needs no possessive: "l'enfant", "les
+// jumeaux", "le cadet", "du plus jeune", "des enfants". Only the nouns marked article may
+// follow them: "la fille de …" or "la femme de …" is how an author
+// describes herself, not whom she asks for.
+var articles = words(`l le la les des du au aux`)
+
+// notFamily are the qualifiers that turn a relation noun into someone no
+// compte holds as that relation: "ma belle-fille", "mon ex-mari", "mon
+// futur époux", "mon arrière-petit-fils"; petit before fils, fille, enfant
+// says grandchild ("ma petite-fille", "mes petits enfants").
+var notFamily = words(`beau belle beaux belles ex futur future arriere`)
+
+// twinWords after a plural relation say twins: "mes enfants jumeaux".
+var twinWords = words(`jumeaux jumelles triples triplees`)
 
 // nameIntro may sit between a relation and the first name: "ma fille qui
 // s'appelle Léa", "mon fils prénommé Hugo".
@@ -107,17 +125,46 @@ sociale social prise`)
 
 // relationNouns maps a relation noun to what it designates.
 var relationNouns = map[string]relationWord{
-	"fille": {rel: rules.RelationDaughter}, "filles": {rel: rules.RelationDaughter, plural: true},
-	"fils": {rel: rules.RelationSon}, "garcon": {rel: rules.RelationSon}, "garcons": {rel: rules.RelationSon, plural: true},
-	"enfant": {rel: rules.RelationChild}, "bebe": {rel: rules.RelationChild}, "enfants": {rel: rules.RelationChildren, plural: true},
+	"fille": {rel: rules.RelationDaughter}, "filles": {rel: rules.RelationDaughter, plural: true, article: true},
+	"fils": {rel: rules.RelationSon}, "garcon": {rel: rules.RelationSon}, "garcons": {rel: rules.RelationSon, plural: true, article: true},
+	"enfant": {rel: rules.RelationChild, article: true}, "bebe": {rel: rules.RelationChild, article: true},
+	"enfants": {rel: rules.RelationChildren, plural: true, article: true},
+	"petits":  {rel: rules.RelationChildren, plural: true, article: true, adjective: true},
+	"gamins":  {rel: rules.RelationChildren, plural: true, article: true}, "gosses": {rel: rules.RelationChildren, plural: true, article: true},
+	"jumeaux": {rel: rules.RelationTwins, plural: true, article: true}, "jumelles": {rel: rules.RelationTwins, plural: true, article: true},
+	"triples": {rel: rules.RelationTwins, plural: true, article: true}, "triplees": {rel: rules.RelationTwins, plural: true, article: true},
 	"femme": {rel: rules.RelationSpouse}, "epouse": {rel: rules.RelationSpouse}, "mari": {rel: rules.RelationSpouse},
 	"epoux": {rel: rules.RelationSpouse}, "conjoint": {rel: rules.RelationSpouse}, "conjointe": {rel: rules.RelationSpouse},
 	"compagnon": {rel: rules.RelationSpouse}, "compagne": {rel: rules.RelationSpouse}, "concubin": {rel: rules.RelationSpouse},
 	"concubine": {rel: rules.RelationSpouse}, "partenaire": {rel: rules.RelationSpouse},
 }
 
+// otherRelations are relation nouns for people the compte does not hold as
+// a relation (rules.RelationOther): named, they are looked up by name;
+// unnamed, the request is beneficiary_unknown rather than the author's.
+var otherRelations = words(`mere pere maman papa parents frere freres soeur soeurs neveu neveux niece nieces
+oncle tante cousin cousine cousins cousines gendre bru filleul filleule ami amie copain copine voisin voisine
+ex`)
+
 // relationWord is what a relation noun designates.
 type relationWord struct {
 	rel    rules.Relation
 	plural bool
+	// article: the noun designates a beneficiary after an article too
+	// ("les enfants"), not only after a possessive.
+	article bool
+	// adjective: the word is also an adjective ("les petits détails"):
+	// it is a noun only where nothing follows it.
+	adjective bool
+}
+
+// relationOf returns what the relation noun w designates.
+func relationOf(w string) (relationWord, bool) {
+	if r, ok := relationNouns[w]; ok {
+		return r, true
+	}
+	if otherRelations.has(w) {
+		return relationWord{rel: rules.RelationOther, plural: strings.HasSuffix(w, "s") || strings.HasSuffix(w, "x")}, true
+	}
+	return relationWord{}, false
 }
