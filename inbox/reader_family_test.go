@@ -123,13 +123,9 @@ func TestReadDatesInWords(t *testing.T) { runReadCases(t, dateCases) }
 // sample comptes: who gets an attestation, or why nobody does. A request
 // naming someone the compte cannot resolve never falls back to its author.
 func TestReadThenDecide(t *testing.T) {
-	reg, err := samples.ParsedRegistry()
+	comptes, err := samples.Comptes()
 	if err != nil {
 		t.Fatal(err)
-	}
-	comptes := map[string]*rules.Compte{}
-	for i := range reg.Comptes {
-		comptes[reg.Comptes[i].ID] = &reg.Comptes[i]
 	}
 	cases := []struct {
 		compte, text string

@@ -13,15 +13,11 @@ var today = rules.MustDate("2026-11-25")
 // sample loads the sample registry, indexed by compte id.
 func sample(t testing.TB) map[string]*rules.Compte {
 	t.Helper()
-	reg, err := samples.ParsedRegistry()
+	comptes, err := samples.Comptes()
 	if err != nil {
 		t.Fatal(err)
 	}
-	out := map[string]*rules.Compte{}
-	for i := range reg.Comptes {
-		out[reg.Comptes[i].ID] = &reg.Comptes[i]
-	}
-	return out
+	return comptes
 }
 
 func names(bs []*rules.Beneficiary) []string {

@@ -15,6 +15,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/cpam/attestd/rules"
 	"github.com/cpam/attestd/store"
 )
 
@@ -120,6 +121,20 @@ func ExpectedCases() *Expected {
 // store's own parser.
 func ParsedRegistry() (*store.Registry, error) {
 	return store.ParseRegistry(bytes.NewReader(Registry()))
+}
+
+// Comptes returns the sample registry's comptes keyed by id, for tests
+// that decide against them.
+func Comptes() (map[string]*rules.Compte, error) {
+	reg, err := ParsedRegistry()
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]*rules.Compte, len(reg.Comptes))
+	for i := range reg.Comptes {
+		out[reg.Comptes[i].ID] = &reg.Comptes[i]
+	}
+	return out, nil
 }
 
 // LoadInto replaces the registry of db with the sample registry: the demo's
