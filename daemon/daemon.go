@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/cpam/attestd/inbox"
+	"github.com/cpam/attestd/mailauth"
 	"github.com/cpam/attestd/outbox"
 	"github.com/cpam/attestd/rules"
 	"github.com/cpam/attestd/store"
@@ -107,7 +108,7 @@ type Daemon struct {
 	log     *slog.Logger
 	now     func() time.Time
 	fixed   rules.Date
-	auth    *Authenticator
+	auth    *mailauth.Authenticator
 	ident   *Identifier
 	signer  outbox.Signer
 	limits  inbox.Limits
@@ -202,7 +203,7 @@ func New(cfg Config, o Options) (*Daemon, error) {
 	d := &Daemon{
 		cfg: cfg, store: o.Store, mailer: o.Mailer, sender: sender, pdf: o.PDF, replies: o.Replies, log: o.Logger,
 		now: o.Now, fixed: o.Today, signer: o.Signer, results: o.Results, obs: o.Observer,
-		auth: &Authenticator{TrustedIDs: cfg.Trust.AuthservIDs, LookupTXT: o.LookupTXT},
+		auth: &mailauth.Authenticator{TrustedIDs: cfg.Trust.AuthservIDs, LookupTXT: o.LookupTXT},
 		ident: &Identifier{Registry: o.Store, AgentDomains: cfg.Trust.AgentDomains, AgentAddresses: cfg.Trust.AgentAddresses,
 			GatewayDomain: cfg.Trust.Gateway.Domain, GatewayHeader: cfg.Trust.Gateway.Header},
 		limits:   limitsOf(cfg.Limits),

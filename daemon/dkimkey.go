@@ -12,6 +12,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/cpam/attestd/mailauth"
 	"github.com/cpam/attestd/outbox"
 )
 
@@ -109,7 +110,7 @@ func (c *Config) checkDKIM() error {
 	if a, err := mail.ParseAddress(from); err == nil {
 		from = a.Address
 	}
-	if from = domainOf(from); !aligned(d.Domain, from) {
+	if from = domainOf(from); !mailauth.Aligned(d.Domain, from) {
 		return bad("dkim.domain", "%q is not aligned with %q, the domain of service.address: receivers' DMARC would ignore the signature", d.Domain, from)
 	}
 	if _, err := d.Signer(); err != nil {

@@ -1,4 +1,4 @@
-package daemon
+package mailauth
 
 import (
 	"bufio"
@@ -91,7 +91,7 @@ func passes(results []authres.Result, fromDomain string) bool {
 	for _, r := range results {
 		switch r := r.(type) {
 		case *authres.DMARCResult:
-			if r.Value == authres.ResultPass && (r.From == "" || aligned(r.From, fromDomain)) {
+			if r.Value == authres.ResultPass && (r.From == "" || Aligned(r.From, fromDomain)) {
 				return true
 			}
 		case *authres.DKIMResult:
@@ -99,7 +99,7 @@ func passes(results []authres.Result, fromDomain string) bool {
 			if d == "" && r.Identifier != "" {
 				d = r.Identifier[strings.LastIndexByte(r.Identifier, '@')+1:]
 			}
-			if r.Value == authres.ResultPass && aligned(d, fromDomain) {
+			if r.Value == authres.ResultPass && Aligned(d, fromDomain) {
 				return true
 			}
 		}
@@ -107,9 +107,9 @@ func passes(results []authres.Result, fromDomain string) bool {
 	return false
 }
 
-// aligned is DMARC's relaxed alignment, approximated without the public
+// Aligned is DMARC's relaxed alignment, approximated without the public
 // suffix list: one domain equals the other or is a subdomain of it.
-func aligned(d, from string) bool {
+func Aligned(d, from string) bool {
 	d, from = strings.ToLower(strings.TrimSuffix(d, ".")), strings.ToLower(strings.TrimSuffix(from, "."))
 	if d == "" || from == "" {
 		return false
@@ -126,7 +126,7 @@ func (a *Authenticator) verifyDKIM(raw []byte, fromDomain string, mustSign []str
 		return false
 	}
 	for _, v := range vs {
-		if v.Err != nil || !aligned(v.Domain, fromDomain) {
+		if v.Err != nil || !Aligned(v.Domain, fromDomain) {
 			continue
 		}
 		if covers(v.HeaderKeys, "From") && !slices.ContainsFunc(mustSign, func(h string) bool { return !covers(v.HeaderKeys, h) }) {
