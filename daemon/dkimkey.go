@@ -19,9 +19,9 @@ import (
 // DKIMConfig is the `dkim` section: the key replies are signed with. All
 // empty: replies go unsigned.
 type DKIMConfig struct {
-	// Domain is the signing domain (d=); it must be the domain of
-	// service.address or a parent of it, or receivers' DMARC ignores the
-	// signature.
+	// Domain is the signing domain (d=); it must share its organizational
+	// domain with service.address (DMARC's relaxed alignment, see
+	// mailauth.Aligned), or receivers' DMARC ignores the signature.
 	Domain string `yaml:"domain"`
 	// Selector names the key in DNS: selector._domainkey.domain.
 	Selector string `yaml:"selector"`

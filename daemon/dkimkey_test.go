@@ -167,7 +167,8 @@ func TestDKIMConfigCheck(t *testing.T) {
 		name, yaml, key string
 	}{
 		{"complete", "dkim: {domain: cpam.example, selector: s1, private_key_file: " + good + "}", ""},
-		{"parent domain", "dkim: {domain: example, selector: s1, private_key_file: " + good + "}", ""},
+		{"another domain of the organization", "dkim: {domain: mail.cpam.example, selector: s1, private_key_file: " + good + "}", ""},
+		{"a public suffix", "dkim: {domain: example, selector: s1, private_key_file: " + good + "}", "dkim.domain"},
 		{"no selector", "dkim: {domain: cpam.example, private_key_file: " + good + "}", "dkim.selector"},
 		{"no domain", "dkim: {selector: s1, private_key_file: " + good + "}", "dkim.domain"},
 		{"no key file", "dkim: {domain: cpam.example, selector: s1}", "dkim.private_key_file"},

@@ -71,12 +71,12 @@ func (d *Daemon) decide(ctx context.Context, raw []byte, msgID string, now time.
 	if ch == ChannelGateway {
 		mustSign = []string{d.cfg.Trust.Gateway.Header}
 	}
-	authed := d.auth.Authenticated(raw, msg.Header.Values("Authentication-Results"), domainOf(from), mustSign)
+	auth := d.auth.Check(raw, from, mustSign)
 	today := d.today(now)
 	reading := inbox.ReadMessage(msg, &inbox.ReadOptions{Today: today})
 	v = verdict{Channel: ch}
-	if !authed {
-		v.Outcome, v.Folder, v.Detail = rules.SenderUnverified, folders.Manual, "authentication failed"
+	if !auth.Pass {
+		v.Outcome, v.Folder, v.Detail = rules.SenderUnverified, folders.Manual, "authentication failed: "+auth.Reason
 		return v, nil
 	}
 	if reading.OtherDocument || !reading.Attestation {
@@ -84,7 +84,7 @@ func (d *Daemon) decide(ctx context.Context, raw []byte, msgID string, now time.
 		return v, nil
 	}
 	claims := Claims{
-		From: from, Authenticated: authed,
+		From: from, Authenticated: auth.Pass,
 		AuthorNIR: reading.Author.NIR, AuthorBirth: reading.Author.Birth, AuthorNames: reading.Author.FirstNames,
 	}
 	if ch == ChannelGateway {

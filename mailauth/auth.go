@@ -1,3 +1,11 @@
+// Package mailauth tells whether a message really comes from the domain of
+// its From address (SPEC section 2, "authenticated"): from the
+// Authentication-Results headers of a trusted receiving server, or from a
+// DKIM signature attestd verifies itself.
+//
+// Everything in it fails closed: what it cannot read (a header, a trusted
+// server's results, a From, a DKIM signature of the From domain) is a
+// failure, never something skipped.
 package mailauth
 
 import (
@@ -9,12 +17,9 @@ import (
 	"github.com/emersion/go-message"
 	"github.com/emersion/go-message/mail"
 	"github.com/emersion/go-message/textproto"
-	"github.com/emersion/go-msgauth/authres"
-	"github.com/emersion/go-msgauth/dkim"
 )
 
-// Authenticator tells whether a message really comes from the domain of its
-// From address (SPEC section 2, "authenticated").
+// Authenticator tells whether a message comes from the domain of its From.
 //
 // Two proofs are accepted: the Authentication-Results headers written by a
 // trusted receiving server (its authserv-id is configured; headers with any
@@ -28,114 +33,115 @@ type Authenticator struct {
 	LookupTXT func(domain string) ([]string, error)
 }
 
-// Authenticated reports whether the message raw, whose header values of
-// Authentication-Results are given, comes from fromDomain. mustSign lists
-// header fields that a DKIM signature must cover to count (e.g. the gateway's
-// NIR header); the trusted server's verdict covers the message as received.
-//
-// Every Authentication-Results header carrying a trusted authserv-id must
-// pass: a sender can write such a header himself, above or below the real
-// one, but cannot remove the real one, so a forgery never turns a failure
-// into a pass.
-//
-// A message whose header holds more than one From field, or a From with
-// more than one address, is never authenticated: a verifier (ours, or the
-// receiving server's DMARC) may judge one From while attestd reads another.
-func (a *Authenticator) Authenticated(raw []byte, authResults []string, fromDomain string, mustSign []string) bool {
-	if !singleFrom(raw) {
-		return false
-	}
-	fromDomain = strings.ToLower(fromDomain)
-	trusted := 0
-	allPass := true
-	for _, v := range authResults {
-		id, results, err := authres.Parse(v)
-		if err != nil || !a.trusts(id) {
-			continue
-		}
-		trusted++
-		if !passes(results, fromDomain) {
-			allPass = false
-		}
-	}
-	if trusted > 0 && allPass {
-		return true
-	}
-	if trusted > 0 {
-		return false
-	}
-	return a.verifyDKIM(raw, fromDomain, mustSign)
+// Result is the answer of Check.
+type Result struct {
+	Pass bool
+	// Reason says why not, for the operator's log: a fixed text, never
+	// what the message holds.
+	Reason string
 }
 
-// singleFrom reports whether the header of raw has exactly one From field
-// holding exactly one address.
-func singleFrom(raw []byte) bool {
+func fail(why string) Result { return Result{Reason: why} }
+
+// Check reports whether the message raw comes from the domain of from, the
+// address attestd acts on (lower case, as inbox read it). mustSign lists
+// header fields that a DKIM signature must cover to count (e.g. the
+// gateway's NIR header); the trusted server's verdict covers the message as
+// received.
+//
+// Every Authentication-Results header that carries a trusted authserv-id
+// must pass (see judge for what passes). A sender can write such a header
+// himself, above or below the real one, but cannot remove the real one,
+// so a forgery never turns a failure into a pass. The authserv-id is read
+// apart from the results (AuthservID), so that a trusted header whose
+// results do not parse, wholly or in part, is a failure and not a header
+// skipped; a header whose very start does not parse counts as trusted, and
+// failed, when a trusted id appears anywhere in it.
+//
+// Without any trusted header, a DKIM signature verified here decides (see
+// verifyDKIM): the receiving server is expected to add its header on top of
+// every message, so the signature is for servers that add none.
+//
+// The message fails when its header does not parse, or when it holds more
+// than one From field, a From with more than one address, or a From other
+// than from: a verifier (ours, or the receiving server's DMARC) may judge
+// one From while attestd reads another.
+func (a *Authenticator) Check(raw []byte, from string, mustSign []string) Result {
 	h, err := textproto.ReadHeader(bufio.NewReader(bytes.NewReader(raw)))
 	if err != nil {
-		return false
+		return fail("the header does not parse")
 	}
-	if n := len(h.Values("From")); n != 1 {
-		return false
+	fromDomain, why := singleFrom(h, from)
+	if why != "" {
+		return fail(why)
 	}
-	list, err := (&mail.Header{Header: message.Header{Header: h}}).AddressList("From")
-	return err == nil && len(list) == 1
+	if found, res := a.trustedResults(h, fromDomain); found {
+		return res
+	}
+	return a.verifyDKIM(raw, h, fromDomain, mustSign)
 }
 
-func (a *Authenticator) trusts(id string) bool {
-	return slices.ContainsFunc(a.TrustedIDs, func(t string) bool { return strings.EqualFold(t, strings.TrimSpace(id)) })
-}
-
-// passes reads one trusted header: dmarc=pass for the From domain, or a
-// dkim=pass aligned with it.
-func passes(results []authres.Result, fromDomain string) bool {
-	for _, r := range results {
-		switch r := r.(type) {
-		case *authres.DMARCResult:
-			if r.Value == authres.ResultPass && (r.From == "" || Aligned(r.From, fromDomain)) {
-				return true
-			}
-		case *authres.DKIMResult:
-			d := r.Domain
-			if d == "" && r.Identifier != "" {
-				d = r.Identifier[strings.LastIndexByte(r.Identifier, '@')+1:]
-			}
-			if r.Value == authres.ResultPass && Aligned(d, fromDomain) {
-				return true
-			}
-		}
-	}
-	return false
-}
-
-// Aligned is DMARC's relaxed alignment, approximated without the public
-// suffix list: one domain equals the other or is a subdomain of it.
-func Aligned(d, from string) bool {
-	d, from = strings.ToLower(strings.TrimSuffix(d, ".")), strings.ToLower(strings.TrimSuffix(from, "."))
-	if d == "" || from == "" {
-		return false
-	}
-	return d == from || strings.HasSuffix(from, "."+d) || strings.HasSuffix(d, "."+from)
-}
-
-func (a *Authenticator) verifyDKIM(raw []byte, fromDomain string, mustSign []string) bool {
-	if !bytes.Contains(raw, []byte("DKIM-Signature")) && !bytes.Contains(bytes.ToLower(raw), []byte("dkim-signature")) {
-		return false
-	}
-	vs, err := dkim.VerifyWithOptions(bytes.NewReader(raw), &dkim.VerifyOptions{LookupTXT: a.LookupTXT, MaxVerifications: 5})
-	if err != nil && len(vs) == 0 {
-		return false
-	}
-	for _, v := range vs {
-		if v.Err != nil || !Aligned(v.Domain, fromDomain) {
+// trustedResults judges the headers of the trusted servers; found is false
+// when there is none.
+func (a *Authenticator) trustedResults(h textproto.Header, fromDomain string) (found bool, res Result) {
+	for _, v := range h.Values("Authentication-Results") {
+		if !a.Trusted(v) {
 			continue
 		}
-		if covers(v.HeaderKeys, "From") && !slices.ContainsFunc(mustSign, func(h string) bool { return !covers(v.HeaderKeys, h) }) {
-			return true
+		found = true
+		_, rest, err := AuthservID(v)
+		if err != nil {
+			return true, fail("an Authentication-Results header naming a trusted server does not parse")
+		}
+		results, err := parseResults(rest)
+		if err != nil {
+			return true, fail("a trusted Authentication-Results header does not parse")
+		}
+		if ok, why := judge(results, fromDomain); !ok {
+			return true, fail(why)
 		}
 	}
-	return false
+	return found, Result{Pass: found}
 }
 
-func covers(keys []string, h string) bool {
-	return slices.ContainsFunc(keys, func(k string) bool { return strings.EqualFold(strings.TrimSpace(k), h) })
+// Trusted reports whether the Authentication-Results field value v is
+// taken as a trusted server's: its authserv-id is one of TrustedIDs (case
+// aside), or its start does not parse (see AuthservID) and a trusted id
+// appears anywhere in it, white space aside.
+func (a *Authenticator) Trusted(v string) bool {
+	id, _, err := AuthservID(v)
+	if err != nil {
+		return a.mentionsTrusted(v)
+	}
+	return slices.ContainsFunc(a.TrustedIDs, func(t string) bool { return strings.EqualFold(t, id) })
+}
+
+// mentionsTrusted reports whether a trusted id appears in v, white space
+// and case aside.
+func (a *Authenticator) mentionsTrusted(v string) bool {
+	squeezed := strings.ToLower(strings.Join(strings.Fields(v), ""))
+	return slices.ContainsFunc(a.TrustedIDs, func(t string) bool {
+		return t != "" && strings.Contains(squeezed, strings.ToLower(t))
+	})
+}
+
+// singleFrom checks that h has exactly one From field holding exactly one
+// address, which is from, and returns its domain (see domainName); why
+// says what is wrong otherwise.
+func singleFrom(h textproto.Header, from string) (domain, why string) {
+	if n := len(h.Values("From")); n != 1 {
+		return "", "not exactly one From field"
+	}
+	list, err := (&mail.Header{Header: message.Header{Header: h}}).AddressList("From")
+	if err != nil || len(list) != 1 {
+		return "", "the From field does not hold exactly one address"
+	}
+	addr := list[0].Address
+	if from == "" || !strings.EqualFold(addr, from) {
+		return "", "the From address differs from the one read"
+	}
+	if domain = domainName(addr[strings.LastIndexByte(addr, '@')+1:]); domain == "" {
+		return "", "the From domain is not a domain name"
+	}
+	return domain, ""
 }
