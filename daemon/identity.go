@@ -46,7 +46,7 @@ type Identity struct {
 // Claims is what identity needs to know of a message.
 type Claims struct {
 	From          string   // lower-cased address of From
-	Authenticated bool     // see Authenticator
+	Authenticated bool     // see mailauth.Authenticator
 	GatewayNIRs   []string // values of the gateway header
 	NIRs          []FoundNIR
 	AuthorNIR     string
