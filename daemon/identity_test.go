@@ -1,14 +1,10 @@
 package daemon_test
 
 import (
-	"bytes"
 	"context"
-	"crypto"
 	"errors"
 	"strings"
 	"testing"
-
-	"github.com/emersion/go-msgauth/dkim"
 
 	"github.com/cpam/attestd/daemon"
 	"github.com/cpam/attestd/rules"
@@ -290,24 +286,4 @@ func TestIdentifyRegistryDownIsAnError(t *testing.T) {
 			t.Errorf("%s: a compte despite the error", c.From)
 		}
 	}
-}
-
-// testKey is a DKIM key and the TXT record that publishes it.
-type testKey struct {
-	domain, selector string
-	priv             crypto.Signer
-}
-
-// sign DKIM-signs raw over headers with k.
-func (k testKey) sign(t testing.TB, raw []byte, headers ...string) []byte {
-	t.Helper()
-	var out bytes.Buffer
-	err := dkim.Sign(&out, bytes.NewReader(raw), &dkim.SignOptions{
-		Domain: k.domain, Selector: k.selector, Signer: k.priv, HeaderKeys: headers,
-		HeaderCanonicalization: dkim.CanonicalizationRelaxed, BodyCanonicalization: dkim.CanonicalizationRelaxed,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out.Bytes()
 }

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/cpam/attestd/daemon"
+	"github.com/cpam/attestd/mailauth/dkimtest"
 	"github.com/cpam/attestd/rules"
 	"github.com/cpam/attestd/templates"
 )
@@ -203,7 +204,7 @@ func rsaKeyRecord(t *testing.T) (*rsa.PrivateKey, string) {
 // Authentication-Results at all.
 func TestGatewaySignedOverNIRHeader(t *testing.T) {
 	priv, record := rsaKeyRecord(t)
-	key := testKey{domain: "messagerie.ameli.example", selector: "gw2026", priv: priv}
+	key := dkimtest.Key{Domain: "messagerie.ameli.example", Selector: "gw2026", Signer: priv}
 	cfg := testConfig(t)
 	cfg.Trust.DKIMKeys = map[string]string{"gw2026._domainkey.messagerie.ameli.example": record}
 	r := newTrustRun(t, cfg, daemon.Options{})
@@ -213,7 +214,7 @@ func TestGatewaySignedOverNIRHeader(t *testing.T) {
 			headers: []string{"X-Ameli-NIR: " + nirBenoit},
 			body:    "Message de l'assuré :\nBonjour, je souhaite l'attestation de droits de ma fille Léa. Merci\n",
 		})
-		return key.sign(t, raw, "From", "To", "Subject", "Date", "Message-ID", "X-Ameli-NIR"), id
+		return key.Sign(t, raw, "From", "To", "Subject", "Date", "Message-ID", "X-Ameli-NIR"), id
 	}
 
 	t.Run("signed", func(t *testing.T) {

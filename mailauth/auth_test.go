@@ -2,63 +2,14 @@ package mailauth_test
 
 import (
 	"bytes"
-	"crypto"
-	"crypto/ed25519"
-	"crypto/rand"
-	"encoding/base64"
 	"fmt"
 	"regexp"
 	"strings"
 	"testing"
 
-	"github.com/emersion/go-msgauth/dkim"
-
 	"github.com/cpam/attestd/mailauth"
+	"github.com/cpam/attestd/mailauth/dkimtest"
 )
-
-// testKey is a DKIM key and the TXT record that publishes it.
-type testKey struct {
-	domain, selector string
-	priv             crypto.Signer
-	record           string
-}
-
-func newTestKey(t testing.TB, domain, selector string) testKey {
-	t.Helper()
-	pub, priv, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return testKey{domain: domain, selector: selector, priv: priv,
-		record: "v=DKIM1; k=ed25519; p=" + base64.StdEncoding.EncodeToString(pub)}
-}
-
-// lookup serves the keys' records and fails for any other name, so a test
-// never reaches DNS.
-func lookup(keys ...testKey) func(string) ([]string, error) {
-	return func(name string) ([]string, error) {
-		for _, k := range keys {
-			if strings.EqualFold(name, k.selector+"._domainkey."+k.domain) {
-				return []string{k.record}, nil
-			}
-		}
-		return nil, fmt.Errorf("no DKIM key at %s", name)
-	}
-}
-
-// sign DKIM-signs raw over headers with k.
-func (k testKey) sign(t testing.TB, raw []byte, headers ...string) []byte {
-	t.Helper()
-	var out bytes.Buffer
-	err := dkim.Sign(&out, bytes.NewReader(raw), &dkim.SignOptions{
-		Domain: k.domain, Selector: k.selector, Signer: k.priv, HeaderKeys: headers,
-		HeaderCanonicalization: dkim.CanonicalizationRelaxed, BodyCanonicalization: dkim.CanonicalizationRelaxed,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out.Bytes()
-}
 
 // crlf turns a message written with \n into one with CRLF line ends.
 func crlf(s string) []byte {
@@ -67,8 +18,8 @@ func crlf(s string) []byte {
 
 const trustedID = "mx.attestation.example"
 
-func newAuthenticator(keys ...testKey) *mailauth.Authenticator {
-	return &mailauth.Authenticator{TrustedIDs: []string{trustedID}, LookupTXT: lookup(keys...)}
+func newAuthenticator(keys ...dkimtest.Key) *mailauth.Authenticator {
+	return &mailauth.Authenticator{TrustedIDs: []string{trustedID}, LookupTXT: dkimtest.Lookup(keys...)}
 }
 
 // message is a request from addr with the given header fields on top, each
@@ -230,17 +181,17 @@ func TestCheckTrustedResults(t *testing.T) {
 }
 
 func TestCheckOwnDKIM(t *testing.T) {
-	gw := newTestKey(t, "messagerie.ameli.example", "gw2026")
-	other := newTestKey(t, "evil.test", "s1")
+	gw := dkimtest.NewKey(t, "messagerie.ameli.example", "gw2026")
+	other := dkimtest.NewKey(t, "evil.test", "s1")
 	a := newAuthenticator(gw, other)
 	raw := crlf(gatewayMessage)
 	must := []string{"X-Ameli-NIR"}
-	signed := gw.sign(t, raw, "From", "Subject", "Date", "Message-ID", "X-Ameli-NIR")
+	signed := gw.Sign(t, raw, "From", "Subject", "Date", "Message-ID", "X-Ameli-NIR")
 	const domain = "messagerie.ameli.example"
 	withAR := func(v string, raw []byte) []byte { return append([]byte("Authentication-Results: "+v+"\r\n"), raw...) }
 	sixSigned := raw
 	for range 6 {
-		sixSigned = other.sign(t, sixSigned, "From")
+		sixSigned = other.Sign(t, sixSigned, "From")
 	}
 
 	tests := []struct {
@@ -250,15 +201,15 @@ func TestCheckOwnDKIM(t *testing.T) {
 		want     bool
 	}{
 		{"signed over the NIR header", signed, must, true},
-		{"header name written in another case", gw.sign(t, raw, "from", "x-ameli-nir"), must, true},
-		{"beside a failing signature of another domain", bytes.Replace(other.sign(t, signed, "From"), []byte("b="), []byte("b=AAAA"), 1), must, true},
+		{"header name written in another case", gw.Sign(t, raw, "from", "x-ameli-nir"), must, true},
+		{"beside a failing signature of another domain", bytes.Replace(other.Sign(t, signed, "From"), []byte("b="), []byte("b=AAAA"), 1), must, true},
 		{"NIR header altered after signing", bytes.Replace(signed, []byte("X-Ameli-NIR: 185066912308738"), []byte("X-Ameli-NIR: 290107511104250"), 1), must, false},
 		{"body altered after signing", bytes.Replace(signed, []byte("ma fille"), []byte("mon fils"), 1), must, false},
-		{"NIR header not covered", gw.sign(t, raw, "From", "Subject"), must, false},
-		{"NIR header not covered, not required", gw.sign(t, raw, "From", "Subject"), nil, true},
-		{"signed by another domain", other.sign(t, raw, "From", "X-Ameli-NIR"), must, false},
-		{"key not published", newTestKey(t, domain, "gone").sign(t, raw, "From", "X-Ameli-NIR"), must, false},
-		{"good signature beside a bad one of the same domain", newTestKey(t, domain, "gone").sign(t, signed, "From"), must, false},
+		{"NIR header not covered", gw.Sign(t, raw, "From", "Subject"), must, false},
+		{"NIR header not covered, not required", gw.Sign(t, raw, "From", "Subject"), nil, true},
+		{"signed by another domain", other.Sign(t, raw, "From", "X-Ameli-NIR"), must, false},
+		{"key not published", dkimtest.NewKey(t, domain, "gone").Sign(t, raw, "From", "X-Ameli-NIR"), must, false},
+		{"good signature beside a bad one of the same domain", dkimtest.NewKey(t, domain, "gone").Sign(t, signed, "From"), must, false},
 		{"signature without a domain", append([]byte("DKIM-Signature: v=1; a=ed25519-sha256; s=x; h=From; bh=AAAA; b=AAAA\r\n"), signed...), must, false},
 		{"more signatures than verified", sixSigned, nil, false},
 		{"not signed", raw, must, false},

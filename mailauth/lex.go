@@ -16,6 +16,11 @@ var (
 	errControl             = errors.New("control character")
 	errNoID                = errors.New("no authserv-id")
 	errAfterID             = errors.New("unexpected text after the authserv-id")
+	errNoMethod            = errors.New("a result without its method")
+	errNoResult            = errors.New("a method without its result")
+	errProperty            = errors.New("unreadable property")
+	errValue               = errors.New("unreadable property value")
+	errSeparator           = errors.New("unexpected text between results")
 )
 
 // maxCommentDepth bounds nested comments; deeper is unreadable.

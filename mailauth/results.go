@@ -1,17 +1,6 @@
 package mailauth
 
-import (
-	"errors"
-	"strings"
-)
-
-var (
-	errNoMethod  = errors.New("a result without its method")
-	errNoResult  = errors.New("a method without its result")
-	errProperty  = errors.New("unreadable property")
-	errValue     = errors.New("unreadable property value")
-	errSeparator = errors.New("unexpected text between results")
-)
+import "strings"
 
 // result is one resinfo of an Authentication-Results header: method=value
 // and its reason and properties (RFC 8601 section 2.2).
