@@ -128,8 +128,8 @@ type Verified struct {
 // Verify checks code against the trusted keys on day today. It fails with
 // ErrUnknownKey when no trusted key has the code's issuer and key id,
 // ErrInvalid when the signature does not hold (a character changed anywhere,
-// a code cut short), ErrExpiredKey when the key's validity ended before
-// today or does not cover the date of signature.
+// a code cut short), ErrExpiredKey when today is not within the key's
+// validity or the code was signed after its end.
 func (r KeyRing) Verify(code string, today rules.Date) (*Verified, error) {
 	msg, sig, ok := strings.Cut(strings.TrimRight(code, "\r\n"), us)
 	if !ok || strings.Contains(sig, us) {
@@ -164,8 +164,10 @@ func (r KeyRing) Verify(code string, today rules.Date) (*Verified, error) {
 		return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
 	}
 	switch {
-	case c.SignedOn.IsZero() || c.SignedOn.Before(key.From):
-		return nil, fmt.Errorf("%w: signed on %s, before key %s was valid (%s)", ErrInvalid, c.SignedOn, keyID, key.From)
+	case c.SignedOn.IsZero():
+		return nil, fmt.Errorf("%w: no date of signature", ErrInvalid)
+	case today.Before(key.From):
+		return nil, fmt.Errorf("%w: key %s is valid only from %s", ErrExpiredKey, keyID, key.From)
 	case !key.Until.IsZero() && key.Until.Before(c.SignedOn):
 		return nil, fmt.Errorf("%w: signed on %s, after key %s ended (%s)", ErrExpiredKey, c.SignedOn, keyID, key.Until)
 	case !key.Until.IsZero() && key.Until.Before(today):

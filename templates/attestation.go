@@ -13,6 +13,7 @@ import (
 	"github.com/phpdave11/gofpdf"
 
 	"github.com/cpam/attestd/rules"
+	"github.com/cpam/attestd/seal"
 )
 
 // AttestationInput is what the attestation PDF prints: an issued decision for
@@ -51,6 +52,7 @@ var ErrNotIssuable = errors.New("attestation not issuable")
 type PDFRenderer struct {
 	font    []byte // the embedded font; never handed to gofpdf as is
 	metrics *fontMetrics
+	signer  *seal.Signer // nil: no signed code (see WithSigner)
 }
 
 // NewPDFRenderer checks the embedded font and measures its glyphs once.
@@ -69,9 +71,20 @@ func (r *PDFRenderer) Render(in AttestationInput) (*Document, error) {
 	if err := in.check(); err != nil {
 		return nil, err
 	}
+	code, err := r.sealCode(in)
+	if err != nil {
+		return nil, err
+	}
 	cfg := r.config(in)
+	l := &layout{family: fontFamily, metrics: r.metrics}
+	if code != "" {
+		if l.code, err = newCodeImage(code); err != nil {
+			return nil, err
+		}
+		cfg.Metadata.KeywordsStr = &entity.Utf8Text{Text: code}
+	}
 	m := newMaroto(cfg, in.IssuedAt)
-	if err := (&layout{family: fontFamily, metrics: r.metrics}).build(m, in); err != nil {
+	if err := l.build(m, in); err != nil {
 		return nil, err
 	}
 	doc, err := m.Generate()

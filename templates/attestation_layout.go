@@ -53,6 +53,7 @@ func colorRule() *props.Color   { return &props.Color{Red: 190, Green: 190, Blue
 type layout struct {
 	family  string
 	metrics *fontMetrics
+	code    *codeImage // the signed code, printed top right; nil: none
 }
 
 // build adds the whole attestation to m.
@@ -133,10 +134,13 @@ func (l *layout) header(in AttestationInput, day rules.Date) []core.Row {
 	}
 	intro := "L'Assurance Maladie atteste que les personnes désignées ci-dessous ont droit, à la date du " +
 		day.French() + ", à la prise en charge de leurs frais de santé."
+	// The right block starts lower so that its lines share the left ones' baselines.
+	right := l.block(40, (sizeSection-sizeBody)*ptToMM, align.Right, issue...)
+	if l.code != nil {
+		l.addCode(right, sizeSection*ptToMM+sizeBody*ptToMM*1.3)
+	}
 	return []core.Row{
-		// The right block starts lower so that its lines share the left ones' baselines.
-		row.New().Add(l.block(60, 0, align.Left, orgLines...),
-			l.block(40, (sizeSection-sizeBody)*ptToMM, align.Right, issue...)),
+		row.New().Add(l.block(60, 0, align.Left, orgLines...), right),
 		row.New().Add(l.block(100, 7, align.Left, line{s: attestationTitle, size: sizeTitle, color: colorBrand()})),
 		row.New().Add(col.New(100).Add(l.wrapped(intro, sizeBody, 2))),
 	}

@@ -8,12 +8,15 @@
 //	attestd check-config --config FILE                       checks a configuration file
 //	attestd registry import [--db FILE] REGISTRY.json        loads the insured registry
 //	attestd render --nir NIR [...] -o FILE.pdf               writes one attestation
+//	attestd keys generate --out DIR                          the key pair of the signed 2D code
+//	attestd verify --keys FILE (FILE.pdf | --code STRING)    checks an attestation's signed code
 //	attestd outbox list|retry                                replies waiting or refused
 //	attestd acceptance --cases DIR --imap URL --replies URL  mail-based acceptance tests
 //	attestd bench                                            load generator
 //
 // Each command has --help. Exit status: 0 on success, 1 on error, 3 when
-// render is refused by the rules.
+// render is refused by the rules; verify: 1 when the signature does not
+// hold, 2 when the PDF carries no code.
 package main
 
 import (
@@ -37,6 +40,8 @@ func commands() []command {
 		{"check-config", "check a configuration file and name the wrong key", cmdCheckConfig},
 		{"registry", "registry import: load the insured registry (attestd-registry/1)", cmdRegistry},
 		{"render", "write the attestation of one compte, as the rules allow", cmdRender},
+		{"keys", "keys generate: the key pair that signs the attestations' 2D code", cmdKeys},
+		{"verify", "check the signed 2D code of an attestation (PDF or code)", cmdVerify},
 		{"outbox", "outbox list|retry: replies waiting or refused by the SMTP server", cmdOutbox},
 		{"acceptance", "deliver the sample cases to a deployment and check the replies", cmdAcceptance},
 		{"bench", "load generator: throughput and latency of the whole pipeline", cmdBench},

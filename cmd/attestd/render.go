@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/cpam/attestd/rules"
+	"github.com/cpam/attestd/seal"
 	"github.com/cpam/attestd/store"
 	"github.com/cpam/attestd/templates"
 )
@@ -20,7 +21,7 @@ func (m *multiFlag) String() string     { return strings.Join(*m, ",") }
 func (m *multiFlag) Set(s string) error { *m = append(*m, s); return nil }
 
 func cmdRender(args []string) error {
-	fs := newFlags("render", "render [--db FILE] --nir NIR [--beneficiary FIRSTNAME]... [--family] [--etm] [--c2s] [--today YYYY-MM-DD] -o FILE.pdf")
+	fs := newFlags("render", "render [--db FILE] [--signing-key FILE] --nir NIR [--beneficiary FIRSTNAME]... [--family] [--etm] [--c2s] [--today YYYY-MM-DD] -o FILE.pdf")
 	db := fs.String("db", "attestd.db", "the store (SQLite file, or PostgreSQL URL with --driver postgres)")
 	driver := fs.String("driver", "sqlite", "store driver: sqlite or postgres")
 	nir := fs.String("nir", "", "NIR of any beneficiary of the compte")
@@ -30,6 +31,7 @@ func cmdRender(args []string) error {
 	etm := fs.Bool("etm", false, "ask for the exonération du ticket modérateur mention")
 	c2s := fs.Bool("c2s", false, "ask for the complémentaire santé solidaire mention")
 	out := fs.String("o", "", "output PDF file")
+	signingKey := fs.String("signing-key", "", "sign the attestation's 2D code with this key (attestd keys generate)")
 	var today todayFlag
 	fs.Var(&today, "today", "date of issue (default: today)")
 	if err := parse(fs, args); err != nil {
@@ -74,6 +76,11 @@ func cmdRender(args []string) error {
 	if err != nil {
 		return err
 	}
+	if *signingKey != "" {
+		if pdf, err = withSigningKey(pdf, *signingKey); err != nil {
+			return err
+		}
+	}
 	doc, err := pdf.Render(templates.AttestationInput{Compte: c, Decision: dec, Reference: "AD-" + day.Compact() + "-RENDER", IssuedAt: now})
 	if err != nil {
 		return err
@@ -89,6 +96,19 @@ func cmdRender(args []string) error {
 		fmt.Fprintf(os.Stderr, "note: %s has no open rights today: not listed\n", b.Prenom)
 	}
 	return nil
+}
+
+// withSigningKey returns pdf signing with the key file at path.
+func withSigningKey(pdf *templates.PDFRenderer, path string) (*templates.PDFRenderer, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	s, err := seal.ParseSigner(data, "", "")
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return pdf.WithSigner(s), nil
 }
 
 // refused ends render with exit status 3 and the outcome code as the last

@@ -1,0 +1,67 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/cpam/attestd/rules"
+	"github.com/cpam/attestd/seal"
+	"github.com/cpam/attestd/templates"
+)
+
+func cmdVerify(args []string) error {
+	fs := newFlags("verify", "verify --keys FILE [--keys FILE]... [--today YYYY-MM-DD] (FILE.pdf | --code STRING)")
+	var keyFiles multiFlag
+	fs.Var(&keyFiles, "keys", "trusted public keys (PEM, as attestd keys generate writes them; repeatable, a file may hold several)")
+	code := fs.String("code", "", "the code as a DataMatrix reader gives it, instead of a PDF")
+	var today todayFlag
+	fs.Var(&today, "today", "check the keys' validity at this date (default: today)")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if len(keyFiles) == 0 {
+		return errors.New("--keys FILE is required: the public keys you trust")
+	}
+	if (*code == "") == (fs.NArg() != 1) {
+		return errors.New("give one FILE.pdf or --code STRING (see --help)")
+	}
+	var ring seal.KeyRing
+	for _, f := range keyFiles {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			return err
+		}
+		keys, err := seal.ParsePublicKeys(data)
+		if err != nil {
+			return fmt.Errorf("%s: %w", f, err)
+		}
+		ring = append(ring, keys...)
+	}
+	if *code == "" {
+		pdf, err := os.ReadFile(fs.Arg(0))
+		if err != nil {
+			return err
+		}
+		if *code, err = templates.ReadCode(pdf); err != nil {
+			return &exitError{code: 2, err: fmt.Errorf("%s: %w (attestd signs attestations only when signing.key_file is set)", fs.Arg(0), err)}
+		}
+	}
+	day := today.d
+	if day.IsZero() {
+		day = rules.DateOf(time.Now())
+	}
+	v, err := ring.Verify(*code, day)
+	if err != nil {
+		for _, verdict := range []error{seal.ErrInvalid, seal.ErrUnknownKey, seal.ErrExpiredKey} {
+			if errors.Is(err, verdict) {
+				fmt.Println(verdict)
+			}
+		}
+		return &exitError{code: 1, err: err}
+	}
+	fmt.Print(v.Content.French())
+	fmt.Printf("signature valide (clé %s)\n", v.Key.KeyID)
+	return nil
+}

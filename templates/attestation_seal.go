@@ -1,0 +1,147 @@
+package templates
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"image"
+	"image/color"
+	"image/png"
+
+	"github.com/boombuler/barcode/datamatrix"
+	"github.com/johnfercher/go-tree/node"
+	"github.com/johnfercher/maroto/v2/pkg/consts/align"
+	"github.com/johnfercher/maroto/v2/pkg/consts/extension"
+	"github.com/johnfercher/maroto/v2/pkg/core"
+	"github.com/johnfercher/maroto/v2/pkg/core/entity"
+	"github.com/johnfercher/maroto/v2/pkg/props"
+	"github.com/pdfcpu/pdfcpu/pkg/api"
+	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu/model"
+	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu/types"
+
+	"github.com/cpam/attestd/rules"
+	"github.com/cpam/attestd/seal"
+)
+
+// The signed code's geometry, in millimetres: a DataMatrix module is
+// moduleMM wide, the symbol at least minCodeMM, inside a quiet zone of
+// quietModules white modules on every side (ECC200 asks for one).
+const (
+	moduleMM     = 0.4
+	minCodeMM    = 25.0
+	quietModules = 2
+)
+
+// codeCaption is the line under the code.
+const codeCaption = "Code signé : vérifiable avec un lecteur 2D-Doc ou attestd verify"
+
+// WithSigner returns a renderer that signs each attestation with s: a
+// DataMatrix at the top right holds the signed code (package seal), which the
+// PDF's Keywords repeat for `attestd verify`. A nil s renders unsigned, as
+// NewPDFRenderer does.
+func (r *PDFRenderer) WithSigner(s *seal.Signer) *PDFRenderer {
+	c := *r
+	c.signer = s
+	return &c
+}
+
+// sealCode is the signed code of in, or "" when r does not sign.
+func (r *PDFRenderer) sealCode(in AttestationInput) (string, error) {
+	if r.signer == nil {
+		return "", nil
+	}
+	day := rules.DateOf(in.IssuedAt)
+	code, err := r.signer.Seal(seal.FromDecision(in.Compte, in.Decision, in.Reference, day), day)
+	if err != nil {
+		return "", fmt.Errorf("signing the attestation: %w", err)
+	}
+	return code, nil
+}
+
+// codeImage is a DataMatrix drawn as a PNG, one pixel a module, quiet zone
+// included, and printed side millimetres wide.
+type codeImage struct {
+	png  []byte
+	side float64
+	top  float64 // from the cell's top
+}
+
+// newCodeImage encodes code as an ECC200 DataMatrix.
+func newCodeImage(code string) (*codeImage, error) {
+	dm, err := datamatrix.Encode(code)
+	if err != nil {
+		return nil, fmt.Errorf("encoding the DataMatrix: %w", err)
+	}
+	b := dm.Bounds()
+	n := b.Dx() + 2*quietModules
+	img := image.NewPaletted(image.Rect(0, 0, n, b.Dy()+2*quietModules), color.Palette{color.White, color.Black})
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		for x := b.Min.X; x < b.Max.X; x++ {
+			if c, _, _, _ := dm.At(x, y).RGBA(); c < 0x8000 {
+				img.SetColorIndex(x-b.Min.X+quietModules, y-b.Min.Y+quietModules, 1)
+			}
+		}
+	}
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, img); err != nil {
+		return nil, err
+	}
+	mm := max(moduleMM, minCodeMM/float64(b.Dx()))
+	return &codeImage{png: buf.Bytes(), side: float64(n) * mm}, nil
+}
+
+// Render draws the code at the right of the cell.
+func (c *codeImage) Render(p core.Provider, cell *entity.Cell) {
+	p.AddImageFromBytes(c.png, cell, &props.Rect{
+		Left: cell.Width - c.side, Top: c.top, Percent: c.side / cell.Width * 100, JustReferenceWidth: true,
+	}, extension.Png)
+}
+
+// GetHeight is the code's bottom, from the cell's top.
+func (c *codeImage) GetHeight(core.Provider, *entity.Cell) float64 { return c.top + c.side }
+
+// GetStructure describes the component for maroto's debugging tree.
+func (c *codeImage) GetStructure() *node.Node[core.Structure] {
+	return node.New(core.Structure{Type: "sealcode"})
+}
+
+// SetConfig has nothing to configure.
+func (c *codeImage) SetConfig(*entity.Config) {}
+
+// addCode puts the signed code under the lines of col, whose last baseline
+// is base millimetres from the top, with the caption under it.
+func (l *layout) addCode(c core.Col, base float64) {
+	l.code.top = base + 2
+	caption := line{s: codeCaption, size: sizeMin, color: colorMuted()}
+	c.Add(l.code, l.textAt(caption, l.code.top+l.code.side+sizeMin*ptToMM, align.Right))
+}
+
+// ErrNoCode is wrapped by ReadCode when a PDF carries no signed code.
+var ErrNoCode = errors.New("the PDF carries no signed code")
+
+// ReadCode returns the signed code a PDF made by a signing renderer carries
+// in its Keywords: the same text its DataMatrix holds.
+func ReadCode(pdf []byte) (string, error) {
+	ctx, err := api.ReadContext(bytes.NewReader(pdf), pdfcpuConfig(model.ValidationRelaxed))
+	if err != nil {
+		return "", fmt.Errorf("reading the PDF: %w", err)
+	}
+	if ctx.Info == nil {
+		return "", ErrNoCode
+	}
+	info, err := ctx.DereferenceDict(*ctx.Info)
+	if err != nil {
+		return "", fmt.Errorf("reading the PDF's Info: %w", err)
+	}
+	// The raw bytes: a text string would read GS and US as PDFDocEncoding's
+	// accents.
+	kw, ok := info["Keywords"].(types.StringLiteral)
+	if !ok {
+		return "", ErrNoCode
+	}
+	raw, err := types.Unescape(kw.Value())
+	if err != nil || !bytes.HasPrefix(raw, []byte("DC04")) {
+		return "", ErrNoCode
+	}
+	return string(raw), nil
+}
