@@ -27,6 +27,38 @@ func BenchmarkRenderFamily(b *testing.B) {
 	}
 }
 
+// BenchmarkRenderFamilySigned renders the same attestation with its signed
+// 2D code: the difference to BenchmarkRenderFamily is what signing costs.
+func BenchmarkRenderFamilySigned(b *testing.B) {
+	s, _ := testKey(b)
+	r := newRenderer(b).WithSigner(s)
+	in := peigneFamily(b)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := r.Render(in); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkSealCode is the part of the signed render before maroto: the
+// code signed (ECDSA P-256) and drawn (DataMatrix and its PNG).
+func BenchmarkSealCode(b *testing.B) {
+	s, _ := testKey(b)
+	r := newRenderer(b).WithSigner(s)
+	in := peigneFamily(b)
+	b.ReportAllocs()
+	for b.Loop() {
+		code, err := r.sealCode(in)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := newCodeImage(code); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
 // BenchmarkRenderFamilyBaseline renders the same document the way maroto does
 // by default: built-in Arial (cp1252 translation on every text call), no
 // custom font, no tuning.

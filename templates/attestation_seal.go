@@ -4,11 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"image"
-	"image/color"
-	"image/png"
 
-	"github.com/boombuler/barcode/datamatrix"
 	"github.com/johnfercher/go-tree/node"
 	"github.com/johnfercher/maroto/v2/pkg/consts/align"
 	"github.com/johnfercher/maroto/v2/pkg/consts/extension"
@@ -68,26 +64,12 @@ type codeImage struct {
 
 // newCodeImage encodes code as an ECC200 DataMatrix.
 func newCodeImage(code string) (*codeImage, error) {
-	dm, err := datamatrix.Encode(code)
+	modules, err := dmEncode(code)
 	if err != nil {
-		return nil, fmt.Errorf("encoding the DataMatrix: %w", err)
-	}
-	b := dm.Bounds()
-	n := b.Dx() + 2*quietModules
-	img := image.NewPaletted(image.Rect(0, 0, n, b.Dy()+2*quietModules), color.Palette{color.White, color.Black})
-	for y := b.Min.Y; y < b.Max.Y; y++ {
-		for x := b.Min.X; x < b.Max.X; x++ {
-			if c, _, _, _ := dm.At(x, y).RGBA(); c < 0x8000 {
-				img.SetColorIndex(x-b.Min.X+quietModules, y-b.Min.Y+quietModules, 1)
-			}
-		}
-	}
-	var buf bytes.Buffer
-	if err := png.Encode(&buf, img); err != nil {
 		return nil, err
 	}
-	mm := max(moduleMM, minCodeMM/float64(b.Dx()))
-	return &codeImage{png: buf.Bytes(), side: float64(n) * mm}, nil
+	mm := max(moduleMM, minCodeMM/float64(len(modules)))
+	return &codeImage{png: dmPNG(modules, quietModules), side: float64(len(modules)+2*quietModules) * mm}, nil
 }
 
 // Render draws the code at the right of the cell.

@@ -4,12 +4,15 @@ import (
 	"bytes"
 	"crypto/rand"
 	"errors"
+	"image/png"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/boombuler/barcode/datamatrix"
 
 	"github.com/cpam/attestd/rules"
 	"github.com/cpam/attestd/seal"
@@ -210,4 +213,81 @@ func decodeWithDmtx(t *testing.T, pdf []byte) string {
 		t.Fatalf("dmtxread found no code: %v", err)
 	}
 	return string(out)
+}
+
+// TestDataMatrixMatchesBoombuler: the encoder draws the symbols
+// github.com/boombuler/barcode draws, at every size it uses, but where a pad
+// codeword is 254: boombuler writes 0 there (it takes the pad modulo 254
+// where ISO/IEC 16022 subtracts 254 only above 254).
+func TestDataMatrixMatchesBoombuler(t *testing.T) {
+	compared := 0
+	for n := 1; n <= 700; n += 17 {
+		text := strings.Repeat("DC04-12 ATTESTATION é", n/20+1)[:n]
+		mine, err := dmEncode(text)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if padIs254(len(dmEncodeASCII(text)), len(mine)) {
+			continue
+		}
+		compared++
+		theirs, err := datamatrix.Encode(text)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if theirs.Bounds().Dx() != len(mine) {
+			t.Fatalf("%d characters: %d modules, boombuler %d", n, len(mine), theirs.Bounds().Dx())
+		}
+		for y := range mine {
+			for x := range mine {
+				r, _, _, _ := theirs.At(x, y).RGBA()
+				if mine[y][x] != (r < 0x8000) {
+					t.Fatalf("%d characters (%d modules): module %d,%d differs", n, len(mine), x, y)
+				}
+			}
+		}
+	}
+	if compared < 30 {
+		t.Errorf("only %d symbols compared", compared)
+	}
+}
+
+// padIs254 reports whether a pad codeword after used ones in the symbol of
+// side modules is 254.
+func padIs254(used, side int) bool {
+	for _, s := range dmSizes {
+		if s.side == side {
+			for k := used + 2; k <= s.data(); k++ {
+				if 129+(149*k)%253+1 == 254 {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+// TestDataMatrixPNG: the PNG decodes to the modules, quiet zone white.
+func TestDataMatrixPNG(t *testing.T) {
+	modules, err := dmEncode("DC04CPAM")
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := png.Decode(bytes.NewReader(dmPNG(modules, 2)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if img.Bounds().Dx() != len(modules)+4 || img.Bounds().Dy() != len(modules)+4 {
+		t.Fatalf("%v for %d modules", img.Bounds(), len(modules))
+	}
+	for y := range img.Bounds().Dy() {
+		for x := range img.Bounds().Dx() {
+			r, _, _, _ := img.At(x, y).RGBA()
+			my, mx := y-2, x-2
+			dark := my >= 0 && my < len(modules) && mx >= 0 && mx < len(modules) && modules[my][mx]
+			if dark != (r < 0x8000) {
+				t.Fatalf("pixel %d,%d", x, y)
+			}
+		}
+	}
 }
