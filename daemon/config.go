@@ -29,6 +29,8 @@ type Config struct {
 	Metrics  MetricsConfig  `yaml:"metrics"`
 	// DKIM is the key replies are signed with; empty: unsigned.
 	DKIM DKIMConfig `yaml:"dkim"`
+	// Signing is the key of the attestations' signed 2D code; empty: none.
+	Signing SigningConfig `yaml:"signing"`
 	// Templates is a directory whose files override the embedded reply
 	// templates of the same name. Empty: embedded only.
 	Templates string `yaml:"templates"`
@@ -286,6 +288,9 @@ func (c *Config) Check() error {
 		return bad("trust.gateway.header", "empty while trust.gateway.domain is set")
 	}
 	if err := c.checkDKIM(); err != nil {
+		return err
+	}
+	if err := c.checkSigning(); err != nil {
 		return err
 	}
 	l := c.Limits

@@ -146,7 +146,7 @@ func New(cfg Config, o Options) (*Daemon, error) {
 	}
 	var err error
 	if o.PDF == nil {
-		if o.PDF, err = templates.NewPDFRenderer(); err != nil {
+		if o.PDF, err = signingRenderer(cfg.Signing, o.Logger); err != nil {
 			return nil, err
 		}
 	}

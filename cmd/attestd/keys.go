@@ -20,9 +20,6 @@ const (
 )
 
 func cmdKeys(args []string) error {
-	if len(args) == 0 || args[0] != "generate" {
-		return fmt.Errorf("usage: attestd keys generate --out DIR [--issuer ID] [--key-id ID] [--valid-from DATE] [--valid-until DATE]")
-	}
 	fs := newFlags("keys generate", "keys generate --out DIR [--issuer ID] [--key-id ID] [--valid-from YYYY-MM-DD] [--valid-until YYYY-MM-DD]")
 	out := fs.String("out", "", "directory for "+signingKeyFile+" (private, mode 0600) and "+signingPubFile)
 	issuer := fs.String("issuer", "CPAM", "issuer id in the codes: four characters A-Z 0-9")
@@ -30,6 +27,13 @@ func cmdKeys(args []string) error {
 	var from, until todayFlag
 	fs.Var(&from, "valid-from", "first day codes signed by this key are valid (default: today)")
 	fs.Var(&until, "valid-until", "last day codes signed by this key verify (default: three years after valid-from)")
+	if len(args) == 0 || args[0] != "generate" {
+		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "-help") {
+			fs.Usage()
+			return errHelp
+		}
+		return errors.New("the subcommand is generate: attestd keys generate --out DIR (see --help)")
+	}
 	if err := parse(fs, args[1:]); err != nil {
 		return err
 	}

@@ -1,0 +1,67 @@
+package daemon
+
+import (
+	"fmt"
+	"log/slog"
+	"os"
+
+	"github.com/cpam/attestd/seal"
+	"github.com/cpam/attestd/templates"
+)
+
+// SigningConfig is the `signing` section: the key that signs the 2D code of
+// every attestation (package seal). Empty: attestations carry no code.
+type SigningConfig struct {
+	// KeyFile is the private key, as `attestd keys generate` writes it.
+	KeyFile string `yaml:"key_file"`
+	// KeyID and Issuer are written in every code (four characters A-Z 0-9
+	// each). Empty: the key file's Key-Id and Issuer lines.
+	KeyID  string `yaml:"key_id"`
+	Issuer string `yaml:"issuer"`
+}
+
+// Signer reads the key file; nil when no key_file is set.
+func (c SigningConfig) Signer() (*seal.Signer, error) {
+	if c.KeyFile == "" {
+		if c.KeyID != "" || c.Issuer != "" {
+			return nil, fmt.Errorf("key_id or issuer set without key_file")
+		}
+		return nil, nil
+	}
+	data, err := os.ReadFile(c.KeyFile)
+	if err != nil {
+		return nil, err
+	}
+	s, err := seal.ParseSigner(data, c.Issuer, c.KeyID)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", c.KeyFile, err)
+	}
+	return s, nil
+}
+
+// checkSigning validates the signing section by reading its key.
+func (c *Config) checkSigning() error {
+	if _, err := c.Signing.Signer(); err != nil {
+		return &ConfigError{Key: "signing.key_file", Problem: err.Error()}
+	}
+	return nil
+}
+
+// signingRenderer is the PDF renderer of the configuration: signing when
+// signing.key_file is set. It says once in the log which.
+func signingRenderer(c SigningConfig, log *slog.Logger) (*templates.PDFRenderer, error) {
+	pdf, err := templates.NewPDFRenderer()
+	if err != nil {
+		return nil, err
+	}
+	s, err := c.Signer()
+	if err != nil {
+		return nil, fmt.Errorf("config: signing: %w", err)
+	}
+	if s == nil {
+		log.Info("attestations carry no signed 2D code: signing.key_file is not set")
+		return pdf, nil
+	}
+	log.Info("attestations carry a signed 2D code", "key_id", s.KeyID())
+	return pdf.WithSigner(s), nil
+}
