@@ -124,6 +124,7 @@ func TestCheckConfigSigning(t *testing.T) {
 		"signing: {key_file: " + keyFile + ", key_id: E2E1, issuer: CPAM}\n": "",
 		"signing: {key_file: " + keyFile + ", key_id: OTHR}\n":               "signing.key_file",
 		"signing: {key_file: /nonexistent/key.pem}\n":                        "signing.key_file",
+		"signing: {pdf_certificate: " + keyFile + "}\n":                      "signing.pdf_certificate",
 		"signing: {key_id: E2E1}\n":                                          "signing.key_file",
 	} {
 		_, err := daemon.ParseConfig([]byte(base + yaml))

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"os"
 
+	"github.com/cpam/attestd/pades"
 	"github.com/cpam/attestd/seal"
 	"github.com/cpam/attestd/templates"
 )
@@ -18,6 +19,38 @@ type SigningConfig struct {
 	// each). Empty: the key file's Key-Id and Issuer lines.
 	KeyID  string `yaml:"key_id"`
 	Issuer string `yaml:"issuer"`
+	// PDFCertificate is a PEM file holding the certificate (then its chain)
+	// that signs each PDF as a whole (PAdES), and its PKCS #8 key unless
+	// PDFKey names another file. Empty: the PDF itself is not signed, and
+	// renders stay deterministic.
+	PDFCertificate string `yaml:"pdf_certificate"`
+	PDFKey         string `yaml:"pdf_key"`
+}
+
+// DocumentSigner reads the PDF certificate and key; nil when
+// pdf_certificate is not set.
+func (c SigningConfig) DocumentSigner() (*pades.Signer, error) {
+	if c.PDFCertificate == "" {
+		if c.PDFKey != "" {
+			return nil, fmt.Errorf("pdf_key set without pdf_certificate")
+		}
+		return nil, nil
+	}
+	cert, err := os.ReadFile(c.PDFCertificate)
+	if err != nil {
+		return nil, err
+	}
+	var key []byte
+	if c.PDFKey != "" {
+		if key, err = os.ReadFile(c.PDFKey); err != nil {
+			return nil, err
+		}
+	}
+	s, err := pades.ParseSigner(cert, key)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", c.PDFCertificate, err)
+	}
+	return s, nil
 }
 
 // Signer reads the key file; nil when no key_file is set.
@@ -44,6 +77,9 @@ func (c *Config) checkSigning() error {
 	if _, err := c.Signing.Signer(); err != nil {
 		return &ConfigError{Key: "signing.key_file", Problem: err.Error()}
 	}
+	if _, err := c.Signing.DocumentSigner(); err != nil {
+		return &ConfigError{Key: "signing.pdf_certificate", Problem: err.Error()}
+	}
 	return nil
 }
 
@@ -57,6 +93,14 @@ func signingRenderer(c SigningConfig, log *slog.Logger) (*templates.PDFRenderer,
 	s, err := c.Signer()
 	if err != nil {
 		return nil, fmt.Errorf("config: signing: %w", err)
+	}
+	ds, err := c.DocumentSigner()
+	if err != nil {
+		return nil, fmt.Errorf("config: signing.pdf_certificate: %w", err)
+	}
+	if ds != nil {
+		log.Info("attestation PDFs carry a PAdES signature")
+		pdf = pdf.WithDocumentSigner(ds)
 	}
 	if s == nil {
 		log.Info("attestations carry no signed 2D code: signing.key_file is not set")

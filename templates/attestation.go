@@ -53,6 +53,8 @@ type PDFRenderer struct {
 	font    []byte // the embedded font; never handed to gofpdf as is
 	metrics *fontMetrics
 	signer  *seal.Signer // nil: no signed code (see WithSigner)
+	// docSigner signs the whole PDF; nil: unsigned (see WithDocumentSigner).
+	docSigner DocumentSigner
 }
 
 // NewPDFRenderer checks the embedded font and measures its glyphs once.
@@ -91,7 +93,11 @@ func (r *PDFRenderer) Render(in AttestationInput) (*Document, error) {
 	if err != nil {
 		return nil, fmt.Errorf("generating the attestation PDF: %w", err)
 	}
-	return &Document{Bytes: doc.GetBytes(), FileName: AttestationFileName(in)}, nil
+	out, err := r.signDocument(doc.GetBytes(), in)
+	if err != nil {
+		return nil, err
+	}
+	return &Document{Bytes: out, FileName: AttestationFileName(in)}, nil
 }
 
 // check tells whether in can give an attestation.

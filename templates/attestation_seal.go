@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/johnfercher/go-tree/node"
 	"github.com/johnfercher/maroto/v2/pkg/consts/align"
@@ -39,6 +40,32 @@ func (r *PDFRenderer) WithSigner(s *seal.Signer) *PDFRenderer {
 	c := *r
 	c.signer = s
 	return &c
+}
+
+// DocumentSigner signs a whole PDF (package pades).
+type DocumentSigner interface {
+	Sign(doc []byte, at time.Time, reason string) ([]byte, error)
+}
+
+// WithDocumentSigner returns a renderer whose PDFs d signs as a whole (a
+// PAdES signature a PDF reader shows), at the date of issue. Such PDFs are
+// not deterministic. A nil d leaves them unsigned.
+func (r *PDFRenderer) WithDocumentSigner(d DocumentSigner) *PDFRenderer {
+	c := *r
+	c.docSigner = d
+	return &c
+}
+
+// signDocument signs doc when r has a document signer.
+func (r *PDFRenderer) signDocument(doc []byte, in AttestationInput) ([]byte, error) {
+	if r.docSigner == nil {
+		return doc, nil
+	}
+	signed, err := r.docSigner.Sign(doc, in.IssuedAt, "Attestation de droits, référence "+in.Reference)
+	if err != nil {
+		return nil, fmt.Errorf("signing the PDF: %w", err)
+	}
+	return signed, nil
 }
 
 // sealCode is the signed code of in, or "" when r does not sign.
