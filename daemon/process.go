@@ -11,6 +11,7 @@ import (
 
 	"github.com/cpam/attestd/inbox"
 	"github.com/cpam/attestd/outbox"
+	"github.com/cpam/attestd/request"
 	"github.com/cpam/attestd/rules"
 	"github.com/cpam/attestd/store"
 	"github.com/cpam/attestd/templates"
@@ -73,7 +74,7 @@ func (d *Daemon) decide(ctx context.Context, raw []byte, msgID string, now time.
 	}
 	auth := d.auth.Check(raw, from, mustSign)
 	today := d.today(now)
-	reading := inbox.ReadMessage(msg, &inbox.ReadOptions{Today: today})
+	reading := request.ReadMessage(msg, &request.ReadOptions{Today: today})
 	v = verdict{Channel: ch}
 	if !auth.Pass {
 		v.Outcome, v.Folder, v.Detail = rules.SenderUnverified, folders.Manual, "authentication failed: "+auth.Reason
@@ -109,7 +110,7 @@ func (d *Daemon) decide(ctx context.Context, raw []byte, msgID string, now time.
 		return d.withGenericReply(ctx, v, msg, who, now)
 	}
 	v.CompteID = who.Compte.ID
-	req := inbox.ReadMessage(msg, &inbox.ReadOptions{Known: firstNames(who.Compte), Today: today}).Request
+	req := request.ReadMessage(msg, &request.ReadOptions{Known: firstNames(who.Compte), Today: today}).Request
 	if !req.Family && len(req.Targets) == 0 {
 		for _, b := range who.Named {
 			req.Targets = append(req.Targets, rules.Target{FirstName: b.Prenom, Birth: b.DateNaissance})

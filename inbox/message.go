@@ -1,15 +1,15 @@
 // Package inbox is mail in: the IMAP client that watches the service
-// mailbox, and the reading of each request.
+// mailbox, and the parsing of each message into the author's own words.
 //
-// # Reading a request
+// # Parsing a message
 //
 // ParseMessage turns a raw message into a Message: its headers, and the
 // author's own words (quoted history and signature removed) with the
 // messages he forwarded. It bounds its work by Limits and never fails on a
 // broken part: what cannot be decoded is decoded best effort and noted in
-// Message.Warnings. Read (or ReadMessage) then reads the French text into a
-// Reading: is it an attestation de droits request, for whom, with which
-// mentions, and what does the author say about himself.
+// Message.Warnings. Package request then reads the French text: is it an
+// attestation de droits request, for whom, with which mentions, and what
+// does the author say about himself.
 package inbox
 
 import (

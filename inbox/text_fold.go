@@ -7,11 +7,12 @@ import (
 	"golang.org/x/text/unicode/norm"
 )
 
-// fold lower-cases s and removes its accents, so that "Écrit", "ecrit" and
+// Fold lower-cases s and removes its accents, so that "Écrit", "ecrit" and
 // "ÉCRIT" compare equal. Typographic apostrophes become "'", ligatures are
 // spelled out ("œ" → "oe"), no-break spaces become spaces. Other characters
-// are kept, one rune for one rune where possible.
-func fold(s string) string {
+// are kept, one rune for one rune where possible. The history splitter
+// matches its markers on folded lines, and package request its words.
+func Fold(s string) string {
 	ascii, lower := true, true
 	for i := 0; i < len(s); i++ {
 		c := s[i]

@@ -61,7 +61,7 @@ func splitText(text string, forwards int, forwardHint bool) (own string, fwds []
 // case, Markdown emphasis and the dashes, underscores and stars that frame
 // markers removed at both ends.
 func foldMarker(t string) string {
-	return strings.Trim(fold(t), "-_=*~ \t")
+	return strings.Trim(Fold(t), "-_=*~ \t")
 }
 
 var forwardMarkers = regexp.MustCompile(`^(?:message transfere|message transmis|forwarded message|begin forwarded message|debut du message reexpedie|debut du message transfere|message reexpedie)\s*:?$`)
@@ -90,7 +90,7 @@ func isHistoryStart(lines []string, i int) bool {
 		// Gmail wraps "Le mar. 24 nov. 2026 à 10:02, Nom <adresse>" and
 		// "a écrit :" on two lines.
 		if i+1 < len(lines) && len(f) < 200 {
-			next := fold(strings.TrimSpace(lines[i+1]))
+			next := Fold(strings.TrimSpace(lines[i+1]))
 			if strings.HasPrefix(next, "a ecrit") || strings.HasPrefix(next, "wrote") ||
 				(wroteEnd.MatchString(next) && len(next) < 120 && strings.Contains(f+next, "@")) {
 				return true
@@ -134,7 +134,7 @@ var forwardPrefix = regexp.MustCompile(`^(?:tr|fw|fwd|transf|wg)\s*(?:\[\d+\])?\
 // another one: "TR: …", "Fwd: …", "TR: RE: …". "RE: TR: …" is a reply: what
 // it quotes is history.
 func isForwardSubject(subject string) bool {
-	return forwardPrefix.MatchString(fold(strings.TrimSpace(subject)))
+	return forwardPrefix.MatchString(Fold(strings.TrimSpace(subject)))
 }
 
 var mobileFooter = regexp.MustCompile(`^(?:envoye (?:de|depuis) mon|envoye depuis|sent from my|obtenir outlook pour)`)

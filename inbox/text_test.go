@@ -121,8 +121,8 @@ func TestHTMLReplyHistoryRemoved(t *testing.T) {
 
 func TestFold(t *testing.T) {
 	for in, want := range map[string]string{"Écrit À L’ŒUVRE": "ecrit a l'oeuvre", "Léa\u00a0Zoë": "lea zoe", "ÇA—va": "ca-va"} {
-		if got := fold(in); got != want {
-			t.Errorf("fold(%q) = %q, want %q", in, got, want)
+		if got := Fold(in); got != want {
+			t.Errorf("Fold(%q) = %q, want %q", in, got, want)
 		}
 	}
 }

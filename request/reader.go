@@ -1,9 +1,10 @@
-package inbox
+package request
 
 import (
 	"regexp"
 	"strings"
 
+	"github.com/cpam/attestd/inbox"
 	"github.com/cpam/attestd/rules"
 )
 
@@ -128,7 +129,7 @@ func Read(subject, text string, o *ReadOptions) Reading {
 // the Author is the one of the own text, or else of the first forwarded
 // message that says something about its author (an agent forwarding an
 // insured's mail signs for nobody).
-func ReadMessage(m *Message, o *ReadOptions) Reading {
+func ReadMessage(m *inbox.Message, o *ReadOptions) Reading {
 	r := Read(m.Subject, m.Text, o)
 	for _, f := range m.Forwarded {
 		fr := Read(f.Subject, f.Text, o)

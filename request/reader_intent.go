@@ -1,4 +1,4 @@
-package inbox
+package request
 
 import "strings"
 

@@ -1,4 +1,4 @@
-package inbox
+package request
 
 import "github.com/cpam/attestd/rules"
 
