@@ -11,9 +11,10 @@ import (
 
 	"github.com/emersion/go-message/mail"
 
+	"github.com/cpam/attestd/internal/pdftext"
 	"github.com/cpam/attestd/rules"
 	"github.com/cpam/attestd/samples"
-	"github.com/cpam/attestd/templates"
+	replies "github.com/cpam/attestd/templates/reply"
 )
 
 // observed is what a run saw of one case when it stopped waiting.
@@ -124,7 +125,7 @@ func checkReply(want samples.Case, rp *reply, p *privacy) []string {
 		failf("%d PDF attached, want the attestation", len(rp.pdfs))
 		return fail
 	}
-	sum, err := templates.ReadAttestation(rp.pdfs[0])
+	sum, err := pdftext.ReadAttestation(rp.pdfs[0])
 	if err != nil {
 		failf("attestation PDF unreadable: %v", err)
 		return fail
@@ -150,8 +151,8 @@ func checkNote(note, text string) []string {
 		fail = append(fail, fmt.Sprintf("reply does not say what the note says (%q): no \"n'a pas pu\"", note))
 	}
 	for _, m := range []rules.Mention{rules.MentionETM, rules.MentionC2S} {
-		if strings.Contains(note, string(m)) && !strings.Contains(text, templates.MentionLabel(m)) {
-			fail = append(fail, fmt.Sprintf("reply does not name the mention %q of the note", templates.MentionLabel(m)))
+		if strings.Contains(note, string(m)) && !strings.Contains(text, replies.MentionLabel(m)) {
+			fail = append(fail, fmt.Sprintf("reply does not name the mention %q of the note", replies.MentionLabel(m)))
 		}
 	}
 	return fail

@@ -28,7 +28,8 @@ import (
 	"github.com/cpam/attestd/outbox"
 	"github.com/cpam/attestd/rules"
 	"github.com/cpam/attestd/store"
-	"github.com/cpam/attestd/templates"
+	"github.com/cpam/attestd/templates/attestation"
+	"github.com/cpam/attestd/templates/reply"
 )
 
 // Store is what the daemon needs of the store.
@@ -73,8 +74,8 @@ type Result struct {
 type Options struct {
 	Store   Store
 	Mailer  Mailer
-	PDF     *templates.PDFRenderer
-	Replies *templates.Replies
+	PDF     *attestation.PDFRenderer
+	Replies *reply.Replies
 	Logger  *slog.Logger
 	// Now is the clock; nil: time.Now.
 	Now func() time.Time
@@ -103,8 +104,8 @@ type Daemon struct {
 	store   Store
 	mailer  Mailer
 	sender  *outbox.Sender // made by New, closed by Close
-	pdf     *templates.PDFRenderer
-	replies *templates.Replies
+	pdf     *attestation.PDFRenderer
+	replies *reply.Replies
 	log     *slog.Logger
 	now     func() time.Time
 	fixed   rules.Date
@@ -112,7 +113,7 @@ type Daemon struct {
 	ident   *Identifier
 	signer  outbox.Signer
 	limits  inbox.Limits
-	service templates.ServiceInfo
+	service reply.ServiceInfo
 	results chan<- Result
 	imap    inbox.IMAPConfig
 	obs     Observer
@@ -151,7 +152,7 @@ func New(cfg Config, o Options) (*Daemon, error) {
 		}
 	}
 	if o.Replies == nil {
-		if o.Replies, err = templates.LoadReplies(cfg.Templates); err != nil {
+		if o.Replies, err = reply.LoadReplies(cfg.Templates); err != nil {
 			return nil, err
 		}
 	}
@@ -207,7 +208,7 @@ func New(cfg Config, o Options) (*Daemon, error) {
 		ident: &Identifier{Registry: o.Store, AgentDomains: cfg.Trust.AgentDomains, AgentAddresses: cfg.Trust.AgentAddresses,
 			GatewayDomain: cfg.Trust.Gateway.Domain, GatewayHeader: cfg.Trust.Gateway.Header},
 		limits:   limitsOf(cfg.Limits),
-		service:  templates.DefaultServiceInfo(),
+		service:  reply.DefaultServiceInfo(),
 		wake:     make(chan struct{}, 1),
 		sentWake: make(chan struct{}, 1),
 		rate:     newRateGate(),

@@ -12,8 +12,8 @@ import (
 	"github.com/emersion/go-message/mail"
 
 	"github.com/cpam/attestd/daemon"
+	"github.com/cpam/attestd/internal/pdftext"
 	"github.com/cpam/attestd/samples"
-	"github.com/cpam/attestd/templates"
 )
 
 // reply is a reply the SMTP side received, read back.
@@ -183,7 +183,7 @@ func checkCase(t *testing.T, req samples.Request, c samples.Case, res daemon.Res
 	if !strings.HasSuffix(rp.pdfName, ".pdf") || strings.IndexFunc(rp.pdfName, func(r rune) bool { return r > 127 }) >= 0 {
 		t.Errorf("attachment name %q", rp.pdfName)
 	}
-	sum, err := templates.ReadAttestation(rp.pdf)
+	sum, err := pdftext.ReadAttestation(rp.pdf)
 	if err != nil {
 		t.Fatalf("read back the PDF: %v", err)
 	}

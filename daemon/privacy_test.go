@@ -19,10 +19,10 @@ import (
 	"golang.org/x/text/unicode/norm"
 
 	"github.com/cpam/attestd/daemon"
+	"github.com/cpam/attestd/internal/pdftext"
 	"github.com/cpam/attestd/rules"
 	"github.com/cpam/attestd/samples"
 	"github.com/cpam/attestd/store"
-	"github.com/cpam/attestd/templates"
 )
 
 // The privacy checks: what of the registry's personal data a text holds.
@@ -148,7 +148,7 @@ func decodedText(t testing.TB, raw []byte) string {
 			return err
 		}
 		if ct, _, _ := part.Header.ContentType(); ct == "application/pdf" {
-			text, err := templates.ExtractText(body)
+			text, err := pdftext.ExtractText(body)
 			if err != nil {
 				return fmt.Errorf("PDF attachment: %w", err)
 			}

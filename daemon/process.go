@@ -14,7 +14,8 @@ import (
 	"github.com/cpam/attestd/request"
 	"github.com/cpam/attestd/rules"
 	"github.com/cpam/attestd/store"
-	"github.com/cpam/attestd/templates"
+	"github.com/cpam/attestd/templates/attestation"
+	"github.com/cpam/attestd/templates/reply"
 )
 
 // verdict is the decision for one message, ready to be stored with its
@@ -121,14 +122,14 @@ func (d *Daemon) decide(ctx context.Context, raw []byte, msgID string, now time.
 	var att *outbox.Attachment
 	fileName := ""
 	if dec.Outcome == rules.Issued {
-		doc, err := d.pdf.Render(templates.AttestationInput{Compte: who.Compte, Decision: dec, Reference: v.Reference, IssuedAt: now})
+		doc, err := d.pdf.Render(attestation.AttestationInput{Compte: who.Compte, Decision: dec, Reference: v.Reference, IssuedAt: now})
 		if err != nil {
 			return verdict{}, fmt.Errorf("render the attestation: %w", err)
 		}
 		att = &outbox.Attachment{Name: doc.FileName, ContentType: "application/pdf", Data: doc.Bytes}
 		fileName = doc.FileName
 	}
-	body, err := d.replies.Personal(templates.NewPersonalData(who.Compte, dec, v.Reference, fileName, d.service))
+	body, err := d.replies.Personal(reply.NewPersonalData(who.Compte, dec, v.Reference, fileName, d.service))
 	if err != nil {
 		return verdict{}, fmt.Errorf("render the reply: %w", err)
 	}
@@ -163,7 +164,7 @@ func (d *Daemon) limited(v verdict, key string, limit int, why string, count fun
 // authenticated CPAM systems answering for many insured persons, whose
 // replies it does not hold back.
 func (d *Daemon) withGenericReply(ctx context.Context, v verdict, msg *inbox.Message, who Identity, now time.Time) (verdict, error) {
-	body, err := d.replies.Generic(templates.GenericData{Outcome: v.Outcome, Reference: v.Reference,
+	body, err := d.replies.Generic(reply.GenericData{Outcome: v.Outcome, Reference: v.Reference,
 		ByNIR: v.Channel != ChannelDirect, Service: d.service})
 	if err != nil {
 		return verdict{}, fmt.Errorf("render the reply: %w", err)
@@ -176,7 +177,7 @@ func (d *Daemon) withGenericReply(ctx context.Context, v verdict, msg *inbox.Mes
 		func() (int, error) { return d.store.CountGenericSince(ctx, addr, now.Add(-24*time.Hour)) })
 }
 
-func (d *Daemon) withReply(v verdict, msg *inbox.Message, who Identity, body templates.Body, att *outbox.Attachment, now time.Time) (verdict, error) {
+func (d *Daemon) withReply(v verdict, msg *inbox.Message, who Identity, body reply.Body, att *outbox.Attachment, now time.Time) (verdict, error) {
 	refs := append([]string(nil), msg.References...)
 	raw, id, err := outbox.Compose(outbox.Reply{
 		ID:              strings.ToLower(v.Reference),

@@ -11,10 +11,10 @@ import (
 	"time"
 
 	"github.com/cpam/attestd/daemon"
+	"github.com/cpam/attestd/internal/pdftext"
 	"github.com/cpam/attestd/rules"
 	"github.com/cpam/attestd/samples"
 	"github.com/cpam/attestd/seal"
-	"github.com/cpam/attestd/templates"
 )
 
 // signingKey writes a key pair in a temporary directory and returns the
@@ -67,7 +67,7 @@ func TestSignedSamples(t *testing.T) {
 		if rp.pdf == nil {
 			continue
 		}
-		code, err := templates.ReadCode(rp.pdf)
+		code, err := pdftext.ReadCode(rp.pdf)
 		if err != nil {
 			t.Fatalf("%s: %v", rp.pdfName, err)
 		}
@@ -102,7 +102,7 @@ func TestUnsignedDaemonSaysSoOnce(t *testing.T) {
 	for _, m := range env.sent(t) {
 		if rp := readReply(t, m); rp.pdf != nil {
 			pdfs++
-			if _, err := templates.ReadCode(rp.pdf); !errors.Is(err, templates.ErrNoCode) {
+			if _, err := pdftext.ReadCode(rp.pdf); !errors.Is(err, pdftext.ErrNoCode) {
 				t.Errorf("an unsigned daemon's attestation: %v", err)
 			}
 		}

@@ -7,7 +7,7 @@ import (
 
 	"github.com/cpam/attestd/pades"
 	"github.com/cpam/attestd/seal"
-	"github.com/cpam/attestd/templates"
+	"github.com/cpam/attestd/templates/attestation"
 )
 
 // SigningConfig is the `signing` section: the key that signs the 2D code of
@@ -85,8 +85,8 @@ func (c *Config) checkSigning() error {
 
 // signingRenderer is the PDF renderer of the configuration: signing when
 // signing.key_file is set. It says once in the log which.
-func signingRenderer(c SigningConfig, log *slog.Logger) (*templates.PDFRenderer, error) {
-	pdf, err := templates.NewPDFRenderer()
+func signingRenderer(c SigningConfig, log *slog.Logger) (*attestation.PDFRenderer, error) {
+	pdf, err := attestation.NewPDFRenderer()
 	if err != nil {
 		return nil, err
 	}

@@ -14,9 +14,9 @@ import (
 	"time"
 
 	"github.com/cpam/attestd/daemon"
+	"github.com/cpam/attestd/internal/pdftext"
 	"github.com/cpam/attestd/mailauth/dkimtest"
 	"github.com/cpam/attestd/rules"
-	"github.com/cpam/attestd/templates"
 )
 
 // The identity and trust promises of SPEC section 2, end to end: messages go
@@ -176,7 +176,7 @@ func pdfBeneficiaries(t *testing.T, m sentMail) []string {
 	if rp.pdf == nil {
 		t.Fatal("no PDF attached")
 	}
-	sum, err := templates.ReadAttestation(rp.pdf)
+	sum, err := pdftext.ReadAttestation(rp.pdf)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,7 +16,7 @@ import (
 	"github.com/cpam/attestd/inbox"
 	"github.com/cpam/attestd/rules"
 	"github.com/cpam/attestd/store"
-	"github.com/cpam/attestd/templates"
+	"github.com/cpam/attestd/templates/reply"
 )
 
 // batchSize bounds how many messages one FETCH reads.
@@ -327,7 +327,7 @@ func (d *Daemon) failed(raw []byte, msgID string, now time.Time) (v verdict) {
 	}
 	v.ReplyTo = msg.From
 	v.Reference = reference(msgID, d.today(now))
-	body, err := d.replies.Generic(templates.GenericData{Outcome: v.Outcome, Reference: v.Reference, Service: d.service})
+	body, err := d.replies.Generic(reply.GenericData{Outcome: v.Outcome, Reference: v.Reference, Service: d.service})
 	if err != nil {
 		return v
 	}

@@ -18,7 +18,7 @@ import (
 
 	"github.com/cpam/attestd/rules"
 	"github.com/cpam/attestd/samples"
-	"github.com/cpam/attestd/templates"
+	"github.com/cpam/attestd/templates/attestation"
 )
 
 // selfSigned is a certificate and key as one PEM file.
@@ -53,12 +53,12 @@ func TestSignAttestation(t *testing.T) {
 	c := &reg.Comptes[0]
 	day := rules.MustDate("2026-11-25")
 	d := rules.Decide(c, rules.Request{Family: true}, day)
-	r, err := templates.NewPDFRenderer()
+	r, err := attestation.NewPDFRenderer()
 	if err != nil {
 		t.Fatal(err)
 	}
 	at := time.Date(2026, 11, 25, 10, 30, 0, 0, time.UTC)
-	doc, err := r.Render(templates.AttestationInput{Compte: c, Decision: d, Reference: "AD-TEST", IssuedAt: at})
+	doc, err := r.Render(attestation.AttestationInput{Compte: c, Decision: d, Reference: "AD-TEST", IssuedAt: at})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -19,11 +19,11 @@ import (
 
 	"github.com/cpam/attestd/daemon"
 	"github.com/cpam/attestd/inbox"
+	"github.com/cpam/attestd/internal/pdftext"
 	"github.com/cpam/attestd/localmail"
 	"github.com/cpam/attestd/rules"
 	"github.com/cpam/attestd/samples"
 	"github.com/cpam/attestd/store"
-	"github.com/cpam/attestd/templates"
 )
 
 // demoUser is the service mailbox of the demo.
@@ -248,7 +248,7 @@ func (r *demoReport) add(res daemon.Result) error {
 			if err := os.WriteFile(filepath.Join(dir, filepath.Base(a.name)), a.data, 0o644); err != nil {
 				return err
 			}
-			sum, err := templates.ReadAttestation(a.data)
+			sum, err := pdftext.ReadAttestation(a.data)
 			if err != nil {
 				return fmt.Errorf("read back %s: %w", a.name, err)
 			}

@@ -11,7 +11,7 @@ import (
 	"github.com/cpam/attestd/rules"
 	"github.com/cpam/attestd/seal"
 	"github.com/cpam/attestd/store"
-	"github.com/cpam/attestd/templates"
+	"github.com/cpam/attestd/templates/attestation"
 )
 
 // multiFlag collects a repeated flag.
@@ -72,7 +72,7 @@ func cmdRender(args []string) error {
 	if dec.Outcome != rules.Issued {
 		return refused(dec.Outcome, explain(dec.Outcome))
 	}
-	pdf, err := templates.NewPDFRenderer()
+	pdf, err := attestation.NewPDFRenderer()
 	if err != nil {
 		return err
 	}
@@ -81,7 +81,7 @@ func cmdRender(args []string) error {
 			return err
 		}
 	}
-	doc, err := pdf.Render(templates.AttestationInput{Compte: c, Decision: dec, Reference: "AD-" + day.Compact() + "-RENDER", IssuedAt: now})
+	doc, err := pdf.Render(attestation.AttestationInput{Compte: c, Decision: dec, Reference: "AD-" + day.Compact() + "-RENDER", IssuedAt: now})
 	if err != nil {
 		return err
 	}
@@ -99,7 +99,7 @@ func cmdRender(args []string) error {
 }
 
 // withSigningKey returns pdf signing with the key file at path.
-func withSigningKey(pdf *templates.PDFRenderer, path string) (*templates.PDFRenderer, error) {
+func withSigningKey(pdf *attestation.PDFRenderer, path string) (*attestation.PDFRenderer, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err

@@ -6,9 +6,9 @@ import (
 	"os"
 	"time"
 
+	"github.com/cpam/attestd/internal/pdftext"
 	"github.com/cpam/attestd/rules"
 	"github.com/cpam/attestd/seal"
-	"github.com/cpam/attestd/templates"
 )
 
 func cmdVerify(args []string) error {
@@ -44,7 +44,7 @@ func cmdVerify(args []string) error {
 		if err != nil {
 			return err
 		}
-		if *code, err = templates.ReadCode(pdf); err != nil {
+		if *code, err = pdftext.ReadCode(pdf); err != nil {
 			return &exitError{code: 2, err: fmt.Errorf("%s: %w (attestd signs attestations only when signing.key_file is set)", fs.Arg(0), err)}
 		}
 	}

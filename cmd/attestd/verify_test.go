@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/cpam/attestd/templates"
+	"github.com/cpam/attestd/internal/pdftext"
 )
 
 // TestKeysRenderVerify is the scenario: keys generate, a signed
@@ -51,7 +51,7 @@ func TestKeysRenderVerify(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sealed, err := templates.ReadCode(pdf)
+	sealed, err := pdftext.ReadCode(pdf)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package templates
+package pdftext
 
 import (
 	"errors"
@@ -26,13 +26,22 @@ type AttestationSummary struct {
 // but is not an attestation this package made.
 var ErrNotAttestation = errors.New("not an attestation de droits")
 
-// Section headings, printed by the layout and looked for by ReadAttestation.
+// What the attestation prints (package templates/attestation) and
+// ReadAttestation looks for: this package reads the document as the insured
+// gets it, so it keeps its own copy of these words. The round-trip tests in
+// templates/attestation render attestations and read them back here.
 const (
 	headingMentions = "Mentions complémentaires"
 	referencePrefix = "Référence : "
+	mentionETMText  = "Exonération du ticket modérateur"
+	mentionC2SText  = "Complémentaire santé solidaire (C2S)"
 )
 
-// ReadAttestation reads an attestation made by PDFRenderer back into its
+// tableHeads are the headings of the beneficiaries table's columns; the
+// first name is the second column.
+var tableHeads = [...]string{"Nom", "Prénom", "Né(e) le", "Rang", "Qualité", "N° de sécurité sociale", "Droits"}
+
+// ReadAttestation reads an attestation made by attestation.PDFRenderer back into its
 // summary: the "Référence : …" line, the first name column of the
 // beneficiaries table (a row starts with a line that has a piece in every
 // column; a first name broken over several lines is joined back), and the
@@ -78,7 +87,7 @@ func (rd *attestationReader) line(cells []textCell) {
 	case len(cells) == 1 && cells[0].s == headingMentions:
 		rd.endRow()
 		rd.inTable, rd.inMentions = false, true
-	case rd.inTable && len(cells) == len(tableCols):
+	case rd.inTable && len(cells) == len(tableHeads):
 		rd.endRow()
 		rd.name = []string{cells[1].s}
 	case rd.inTable && rd.name != nil:
@@ -114,11 +123,11 @@ func reference(cells []textCell) string {
 
 // isTableHeading reports whether a line is the beneficiaries table's heading.
 func isTableHeading(cells []textCell) bool {
-	if len(cells) != len(tableCols) {
+	if len(cells) != len(tableHeads) {
 		return false
 	}
-	for i, c := range tableCols {
-		if cells[i].s != c.head {
+	for i, h := range tableHeads {
+		if cells[i].s != h {
 			return false
 		}
 	}
@@ -138,6 +147,19 @@ func mentionOf(s string) (string, rules.Mention, bool) {
 		return name, rules.MentionC2S, true
 	}
 	return "", "", false
+}
+
+// joinWrapped puts back together a first name the layout wrapped over
+// several lines: pieces join with a space, except after a hyphen.
+func joinWrapped(lines []string) string {
+	var b strings.Builder
+	for i, l := range lines {
+		if i > 0 && !strings.HasSuffix(lines[i-1], "-") {
+			b.WriteByte(' ')
+		}
+		b.WriteString(l)
+	}
+	return b.String()
 }
 
 // check tells whether s holds what every attestation has.

@@ -1,4 +1,4 @@
-package templates
+package pdftext
 
 import (
 	"bytes"
@@ -45,10 +45,11 @@ func ExtractText(pdf []byte) (string, error) {
 	return b.String(), nil
 }
 
-// pdfcpuConfig is a pdfcpu configuration built in memory.
+// PDFCPUConfig is a pdfcpu configuration built in memory, in validation
+// mode (model.ValidationStrict or Relaxed).
 // model.NewDefaultConfiguration would create a configuration directory in the
 // user's home on first use: a daemon must not write there.
-func pdfcpuConfig(mode int) *model.Configuration {
+func PDFCPUConfig(mode int) *model.Configuration {
 	return &model.Configuration{
 		CreationDate:              time.Time{}.Format("2006-01-02 15:04"),
 		Version:                   model.VersionStr,
@@ -79,7 +80,7 @@ func extractPages(pdf []byte) (pages [][][]textCell, err error) {
 			pages, err = nil, fmt.Errorf("reading the PDF: malformed file (%v)", r)
 		}
 	}()
-	ctx, err := api.ReadContext(bytes.NewReader(pdf), pdfcpuConfig(model.ValidationRelaxed))
+	ctx, err := api.ReadContext(bytes.NewReader(pdf), PDFCPUConfig(model.ValidationRelaxed))
 	if err != nil {
 		return nil, fmt.Errorf("reading the PDF: %w", err)
 	}

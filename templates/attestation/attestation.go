@@ -1,4 +1,8 @@
-package templates
+// Package attestation renders the attestation de droits PDF of an issued
+// decision (SPEC section 6): PDFRenderer lays it out, AttestationFileName
+// names it. Reading it back (for the demo, the acceptance runner and tests)
+// is internal/pdftext's job.
+package attestation
 
 import (
 	"errors"
@@ -61,7 +65,7 @@ type PDFRenderer struct {
 func NewPDFRenderer() (*PDFRenderer, error) {
 	m, err := measureFont(fontRegular)
 	if err != nil {
-		return nil, fmt.Errorf("loading the attestation font: %w (the embedded templates/fonts file is damaged: rebuild it)", err)
+		return nil, fmt.Errorf("loading the attestation font: %w (the embedded templates/attestation/fonts file is damaged: rebuild it)", err)
 	}
 	return &PDFRenderer{font: fontRegular, metrics: m}, nil
 }

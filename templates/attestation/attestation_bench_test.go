@@ -1,7 +1,7 @@
-package templates
+package attestation
 
 // Benchmarks of the attestation PDF (go test -run x -bench Render -benchmem
-// ./templates/). Most of a render is gofpdf loading, subsetting and
+// ./templates/attestation/). Most of a render is gofpdf loading, subsetting and
 // compressing the embedded font, a fixed cost per document; the
 // baseline spends its time in maroto's cp1252 translation, which it rebuilds
 // for every text drawn in a built-in font.
@@ -11,6 +11,7 @@ import (
 
 	"github.com/johnfercher/maroto/v2/pkg/consts/fontfamily"
 
+	"github.com/cpam/attestd/internal/pdftext"
 	"github.com/cpam/attestd/rules"
 )
 
@@ -115,7 +116,7 @@ func BenchmarkReadAttestation(b *testing.B) {
 	}
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := ReadAttestation(doc.Bytes); err != nil {
+		if _, err := pdftext.ReadAttestation(doc.Bytes); err != nil {
 			b.Fatal(err)
 		}
 	}

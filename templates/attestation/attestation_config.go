@@ -1,4 +1,4 @@
-package templates
+package attestation
 
 import (
 	"bytes"
@@ -138,7 +138,7 @@ func (m *fontMetrics) fit(s string, size, minSize, width float64) float64 {
 // wrap breaks s into lines no wider than width millimetres at size points,
 // after a space or, when it must, after a hyphen: "JEAN-BAPTISTE EMMANUEL"
 // may become "JEAN-" and "BAPTISTE EMMANUEL". Joining the lines back with a
-// space, or with nothing after a hyphen, gives s again (joinWrapped). A piece
+// space, or with nothing after a hyphen, gives s again (what pdftext.ReadAttestation does). A piece
 // wider than width on its own keeps a line of its own.
 func (m *fontMetrics) wrap(s string, size, width float64) []string {
 	if m.width(s, size) <= width {
@@ -178,16 +178,4 @@ func wrapPieces(s string) []string {
 		pieces = append(pieces, s[start:])
 	}
 	return pieces
-}
-
-// joinWrapped puts back together a text that wrap broke into lines.
-func joinWrapped(lines []string) string {
-	var b strings.Builder
-	for i, l := range lines {
-		if i > 0 && !strings.HasSuffix(lines[i-1], "-") {
-			b.WriteByte(' ')
-		}
-		b.WriteString(l)
-	}
-	return b.String()
 }

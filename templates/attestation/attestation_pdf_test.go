@@ -1,4 +1,4 @@
-package templates
+package attestation
 
 import (
 	"bytes"
@@ -11,13 +11,14 @@ import (
 	"github.com/pdfcpu/pdfcpu/pkg/api"
 	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu/model"
 
+	"github.com/cpam/attestd/internal/pdftext"
 	"github.com/cpam/attestd/rules"
 )
 
 // strictContext reads and validates pdf the way pdfcpu's strict mode does.
 func strictContext(t *testing.T, pdf []byte) *model.Context {
 	t.Helper()
-	ctx, err := api.ReadContext(bytes.NewReader(pdf), pdfcpuConfig(model.ValidationStrict))
+	ctx, err := api.ReadContext(bytes.NewReader(pdf), pdftext.PDFCPUConfig(model.ValidationStrict))
 	if err != nil {
 		t.Fatalf("pdfcpu cannot read the attestation: %v", err)
 	}
@@ -40,7 +41,7 @@ func TestRenderValidatesStrictly(t *testing.T) {
 				t.Fatal(err)
 			}
 			strictContext(t, doc.Bytes)
-			if err := api.Validate(bytes.NewReader(doc.Bytes), pdfcpuConfig(model.ValidationStrict)); err != nil {
+			if err := api.Validate(bytes.NewReader(doc.Bytes), pdftext.PDFCPUConfig(model.ValidationStrict)); err != nil {
 				t.Errorf("api.Validate strict: %v", err)
 			}
 		})
@@ -207,7 +208,7 @@ func TestRenderBigFamilyTakesSeveralPages(t *testing.T) {
 		t.Fatalf("%d beneficiaries fit on %d page", n, ctx.PageCount)
 	}
 	if got := strings.Count(text, "\f"); got != ctx.PageCount {
-		t.Errorf("ExtractText gives %d pages, pdfcpu %d", got, ctx.PageCount)
+		t.Errorf("pdftext.ExtractText gives %d pages, pdfcpu %d", got, ctx.PageCount)
 	}
 	// Every page has the footer and its number.
 	for p := 1; p <= ctx.PageCount; p++ {

@@ -1,4 +1,4 @@
-package templates
+package attestation
 
 import (
 	"errors"
@@ -11,6 +11,7 @@ import (
 	"github.com/johnfercher/maroto/v2"
 	"github.com/johnfercher/maroto/v2/pkg/components/text"
 
+	"github.com/cpam/attestd/internal/pdftext"
 	"github.com/cpam/attestd/rules"
 )
 
@@ -25,11 +26,11 @@ func render(t *testing.T, in AttestationInput) []byte {
 }
 
 func TestReadAttestationPeigneFamily(t *testing.T) {
-	got, err := ReadAttestation(render(t, peigneFamily(t)))
+	got, err := pdftext.ReadAttestation(render(t, peigneFamily(t)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := &AttestationSummary{
+	want := &pdftext.AttestationSummary{
 		Reference:     "ATT-20261125-PEIGNE01",
 		Beneficiaries: []string{"BENOIT", "CLAIRE", "LÉA", "LUCAS"},
 		Mentions: map[string][]string{
@@ -47,11 +48,11 @@ func TestReadAttestationPeigneFamily(t *testing.T) {
 func TestReadAttestationWithoutMentions(t *testing.T) {
 	// "Léa et Lucas", nothing asked: two beneficiaries, no mention.
 	in := issuedInput(t, "C-BENOIT", rules.Request{Targets: []rules.Target{{FirstName: "Léa"}, {FirstName: "LUCAS"}}}, "ATT-LL")
-	got, err := ReadAttestation(render(t, in))
+	got, err := pdftext.ReadAttestation(render(t, in))
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := &AttestationSummary{Reference: "ATT-LL", Beneficiaries: []string{"LÉA", "LUCAS"}, Mentions: map[string][]string{}}
+	want := &pdftext.AttestationSummary{Reference: "ATT-LL", Beneficiaries: []string{"LÉA", "LUCAS"}, Mentions: map[string][]string{}}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("got  %+v\nwant %+v", got, want)
 	}
@@ -59,7 +60,7 @@ func TestReadAttestationWithoutMentions(t *testing.T) {
 
 func TestReadAttestationBigFamily(t *testing.T) {
 	in := bigFamily(t, 25)
-	got, err := ReadAttestation(render(t, in))
+	got, err := pdftext.ReadAttestation(render(t, in))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -89,10 +90,10 @@ func TestReadAttestationRefusesOtherPDFs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := ReadAttestation(doc.GetBytes()); !errors.Is(err, ErrNotAttestation) {
-		t.Errorf("another PDF: err = %v, want ErrNotAttestation", err)
+	if _, err := pdftext.ReadAttestation(doc.GetBytes()); !errors.Is(err, pdftext.ErrNotAttestation) {
+		t.Errorf("another PDF: err = %v, want pdftext.ErrNotAttestation", err)
 	}
-	if _, err := ReadAttestation([]byte("%PDF-1.4 nothing else")); err == nil {
+	if _, err := pdftext.ReadAttestation([]byte("%PDF-1.4 nothing else")); err == nil {
 		t.Error("a broken PDF reads as an attestation")
 	}
 }
@@ -133,7 +134,7 @@ func TestReadAttestationLongNames(t *testing.T) {
 	in := longNames(t)
 	doc, text := renderText(t, newRenderer(t), in)
 	strictContext(t, doc.Bytes)
-	got, err := ReadAttestation(doc.Bytes)
+	got, err := pdftext.ReadAttestation(doc.Bytes)
 	if err != nil {
 		t.Fatal(err)
 	}

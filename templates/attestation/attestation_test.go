@@ -1,4 +1,4 @@
-package templates
+package attestation
 
 import (
 	"errors"
@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/cpam/attestd/internal/pdftext"
 	"github.com/cpam/attestd/rules"
 )
 
@@ -16,15 +17,15 @@ func renderText(t *testing.T, r *PDFRenderer, in AttestationInput) (*Document, s
 	if err != nil {
 		t.Fatalf("Render: %v", err)
 	}
-	text, err := ExtractText(doc.Bytes)
+	text, err := pdftext.ExtractText(doc.Bytes)
 	if err != nil {
-		t.Fatalf("ExtractText: %v", err)
+		t.Fatalf("pdftext.ExtractText: %v", err)
 	}
 	return doc, text
 }
 
 // wantLines fails unless every want is a whole line of text (cells joined by
-// tabs, as ExtractText writes them).
+// tabs, as pdftext.ExtractText writes them).
 func wantLines(t *testing.T, text string, want ...string) {
 	t.Helper()
 	lines := map[string]bool{}
@@ -102,7 +103,7 @@ func TestRenderOnlyAskedMentions(t *testing.T) {
 		t.Errorf("file name %q", doc.FileName)
 	}
 	wantLines(t, text, "PEIGNE\tLÉA\t02/03/2015\t1\tEnfant\t2 15 03 69 123 245 11\tdepuis le 02/03/2015")
-	for _, not := range []string{"PEIGNE\tBENOIT\t", "CLAIRE", "LUCAS", headingMentions, "Exonération", "C2S"} {
+	for _, not := range []string{"PEIGNE\tBENOIT\t", "CLAIRE", "LUCAS", "Mentions complémentaires", "Exonération", "C2S"} {
 		if strings.Contains(text, not) {
 			t.Errorf("text has %q:\n%s", not, text)
 		}

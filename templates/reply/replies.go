@@ -1,7 +1,5 @@
-// Package templates renders what attestd sends back: the reply texts (plain
-// text and HTML) and the attestation PDF.
-//
-// # Replies
+// Package reply renders the texts attestd sends back: the reply (plain text
+// and HTML) of each outcome. Package attestation, beside it, renders the PDF.
 //
 // Every outcome that gets a reply (SPEC section 5) has two templates under
 // mail/, embedded in the binary: <outcome>.txt.tmpl (text/template) and
@@ -16,7 +14,7 @@
 // Outcomes about a known compte render PersonalData (first names and dates
 // of birth, never a NIR, an address or an ETM motif); the others render
 // GenericData, which has no field able to hold personal data.
-package templates
+package reply
 
 import (
 	"bytes"

@@ -2,7 +2,7 @@
 
 // Command subset writes the Latin subset of DejaVu Sans that the attestation
 // PDF embeds (see ../attestation_font.go). It is run by hand, or by
-// `go generate ./templates/`, when the character set changes:
+// `go generate ./templates/attestation/`, when the character set changes:
 //
 //	go run ./fonts/subset.go -src /usr/share/fonts/truetype/dejavu
 //

@@ -1,8 +1,6 @@
-package templates
+package attestation
 
 import (
-	"bytes"
-	"errors"
 	"fmt"
 	"time"
 
@@ -12,9 +10,6 @@ import (
 	"github.com/johnfercher/maroto/v2/pkg/core"
 	"github.com/johnfercher/maroto/v2/pkg/core/entity"
 	"github.com/johnfercher/maroto/v2/pkg/props"
-	"github.com/pdfcpu/pdfcpu/pkg/api"
-	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu/model"
-	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu/types"
 
 	"github.com/cpam/attestd/rules"
 	"github.com/cpam/attestd/seal"
@@ -123,34 +118,4 @@ func (l *layout) addCode(c core.Col, base float64) {
 	l.code.top = base + 2
 	caption := line{s: codeCaption, size: sizeMin, color: colorMuted()}
 	c.Add(l.code, l.textAt(caption, l.code.top+l.code.side+sizeMin*ptToMM, align.Right))
-}
-
-// ErrNoCode is wrapped by ReadCode when a PDF carries no signed code.
-var ErrNoCode = errors.New("the PDF carries no signed code")
-
-// ReadCode returns the signed code a PDF made by a signing renderer carries
-// in its Keywords: the same text its DataMatrix holds.
-func ReadCode(pdf []byte) (string, error) {
-	ctx, err := api.ReadContext(bytes.NewReader(pdf), pdfcpuConfig(model.ValidationRelaxed))
-	if err != nil {
-		return "", fmt.Errorf("reading the PDF: %w", err)
-	}
-	if ctx.Info == nil {
-		return "", ErrNoCode
-	}
-	info, err := ctx.DereferenceDict(*ctx.Info)
-	if err != nil {
-		return "", fmt.Errorf("reading the PDF's Info: %w", err)
-	}
-	// The raw bytes: a text string would read GS and US as PDFDocEncoding's
-	// accents.
-	kw, ok := info["Keywords"].(types.StringLiteral)
-	if !ok {
-		return "", ErrNoCode
-	}
-	raw, err := types.Unescape(kw.Value())
-	if err != nil || !bytes.HasPrefix(raw, []byte("DC04")) {
-		return "", ErrNoCode
-	}
-	return string(raw), nil
 }

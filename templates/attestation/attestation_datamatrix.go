@@ -1,4 +1,4 @@
-package templates
+package attestation
 
 // A DataMatrix ECC200 encoder (ISO/IEC 16022), ASCII mode, square symbols up
 // to 104×104. github.com/boombuler/barcode draws the same symbols, but its

@@ -1,4 +1,4 @@
-package templates
+package attestation
 
 import (
 	"bytes"
@@ -14,6 +14,7 @@ import (
 
 	"github.com/boombuler/barcode/datamatrix"
 
+	"github.com/cpam/attestd/internal/pdftext"
 	"github.com/cpam/attestd/rules"
 	"github.com/cpam/attestd/seal"
 )
@@ -66,11 +67,11 @@ func TestSignedRenderRoundTrip(t *testing.T) {
 		}
 		strictContext(t, doc.Bytes)
 		qpdfCheck(t, doc.Bytes)
-		sum, err := ReadAttestation(doc.Bytes)
+		sum, err := pdftext.ReadAttestation(doc.Bytes)
 		if err != nil {
 			t.Fatalf("%s: the signed attestation does not read back: %v", id, err)
 		}
-		code, err := ReadCode(doc.Bytes)
+		code, err := pdftext.ReadCode(doc.Bytes)
 		if err != nil {
 			t.Fatalf("%s: %v", id, err)
 		}
@@ -111,7 +112,7 @@ func TestUnsignedRenderHasNoCode(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := ReadCode(doc.Bytes); !errors.Is(err, ErrNoCode) {
+	if _, err := pdftext.ReadCode(doc.Bytes); !errors.Is(err, pdftext.ErrNoCode) {
 		t.Errorf("ReadCode of an unsigned attestation: %v", err)
 	}
 	if bytes.Contains(doc.Bytes, []byte("/Keywords")) || bytes.Contains(doc.Bytes, []byte("/Subtype /Image")) {
@@ -146,7 +147,7 @@ func TestBigFamilyCode(t *testing.T) {
 			t.Fatal(err)
 		}
 		strictContext(t, doc.Bytes)
-		code, err := ReadCode(doc.Bytes)
+		code, err := pdftext.ReadCode(doc.Bytes)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -184,7 +185,7 @@ func TestCodeDecodesIndependently(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		want, err := ReadCode(doc.Bytes)
+		want, err := pdftext.ReadCode(doc.Bytes)
 		if err != nil {
 			t.Fatal(err)
 		}
