@@ -18,7 +18,7 @@ import (
 
 	"github.com/emersion/go-message/textproto"
 
-	"github.com/cpam/attestd/localmail"
+	"github.com/cpam/attestd/internal/localmail"
 	"github.com/cpam/attestd/samples"
 	"github.com/cpam/attestd/store"
 )

@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/cpam/attestd/daemon"
-	"github.com/cpam/attestd/loadgen"
+	"github.com/cpam/attestd/internal/loadgen"
 	"github.com/cpam/attestd/samples"
 )
 

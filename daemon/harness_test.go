@@ -14,7 +14,7 @@ import (
 	"github.com/emersion/go-message/mail"
 
 	"github.com/cpam/attestd/daemon"
-	"github.com/cpam/attestd/localmail"
+	"github.com/cpam/attestd/internal/localmail"
 	"github.com/cpam/attestd/rules"
 	"github.com/cpam/attestd/samples"
 	"github.com/cpam/attestd/store"

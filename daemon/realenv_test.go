@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/cpam/attestd/daemon"
-	"github.com/cpam/attestd/mailenv"
+	"github.com/cpam/attestd/internal/mailenv"
 )
 
 // realEnv is Dovecot (the service mailbox) and Mailpit (the relay, read

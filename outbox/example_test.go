@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/cpam/attestd/localmail"
+	"github.com/cpam/attestd/internal/localmail"
 	"github.com/cpam/attestd/outbox"
 )
 

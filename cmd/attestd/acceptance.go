@@ -11,7 +11,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/cpam/attestd/acceptance"
+	"github.com/cpam/attestd/internal/acceptance"
 	"github.com/cpam/attestd/store"
 )
 

@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cpam/attestd/mailenv"
+	"github.com/cpam/attestd/internal/mailenv"
 	"github.com/cpam/attestd/samples"
 )
 

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/cpam/attestd/daemon"
-	"github.com/cpam/attestd/loadgen"
+	"github.com/cpam/attestd/internal/loadgen"
 )
 
 func cmdBench(args []string) error {

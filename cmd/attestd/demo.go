@@ -19,8 +19,9 @@ import (
 
 	"github.com/cpam/attestd/daemon"
 	"github.com/cpam/attestd/inbox"
+	"github.com/cpam/attestd/internal/loadgen"
+	"github.com/cpam/attestd/internal/localmail"
 	"github.com/cpam/attestd/internal/pdftext"
-	"github.com/cpam/attestd/localmail"
 	"github.com/cpam/attestd/rules"
 	"github.com/cpam/attestd/samples"
 	"github.com/cpam/attestd/store"
@@ -160,7 +161,7 @@ func cmdDemo(args []string) error {
 // demoConfig is the embedded default: the trust settings of the samples'
 // expected.json, or those of --config.
 func demoConfig(file string) (daemon.Config, error) {
-	cfg := daemon.SampleConfig()
+	cfg := loadgen.SampleConfig(nil)
 	cfg.IMAP.PollInterval = daemon.Duration(2 * time.Second)
 	cfg.IMAP.Username = demoUser
 	if file != "" {

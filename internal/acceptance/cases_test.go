@@ -9,7 +9,7 @@ import (
 
 	"github.com/emersion/go-message/mail"
 
-	"github.com/cpam/attestd/acceptance"
+	"github.com/cpam/attestd/internal/acceptance"
 	"github.com/cpam/attestd/samples"
 )
 

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cpam/attestd/acceptance"
+	"github.com/cpam/attestd/internal/acceptance"
 	"github.com/cpam/attestd/samples"
 	"github.com/cpam/attestd/store"
 )

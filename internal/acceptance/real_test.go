@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cpam/attestd/acceptance"
-	"github.com/cpam/attestd/mailenv"
+	"github.com/cpam/attestd/internal/acceptance"
+	"github.com/cpam/attestd/internal/mailenv"
 	"github.com/cpam/attestd/samples"
 )
 

@@ -10,9 +10,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cpam/attestd/acceptance"
 	"github.com/cpam/attestd/daemon"
-	"github.com/cpam/attestd/localmail"
+	"github.com/cpam/attestd/internal/acceptance"
+	"github.com/cpam/attestd/internal/localmail"
 	"github.com/cpam/attestd/rules"
 	"github.com/cpam/attestd/samples"
 	"github.com/cpam/attestd/store"

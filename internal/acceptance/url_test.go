@@ -4,7 +4,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/cpam/attestd/acceptance"
+	"github.com/cpam/attestd/internal/acceptance"
 )
 
 func env(vars map[string]string) func(string) string {

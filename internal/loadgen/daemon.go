@@ -41,17 +41,27 @@ type runningDaemon interface {
 	isolated() bool
 }
 
+// SampleConfig is daemon.DefaultConfig with the service and trust settings
+// that e (nil: the embedded samples/requests/expected.json) assumes: the
+// configuration of a bench run and of the demo, which pass it to the daemon
+// as mox's localserve does. The product never reads the samples.
+func SampleConfig(e *samples.Expected) daemon.Config {
+	if e == nil {
+		e = samples.ExpectedCases()
+	}
+	cfg := daemon.DefaultConfig()
+	cfg.Service.Address = e.ServiceAddress
+	cfg.Trust.AuthservIDs = []string{e.TrustedAuthservID}
+	cfg.Trust.AgentDomains = e.AgentDomains
+	cfg.Trust.Gateway = daemon.GatewayConfig{Domain: e.GatewayDomain, Header: e.GatewayHeader}
+	return cfg
+}
+
 // benchConfig is the daemon's configuration for a run: the samples' trust
 // settings, the given mail servers, a store in dir, and no daily limits
 // (a run sends the same comptes hundreds of requests).
 func benchConfig(o Options, dir, smtpAddr string) daemon.Config {
-	cfg := daemon.SampleConfig()
-	if e := o.Expected; e != nil {
-		cfg.Service.Address = e.ServiceAddress
-		cfg.Trust.AuthservIDs = []string{e.TrustedAuthservID}
-		cfg.Trust.AgentDomains = e.AgentDomains
-		cfg.Trust.Gateway = daemon.GatewayConfig{Domain: e.GatewayDomain, Header: e.GatewayHeader}
-	}
+	cfg := SampleConfig(o.Expected)
 	cfg.SMTP.Address = smtpAddr
 	cfg.Store = daemon.StoreConfig{Driver: "sqlite", DSN: filepath.Join(dir, "attestd.db")}
 	cfg.Limits.AttestationsPerComptePerDay = 1 << 30

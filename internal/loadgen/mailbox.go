@@ -11,7 +11,7 @@ import (
 	"github.com/emersion/go-imap/v2/imapclient"
 
 	"github.com/cpam/attestd/daemon"
-	"github.com/cpam/attestd/localmail"
+	"github.com/cpam/attestd/internal/localmail"
 )
 
 // benchUser is the service mailbox on the embedded IMAP server.

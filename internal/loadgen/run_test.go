@@ -13,7 +13,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/cpam/attestd/daemon"
-	"github.com/cpam/attestd/loadgen"
+	"github.com/cpam/attestd/internal/loadgen"
 	"github.com/cpam/attestd/samples"
 )
 
@@ -112,7 +112,7 @@ func TestSustainedChildProcess(t *testing.T) {
 
 // A daemon configuration written out loads back as it was.
 func TestConfigRoundTrip(t *testing.T) {
-	cfg := daemon.SampleConfig()
+	cfg := loadgen.SampleConfig(nil)
 	cfg.IMAP.Username = "attestation@cpam.example"
 	cfg.IMAP.Secret = daemon.Secret{Env: "ATTESTD_TEST_BENCH_PW"}
 	cfg.IMAP.IdleWakeup = daemon.Duration(150 * time.Millisecond)

@@ -3,7 +3,7 @@ package localmail_test
 import (
 	"fmt"
 
-	"github.com/cpam/attestd/localmail"
+	"github.com/cpam/attestd/internal/localmail"
 )
 
 // Deliver a request to the watched mailbox, then look at what it holds.

@@ -9,7 +9,7 @@ import (
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
 
-	"github.com/cpam/attestd/localmail"
+	"github.com/cpam/attestd/internal/localmail"
 )
 
 const (

@@ -9,7 +9,7 @@ import (
 
 	"github.com/emersion/go-smtp"
 
-	"github.com/cpam/attestd/localmail"
+	"github.com/cpam/attestd/internal/localmail"
 )
 
 func startSMTP(t *testing.T) *localmail.SMTPServer {

@@ -6,7 +6,7 @@ import (
 
 	"github.com/emersion/go-imap/v2/imapclient"
 
-	"github.com/cpam/attestd/mailenv"
+	"github.com/cpam/attestd/internal/mailenv"
 )
 
 // These benchmarks measure how long Dovecot takes to tell a client about new

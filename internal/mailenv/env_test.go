@@ -4,7 +4,7 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/cpam/attestd/mailenv"
+	"github.com/cpam/attestd/internal/mailenv"
 )
 
 func setAll(t *testing.T) {

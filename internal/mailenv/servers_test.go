@@ -12,7 +12,7 @@ import (
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-smtp"
 
-	"github.com/cpam/attestd/mailenv"
+	"github.com/cpam/attestd/internal/mailenv"
 )
 
 // These tests run against the servers of .ci/servers.sh and skip without them.

@@ -138,8 +138,9 @@ func (m *fontMetrics) fit(s string, size, minSize, width float64) float64 {
 // wrap breaks s into lines no wider than width millimetres at size points,
 // after a space or, when it must, after a hyphen: "JEAN-BAPTISTE EMMANUEL"
 // may become "JEAN-" and "BAPTISTE EMMANUEL". Joining the lines back with a
-// space, or with nothing after a hyphen, gives s again (what pdftext.ReadAttestation does). A piece
-// wider than width on its own keeps a line of its own.
+// space, or with nothing after a hyphen, gives s again (as
+// pdftext.ReadAttestation does). A piece wider than width on its own keeps a
+// line of its own.
 func (m *fontMetrics) wrap(s string, size, width float64) []string {
 	if m.width(s, size) <= width {
 		return []string{s}
