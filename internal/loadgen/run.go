@@ -110,64 +110,11 @@ func (e *env) sustained(ctx context.Context) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	sentAt := make([]time.Time, len(reqs))
-	var lag time.Duration
-	delivered := make(chan error, 1)
 	start := time.Now()
-	go func() {
-		for i, r := range reqs {
-			if o.Rate > 0 {
-				at := start.Add(time.Duration(float64(i) / o.Rate * float64(time.Second)))
-				if wait := time.Until(at); wait > 0 {
-					time.Sleep(wait)
-				} else {
-					lag = max(lag, -wait)
-				}
-			}
-			sentAt[i] = time.Now()
-			if err := e.mb.deliver(r.raw); err != nil {
-				delivered <- fmt.Errorf("loadgen: delivering request %d: %w", i, err)
-				return
-			}
-		}
-		delivered <- nil
-	}()
-
-	var got []accepted
-	var timeout <-chan time.Time
-	tick := time.NewTicker(pollEvery)
-	defer tick.Stop()
-	deliveredAll := false
-	var counts map[string]int
-	for counts == nil {
-		select {
-		case a := <-e.sink.out:
-			got = append(got, a)
-		case err := <-delivered:
-			if err != nil {
-				return nil, err
-			}
-			deliveredAll = true
-			timeout = time.After(o.Timeout)
-		case <-tick.C:
-			if !deliveredAll {
-				continue
-			}
-			c, err := e.outcomes(ctx)
-			if err != nil {
-				return nil, err
-			}
-			if c = minus(c, base); sum(c) >= len(reqs) {
-				counts = c
-			}
-		case <-timeout:
-			c, _ := e.outcomes(ctx)
-			return nil, fmt.Errorf("loadgen: only %d of %d requests filed %v after the last delivery", sum(minus(c, base)), len(reqs), o.Timeout)
-		case <-e.exited:
-			return nil, errors.New("loadgen: the daemon exited during the run (see its log)")
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		}
+	dl := e.deliverOnSchedule(reqs, o.Rate, start)
+	got, counts, err := e.awaitFiled(ctx, len(reqs), base, dl.done)
+	if err != nil {
+		return nil, err
 	}
 	done := time.Now()
 	cpu1, err := e.d.cpu(ctx)
@@ -178,8 +125,8 @@ func (e *env) sustained(ctx context.Context) (*Report, error) {
 		return nil, err
 	}
 	rep := &Report{Mode: "sustained", Requests: len(reqs), Offered: o.Rate, Outcomes: counts,
-		CPU: cpu1 - cpu0, DeliveryLag: lag}
-	rep.addReplies(reqs, sentAt, got)
+		CPU: cpu1 - cpu0, DeliveryLag: dl.lag}
+	rep.addReplies(reqs, dl.sentAt, got)
 	// The run lasts from the first delivery to the last reply (filing is a
 	// few milliseconds later); without replies, to when it was seen filed.
 	end := done
@@ -188,6 +135,80 @@ func (e *env) sustained(ctx context.Context) (*Report, error) {
 	}
 	rep.Elapsed = end.Sub(start)
 	return rep, nil
+}
+
+// delivery is a sustained run's schedule, filled in as it goes: read
+// sentAt and lag once done has given nil.
+type delivery struct {
+	sentAt []time.Time
+	lag    time.Duration // the most a delivery fell behind the rate
+	done   chan error    // nil once every request is delivered, or the first error
+}
+
+// deliverOnSchedule delivers reqs in a goroutine, rate a second from start
+// (0: as fast as the mailbox takes them).
+func (e *env) deliverOnSchedule(reqs []request, rate float64, start time.Time) *delivery {
+	dl := &delivery{sentAt: make([]time.Time, len(reqs)), done: make(chan error, 1)}
+	go func() {
+		for i, r := range reqs {
+			if rate > 0 {
+				at := start.Add(time.Duration(float64(i) / rate * float64(time.Second)))
+				if wait := time.Until(at); wait > 0 {
+					time.Sleep(wait)
+				} else {
+					dl.lag = max(dl.lag, -wait)
+				}
+			}
+			dl.sentAt[i] = time.Now()
+			if err := e.mb.deliver(r.raw); err != nil {
+				dl.done <- fmt.Errorf("loadgen: delivering request %d: %w", i, err)
+				return
+			}
+		}
+		dl.done <- nil
+	}()
+	return dl
+}
+
+// awaitFiled collects the replies until, after the last delivery, the
+// daemon has filed n requests more than base counts: the replies so far and
+// the outcomes of the n.
+func (e *env) awaitFiled(ctx context.Context, n int, base map[string]int, delivered <-chan error) ([]accepted, map[string]int, error) {
+	var got []accepted
+	var timeout <-chan time.Time
+	tick := time.NewTicker(pollEvery)
+	defer tick.Stop()
+	deliveredAll := false
+	for {
+		select {
+		case a := <-e.sink.out:
+			got = append(got, a)
+		case err := <-delivered:
+			if err != nil {
+				return nil, nil, err
+			}
+			deliveredAll = true
+			timeout = time.After(e.o.Timeout)
+		case <-tick.C:
+			if !deliveredAll {
+				continue
+			}
+			c, err := e.outcomes(ctx)
+			if err != nil {
+				return nil, nil, err
+			}
+			if c = minus(c, base); sum(c) >= n {
+				return got, c, nil
+			}
+		case <-timeout:
+			c, _ := e.outcomes(ctx)
+			return nil, nil, fmt.Errorf("loadgen: only %d of %d requests filed %v after the last delivery", sum(minus(c, base)), n, e.o.Timeout)
+		case <-e.exited:
+			return nil, nil, errors.New("loadgen: the daemon exited during the run (see its log)")
+		case <-ctx.Done():
+			return nil, nil, ctx.Err()
+		}
+	}
 }
 
 // idle delivers single requests that get a reply, each after a pause, and
