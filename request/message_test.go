@@ -1,38 +1,27 @@
 package request
 
 import (
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/cpam/attestd/inbox"
+	"github.com/cpam/attestd/samples"
 )
-
-const samplesDir = "../testdata/samples/requests"
-
-// sampleFiles lists the sample requests.
-func sampleFiles(t testing.TB) []string {
-	t.Helper()
-	files, err := filepath.Glob(filepath.Join(samplesDir, "*.eml"))
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no sample .eml in %s: %v", samplesDir, err)
-	}
-	return files
-}
 
 // parseSample parses a sample request as the daemon does before reading it.
 func parseSample(t *testing.T, name string) *inbox.Message {
 	t.Helper()
-	raw, err := os.ReadFile(filepath.Join(samplesDir, name))
-	if err != nil {
-		t.Fatal(err)
+	for _, r := range samples.Requests() {
+		if r.Name == name {
+			m, err := inbox.ParseMessage(r.Raw, inbox.DefaultLimits())
+			if err != nil {
+				t.Fatalf("%s: %v", name, err)
+			}
+			return m
+		}
 	}
-	m, err := inbox.ParseMessage(raw, inbox.DefaultLimits())
-	if err != nil {
-		t.Fatalf("%s: %v", name, err)
-	}
-	return m
+	t.Fatalf("no sample request %s", name)
+	return nil
 }
 
 // TestReadMessageSamples runs the reader over the parsed samples, as the

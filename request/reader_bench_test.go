@@ -1,11 +1,11 @@
 package request
 
 import (
-	"os"
 	"testing"
 
 	"github.com/cpam/attestd/inbox"
 	"github.com/cpam/attestd/rules"
+	"github.com/cpam/attestd/samples"
 )
 
 // BenchmarkReadSamples parses and reads every sample request, as the
@@ -13,13 +13,9 @@ import (
 func BenchmarkReadSamples(b *testing.B) {
 	var raws [][]byte
 	size := 0
-	for _, f := range sampleFiles(b) {
-		raw, err := os.ReadFile(f)
-		if err != nil {
-			b.Fatal(err)
-		}
-		raws = append(raws, raw)
-		size += len(raw)
+	for _, r := range samples.Requests() {
+		raws = append(raws, r.Raw)
+		size += len(r.Raw)
 	}
 	known := []string{"BENOIT", "CLAIRE", "LÉA", "LUCAS", "LUCAS"}
 	opts := &ReadOptions{Known: known, Today: rules.MustDate("2026-11-25")}
