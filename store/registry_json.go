@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 
 	"github.com/cpam/attestd/rules"
@@ -161,12 +162,13 @@ func (p *parser) file() (*Registry, recordLines) {
 			p.array("comptes", func(i, line int) {
 				var c compteJSON
 				if p.record(&c, fmt.Sprintf("comptes[%d]", i), line) {
-					reg.Comptes = append(reg.Comptes, p.compte(&c, line))
+					reg.Comptes = append(reg.Comptes, p.compte(&c, i, line))
 					lines.comptes = append(lines.comptes, line)
 				}
 			})
 		default:
-			p.v.add(&ValidationError{Field: key, Problem: "unknown field", Line: line})
+			field, _ := safeField(key)
+			p.v.add(&ValidationError{Field: field, Problem: "unknown field", Line: line})
 			var skip json.RawMessage
 			p.record(&skip, key, line)
 		}
@@ -184,7 +186,7 @@ func (p *parser) file() (*Registry, recordLines) {
 	case format == nil:
 		p.v.add(&ValidationError{Field: "format", Problem: fmt.Sprintf("missing: want %q", RegistryFormat), Line: 1})
 	case *format != RegistryFormat:
-		p.v.add(&ValidationError{Field: "format", Problem: fmt.Sprintf("unsupported format %q: want %q", *format, RegistryFormat), Line: 1})
+		p.v.add(&ValidationError{Field: "format", Problem: fmt.Sprintf("unsupported format: want %q", RegistryFormat), Line: 1})
 	}
 	return reg, lines
 }
@@ -241,6 +243,9 @@ func (p *parser) record(v any, field string, line int) bool {
 		if json.Unmarshal(raw, &probe) == nil {
 			compteID, _ = probe.ID.(string)
 		}
+		if !validCompteID(compteID) {
+			compteID = "" // never printed: the validator says what is wrong with it
+		}
 		if compteID != "" {
 			field = ""
 		}
@@ -259,15 +264,22 @@ func (p *parser) record(v any, field string, line int) bool {
 			f = strings.TrimPrefix(f+"."+typeErr.Field, ".")
 		}
 		l, _ := lineCol(p.data, base+typeErr.Offset)
+		// Value is "string", "number 1840575…": only its kind is said.
+		kind, _, _ := strings.Cut(typeErr.Value, " ")
 		p.v.add(&ValidationError{CompteID: compteID, Field: f,
-			Problem: fmt.Sprintf("wrong type: want a JSON %s, got %s", jsonKind(typeErr.Type.Kind().String()), typeErr.Value), Line: l})
+			Problem: fmt.Sprintf("wrong type: want a JSON %s, got a %s", jsonKind(typeErr.Type.Kind().String()), kind), Line: l})
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
 		// The rest of the record was decoded: go on checking it.
-		p.v.add(&ValidationError{CompteID: compteID, Field: field,
-			Problem: "unknown field " + strings.TrimPrefix(err.Error(), "json: unknown field "), Line: line})
+		problem := "unknown field"
+		if key, err := strconv.Unquote(strings.TrimPrefix(err.Error(), "json: unknown field ")); err == nil {
+			if name, ok := safeField(key); ok {
+				problem += " " + strconv.Quote(name)
+			}
+		}
+		p.v.add(&ValidationError{CompteID: compteID, Field: field, Problem: problem, Line: line})
 		return true
 	default:
-		p.v.add(&ValidationError{CompteID: compteID, Field: field, Problem: err.Error(), Line: line})
+		p.v.add(&ValidationError{CompteID: compteID, Field: field, Problem: "malformed value", Line: line})
 	}
 	return false
 }
@@ -332,20 +344,25 @@ func (o *organismeJSON) organisme() rules.Organisme {
 // compte maps a decoded compte to the rules types. Its organisme is filled in
 // later, once every organisme is known. Dates that do not parse are recorded
 // as problems here and left zero.
-func (p *parser) compte(c *compteJSON, line int) rules.Compte {
+func (p *parser) compte(c *compteJSON, index, line int) rules.Compte {
 	out := rules.Compte{ID: c.ID, Email: c.Email, Organisme: rules.Organisme{Code: c.Organisme}, NPAI: c.NPAI}
 	if c.Adresse != nil {
 		out.Adresse = &rules.Address{Lignes: appendAll(nil, c.Adresse.Lignes),
 			CodePostal: c.Adresse.CodePostal, Commune: c.Adresse.Commune}
 	}
+	id, prefix := c.ID, ""
+	if !validCompteID(id) {
+		id, prefix = "", fmt.Sprintf("comptes[%d].", index)
+	}
 	date := func(field, s string) rules.Date {
+		field = prefix + field
 		if s == "" {
 			return rules.Date{} // "missing", said by the validator
 		}
 		d, err := rules.ParseDate(s)
 		if err != nil {
 			// The value is not quoted: it may be a date of birth.
-			p.v.add(&ValidationError{CompteID: c.ID, Field: field, Problem: "not a date: want YYYY-MM-DD", Line: line})
+			p.v.add(&ValidationError{CompteID: id, Field: field, Problem: "not a date: want YYYY-MM-DD", Line: line})
 		}
 		return d
 	}
@@ -353,7 +370,7 @@ func (p *parser) compte(c *compteJSON, line int) rules.Compte {
 		per := rules.Period{Start: date(field+".date_debut", debut)}
 		if fin != nil {
 			if *fin == "" {
-				p.v.add(&ValidationError{CompteID: c.ID, Field: field + ".date_fin", Problem: "empty: write null for no known end", Line: line})
+				p.v.add(&ValidationError{CompteID: id, Field: prefix + field + ".date_fin", Problem: "empty: write null for no known end", Line: line})
 			} else {
 				per.End = date(field+".date_fin", *fin)
 			}

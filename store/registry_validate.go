@@ -6,6 +6,7 @@ import (
 	"net/mail"
 	"sort"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/cpam/attestd/rules"
 )
@@ -71,20 +72,22 @@ func (v *validator) registry(reg *Registry, lines recordLines) {
 		c := &reg.Comptes[i]
 		line := lineAt(lines.comptes, i)
 		cv := compteValidator{v: v, id: c.ID, line: line}
+		if !validCompteID(c.ID) {
+			// An id that breaks the rule is not printed: the compte is
+			// named by its place in the file.
+			cv.id, cv.prefix = "", fmt.Sprintf("comptes[%d].", i)
+		}
 		switch {
 		case strings.TrimSpace(c.ID) == "":
-			v.add(&ValidationError{Field: fmt.Sprintf("comptes[%d].id", i), Problem: "missing", Line: line})
-		case strings.ContainsAny(c.ID, " \t\r\n"):
-			cv.add("id", "must not contain spaces")
+			cv.add("id", "missing")
+		case !validCompteID(c.ID):
+			cv.add("id", checkText(c.ID, maxCompteID, idRune, ruleID))
 		default:
 			if j, dup := ids[c.ID]; dup {
 				cv.add("id", fmt.Sprintf("duplicate compte id (also comptes[%d]%s)", j, atLine(lineAt(lines.comptes, j))))
 			} else {
 				ids[c.ID] = i
 			}
-		}
-		if c.ID == "" {
-			cv.prefix = fmt.Sprintf("comptes[%d].", i)
 		}
 		cv.compte(c, orgs, nirs)
 	}
@@ -104,8 +107,10 @@ func (v *validator) organisme(i int, o *rules.Organisme, line int, seen map[stri
 	switch {
 	case o.Code == "":
 		add("code", "missing")
+	case checkText(o.Code, maxOrgCode, idRune, ruleID) != "":
+		add("code", checkText(o.Code, maxOrgCode, idRune, ruleID))
 	case seen[o.Code]:
-		add("code", fmt.Sprintf("duplicate organisme code %q", o.Code))
+		add("code", "duplicate organisme code")
 	default:
 		seen[o.Code] = true
 	}
@@ -114,14 +119,30 @@ func (v *validator) organisme(i int, o *rules.Organisme, line int, seen map[stri
 		n           int
 	}{{"regime", o.Regime, 2}, {"caisse", o.Caisse, 3}, {"centre", o.Centre, 4}} {
 		if len(f.value) != f.n || strings.Trim(f.value, "0123456789") != "" {
-			add(f.name, fmt.Sprintf("want %d digits, got %q", f.n, f.value))
+			add(f.name, fmt.Sprintf("want %d digits", f.n))
 		}
 	}
 	if strings.TrimSpace(o.Libelle) == "" {
 		add("libelle", "missing")
+	} else if p := checkText(o.Libelle, maxLibelle, textRune, ruleText); p != "" {
+		add("libelle", p)
 	}
 	if blank(o.Adresse) {
 		add("adresse", "missing: the attestation prints the organisme's postal address")
+	}
+	addressLines(o.Adresse, "adresse", add)
+}
+
+// addressLines checks the lines of a postal address: how many, and each
+// one's length and characters.
+func addressLines(lines []string, field string, add func(field, problem string)) {
+	if len(lines) > maxLines {
+		add(field, fmt.Sprintf("too many lines: %d, at most %d", len(lines), maxLines))
+	}
+	for i, l := range lines {
+		if p := checkText(l, maxLine, textRune, ruleText); p != "" {
+			add(fmt.Sprintf("%s[%d]", field, i), p)
+		}
 	}
 }
 
@@ -153,14 +174,20 @@ func (cv compteValidator) compte(c *rules.Compte, orgs map[string]bool, nirs map
 	case c.Organisme.Code == "":
 		cv.add("organisme", "missing")
 	case !orgs[c.Organisme.Code]:
-		cv.add("organisme", fmt.Sprintf("unknown organisme %q: not in organismes", c.Organisme.Code))
+		cv.add("organisme", "unknown organisme: not one of the organismes' codes")
 	}
 	if a := c.Adresse; a != nil {
 		if blank(a.Lignes) {
 			cv.add("adresse.lignes", "empty: write \"adresse\": null when there is no postal address")
 		}
+		addressLines(a.Lignes, "adresse.lignes", cv.add)
+		if p := checkText(a.CodePostal, maxCodePostal, codeRune, ruleCode); p != "" {
+			cv.add("adresse.code_postal", p)
+		}
 		if strings.TrimSpace(a.Commune) == "" {
 			cv.add("adresse.commune", "missing")
+		} else if p := checkText(a.Commune, maxCommune, textRune, ruleText); p != "" {
+			cv.add("adresse.commune", p)
 		}
 	}
 	if len(c.Beneficiaries) == 0 {
@@ -191,15 +218,23 @@ func (cv compteValidator) compte(c *rules.Compte, orgs map[string]bool, nirs map
 	}
 }
 
-// email checks the address on file. Problems do not quote it.
+// email checks the address on file. Problems do not quote it, nor the
+// parser's error, which may.
 func (cv compteValidator) email(s string) {
-	if s == "" {
+	switch {
+	case s == "":
 		cv.add("email", "missing")
+		return
+	case len(s) > maxEmail:
+		cv.add("email", fmt.Sprintf("too long: %d bytes, at most %d", len(s), maxEmail))
+		return
+	case strings.IndexFunc(s, func(r rune) bool { return r < ' ' || r > '~' }) >= 0:
+		cv.add("email", "not an e-mail address: want printable ASCII, such as name@example.org")
 		return
 	}
 	a, err := mail.ParseAddress(s)
 	if err != nil {
-		cv.add("email", "not an e-mail address: "+strings.TrimPrefix(err.Error(), "mail: "))
+		cv.add("email", "not an e-mail address: want one address such as name@example.org")
 		return
 	}
 	if a.Name != "" || a.Address != s {
@@ -209,7 +244,12 @@ func (cv compteValidator) email(s string) {
 
 func (cv compteValidator) beneficiary(f string, b *rules.Beneficiary, nirs map[string]string) {
 	where := fmt.Sprintf("compte %s %s", cv.id, f)
+	if cv.id == "" {
+		where = cv.prefix + f
+	}
 	switch n, err := rules.CheckNIR(b.NIR); {
+	case len(b.NIR) > maxNIR:
+		cv.add(f+".nir", fmt.Sprintf("too long: %d characters, at most %d", utf8.RuneCountInString(b.NIR), maxNIR))
 	case b.NIR == "":
 		if b.Qualite == rules.QualiteAssure {
 			cv.add(f+".nir", "missing: the ouvrant droit needs his NIR")
@@ -227,12 +267,9 @@ func (cv compteValidator) beneficiary(f string, b *rules.Beneficiary, nirs map[s
 			nirs[n] = where
 		}
 	}
-	if strings.TrimSpace(b.NomFamille) == "" {
-		cv.add(f+".nom_famille", "missing")
-	}
-	if strings.TrimSpace(b.Prenom) == "" {
-		cv.add(f+".prenom", "missing")
-	}
+	cv.name(f+".nom_famille", b.NomFamille, true)
+	cv.name(f+".nom_usage", b.NomUsage, false)
+	cv.name(f+".prenom", b.Prenom, true)
 	if b.DateNaissance.IsZero() {
 		cv.add(f+".date_naissance", "missing")
 	}
@@ -240,7 +277,7 @@ func (cv compteValidator) beneficiary(f string, b *rules.Beneficiary, nirs map[s
 		cv.add(f+".rang_naissance", fmt.Sprintf("want 1 or more, got %d", b.Rang))
 	}
 	if !b.Qualite.Valid() {
-		cv.add(f+".qualite", fmt.Sprintf("unknown qualité %q: want %s, %s, %s or %s", b.Qualite,
+		cv.add(f+".qualite", fmt.Sprintf("unknown qualité: want %s, %s, %s or %s",
 			rules.QualiteAssure, rules.QualiteConjoint, rules.QualiteEnfant, rules.QualiteAutre))
 	}
 	for i, p := range b.Droits {
@@ -248,9 +285,25 @@ func (cv compteValidator) beneficiary(f string, b *rules.Beneficiary, nirs map[s
 	}
 	for i, e := range b.ETM {
 		cv.period(fmt.Sprintf("%s.exonerations[%d]", f, i), e.Period)
+		if p := checkText(e.Motif, maxMotif, textRune, ruleText); p != "" {
+			cv.add(fmt.Sprintf("%s.exonerations[%d].motif", f, i), p)
+		}
 	}
 	for i, p := range b.C2S {
 		cv.period(fmt.Sprintf("%s.c2s[%d]", f, i), p)
+	}
+}
+
+// name checks a person's name; an optional one may be empty.
+func (cv compteValidator) name(field, s string, required bool) {
+	switch {
+	case strings.TrimSpace(s) == "" && required:
+		cv.add(field, "missing")
+	case s == "":
+	default:
+		if p := checkName(s); p != "" {
+			cv.add(field, p)
+		}
 	}
 }
 
