@@ -20,7 +20,9 @@ import (
 // name is then the ouvrant droit's. A person's name is the usage name when
 // one is on file (the name people know them by), the family name otherwise.
 // Accents are dropped ("LÉA" → "LEA"), ligatures spelled out ("Œ" → "OE"),
-// and any other character becomes a dash.
+// and any other character becomes a dash. Each name is cut to
+// maxFileNamePart characters, so that any name the registry allows gives a
+// name the outbox accepts (at most 200 characters, SPEC section 6).
 func AttestationFileName(in AttestationInput) string {
 	date := rules.DateOf(in.IssuedAt).Compact()
 	listed := in.Decision.Listed
@@ -52,12 +54,18 @@ var asciiLigatures = strings.NewReplacer(
 	"Ł", "L", "ł", "L", "Đ", "D", "đ", "D", "Ð", "D", "ð", "D", "Þ", "TH", "þ", "TH", "ı", "I",
 )
 
+// maxFileNamePart bounds each name in the file name: the longest file name
+// is then 19+40+1+40+1+8+4 = 113 characters.
+const maxFileNamePart = 40
+
 // asciiName upper-cases s, drops its accents and turns every run of other
-// characters into one dash. It never returns an empty string.
+// characters into one dash, keeping at most maxFileNamePart characters (cut
+// at a dash when there is one in the last part). It never returns an empty
+// string.
 func asciiName(s string) string {
 	var b strings.Builder
 	dash := true // no leading dash
-	for _, r := range norm.NFD.String(asciiLigatures.Replace(s)) {
+	for _, r := range norm.NFKD.String(asciiLigatures.Replace(s)) {
 		switch {
 		case unicode.Is(unicode.Mn, r):
 			continue
@@ -75,6 +83,13 @@ func asciiName(s string) string {
 		dash = false
 	}
 	out := strings.TrimSuffix(b.String(), "-")
+	if len(out) > maxFileNamePart {
+		out = out[:maxFileNamePart]
+		if i := strings.LastIndexByte(out, '-'); i > maxFileNamePart/2 {
+			out = out[:i]
+		}
+		out = strings.TrimSuffix(out, "-")
+	}
 	if out == "" {
 		return "INCONNU"
 	}

@@ -2,6 +2,7 @@ package attestation
 
 import (
 	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/cpam/attestd/rules"
@@ -42,8 +43,13 @@ func TestASCIIName(t *testing.T) {
 		"Œdipe l'Été":        "OEDIPE-L-ETE",
 		"  N'GUESSAN--KOUA ": "N-GUESSAN-KOUA",
 		"Łukasz Straße":      "LUKASZ-STRASSE",
+		"ǅemal ﬁlip":         "DZEMAL-FILIP",
 		"Дмитрий":            "INCONNU",
-		"":                   "INCONNU",
+		// Cut to 40 characters, at a dash in the last half.
+		strings.Repeat("A", 100000):                         strings.Repeat("A", 40),
+		"WOLFESCHLEGELSTEINHAUSENBERGERDORFF VON ALTENBURG": "WOLFESCHLEGELSTEINHAUSENBERGERDORFF-VON",
+		"JEAN-BAPTISTE-EMMANUEL-MARIE-JOSEPH-ALEXANDRE":     "JEAN-BAPTISTE-EMMANUEL-MARIE-JOSEPH",
+		"": "INCONNU",
 	} {
 		if got := asciiName(in); got != want {
 			t.Errorf("asciiName(%q) = %q, want %q", in, got, want)
