@@ -194,23 +194,42 @@ type demoRow struct {
 	Mentions      map[string][]string `json:"mentions"`
 	Reference     string              `json:"reference,omitempty"`
 	Millis        int64               `json:"ms"`
+	// NoMessageID is set when the request had no Message-ID: the daemon
+	// knows it by a digest of its bytes (MessageID), and its reply, which
+	// has no In-Reply-To, was found by its reference.
+	NoMessageID bool `json:"no_message_id,omitempty"`
 }
 
 type demoReport struct {
-	dir      string
-	smtp     *localmail.SMTPServer
-	requests map[string]samples.Request // by Message-ID
+	dir  string
+	smtp *localmail.SMTPServer
+	// requests are the requests by the daemon's key: the Message-ID, or
+	// the digest of a request without one. Identical requests share a key:
+	// each result takes the next of them.
+	requests map[string][]samples.Request
 	rows     []demoRow
 }
 
 func newDemoReport(dir string, reqs []samples.Request, smtp *localmail.SMTPServer) *demoReport {
-	r := &demoReport{dir: dir, smtp: smtp, requests: map[string]samples.Request{}}
+	r := &demoReport{dir: dir, smtp: smtp, requests: map[string][]samples.Request{}}
 	for _, q := range reqs {
+		key := store.MessageDigest(q.Raw)
 		if m, err := inbox.ParseMessage(q.Raw, inbox.DefaultLimits()); err == nil && m.MessageID != "" {
-			r.requests[m.MessageID] = q
+			key = m.MessageID
 		}
+		r.requests[key] = append(r.requests[key], q)
 	}
 	return r
+}
+
+// request returns the next request known by key, if any.
+func (r *demoReport) request(key string) (samples.Request, bool) {
+	qs := r.requests[key]
+	if len(qs) == 0 {
+		return samples.Request{}, false
+	}
+	r.requests[key] = qs[1:]
+	return qs[0], true
 }
 
 // add records one result, writing its reply and attachments to the
@@ -218,8 +237,9 @@ func newDemoReport(dir string, reqs []samples.Request, smtp *localmail.SMTPServe
 func (r *demoReport) add(res daemon.Result) error {
 	row := demoRow{MessageID: res.MessageID, Outcome: res.Outcome, Folder: res.Folder, Reference: res.Reference,
 		Attachments: []string{}, Beneficiaries: []string{}, Mentions: map[string][]string{}, Millis: res.Duration.Milliseconds()}
-	base := strings.NewReplacer("@", "_", "/", "_", "<", "", ">", "").Replace(res.MessageID)
-	if q, ok := r.requests[res.MessageID]; ok {
+	base := strings.NewReplacer("@", "_", "/", "_", "<", "", ">", "", ":", "_").Replace(res.MessageID)
+	row.NoMessageID = strings.HasPrefix(res.MessageID, "sha256:")
+	if q, ok := r.request(res.MessageID); ok {
 		row.File = q.Name
 		base = strings.TrimSuffix(q.Name, ".eml")
 		if m, err := inbox.ParseMessage(q.Raw, inbox.DefaultLimits()); err == nil {
@@ -227,7 +247,7 @@ func (r *demoReport) add(res daemon.Result) error {
 		}
 	}
 	if res.ReplyTo != "" {
-		reply, err := r.findReply(res.MessageID)
+		reply, err := r.findReply(res)
 		if err != nil {
 			return err
 		}
@@ -264,20 +284,34 @@ func (r *demoReport) add(res daemon.Result) error {
 }
 
 // findReply returns the reply the SMTP server received for a request: it
-// was accepted before the original was filed, so it is there already.
-func (r *demoReport) findReply(msgID string) ([]byte, error) {
+// was accepted before the original was filed, so it is there already. A
+// reply's Message-ID is its reference on the service domain, so the reference
+// finds it, also for a request without a Message-ID, whose reply has no
+// In-Reply-To.
+func (r *demoReport) findReply(res daemon.Result) ([]byte, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	for n := 1; ; n++ {
+	for {
 		for _, m := range r.smtp.Messages() {
-			if inReplyTo(m.Raw) == msgID {
+			if answers(m.Raw, res) {
 				return m.Raw, nil
 			}
 		}
 		if _, err := r.smtp.Wait(ctx, len(r.smtp.Messages())+1); err != nil {
-			return nil, fmt.Errorf("no reply to %s reached the SMTP server", msgID)
+			return nil, fmt.Errorf("no reply to %s (reference %s) reached the SMTP server", res.MessageID, res.Reference)
 		}
 	}
+}
+
+// answers reports whether reply answers the request of res: its Message-ID
+// is the reference's, or its In-Reply-To the request's Message-ID.
+func answers(reply []byte, res daemon.Result) bool {
+	id, irt := replyIDs(reply)
+	if res.Reference != "" {
+		local, _, _ := strings.Cut(id, "@")
+		return strings.EqualFold(local, res.Reference)
+	}
+	return irt != "" && irt == res.MessageID
 }
 
 func (r *demoReport) printTable(w io.Writer) {
@@ -306,6 +340,9 @@ func (row demoRow) line() string {
 	name := row.File
 	if name == "" {
 		name = row.MessageID
+	}
+	if row.NoMessageID {
+		name += " (no Message-ID)"
 	}
 	return strings.Join([]string{name, clip(row.Subject, 38), row.Sender, string(row.Outcome), to, atts}, "\t")
 }

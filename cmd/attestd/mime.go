@@ -13,14 +13,16 @@ type attachment struct {
 	data []byte
 }
 
-// inReplyTo returns a message's In-Reply-To without angle brackets.
-func inReplyTo(raw []byte) string {
+// replyIDs returns a message's Message-ID and In-Reply-To, without angle
+// brackets.
+func replyIDs(raw []byte) (id, inReplyTo string) {
 	r, err := mail.CreateReader(bytes.NewReader(raw))
 	if err != nil {
-		return ""
+		return "", ""
 	}
 	defer r.Close()
-	return strings.Trim(strings.TrimSpace(r.Header.Get("In-Reply-To")), "<>")
+	clean := func(k string) string { return strings.Trim(strings.TrimSpace(r.Header.Get(k)), "<>") }
+	return clean("Message-Id"), clean("In-Reply-To")
 }
 
 // attachments returns the attached files of a reply.
