@@ -122,7 +122,7 @@ func (d *Daemon) decide(ctx context.Context, raw []byte, msgID string, now time.
 	var att *outbox.Attachment
 	fileName := ""
 	if dec.Outcome == rules.Issued {
-		doc, err := d.pdf.Render(attestation.AttestationInput{Compte: who.Compte, Decision: dec, Reference: v.Reference, IssuedAt: now})
+		doc, err := d.pdf.Render(attestation.AttestationInput{Compte: who.Compte, Decision: dec, Reference: v.Reference, IssuedAt: issuedAt(now, today)})
 		if err != nil {
 			return verdict{}, fmt.Errorf("render the attestation: %w", err)
 		}
@@ -141,6 +141,14 @@ func (d *Daemon) decide(ctx context.Context, raw []byte, msgID string, now time.
 	compteID := who.Compte.ID
 	return d.limited(v, "compte:"+compteID, d.cfg.Limits.AttestationsPerComptePerDay, "rate limit: attestations per compte",
 		func() (int, error) { return d.store.CountIssuedSince(ctx, compteID, now.Add(-24*time.Hour)) })
+}
+
+// issuedAt is the moment of issue an attestation prints: now, on the day
+// the rules ran at (a fixed --today moves it), so that the document, its
+// metadata and its file name carry the date the rules checked (SPEC
+// section 6).
+func issuedAt(now time.Time, today rules.Date) time.Time {
+	return time.Date(today.Year, today.Month, today.Day, now.Hour(), now.Minute(), now.Second(), now.Nanosecond(), now.Location())
 }
 
 // limited returns v with a reservation under the rate limit of key, or a

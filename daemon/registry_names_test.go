@@ -90,7 +90,7 @@ func TestOddestAllowedNamesAreAnswered(t *testing.T) {
 	if len(sent) != len(reqs) {
 		t.Fatalf("%d replies reached the SMTP server, want %d", len(sent), len(reqs))
 	}
-	fileName := regexp.MustCompile(`^attestation-droits-(famille-)?[A-Z0-9-]+-[0-9]{8}\.pdf$`)
+	fileName := regexp.MustCompile(`^attestation-droits-(famille-)?[A-Z0-9-]+-20261125\.pdf$`)
 	for _, m := range sent {
 		rp := readReply(t, m)
 		if !fileName.MatchString(rp.pdfName) || len(rp.pdfName) > 120 {

@@ -1,0 +1,147 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/cpam/attestd/localmail"
+	"github.com/cpam/attestd/samples"
+	"github.com/cpam/attestd/templates"
+)
+
+// checkIssuedOn25Nov checks that an attestation made with --today
+// 2026-11-25 says that date everywhere: its file name, "Délivrée le", "à la
+// date du" and its PDF metadata. The real clock is another day whenever the
+// tests do not run on 25/11/2026.
+func checkIssuedOn25Nov(t *testing.T, name string, pdf []byte) {
+	t.Helper()
+	if !strings.HasSuffix(name, "-20261125.pdf") {
+		t.Errorf("file name %q is not dated 20261125", name)
+	}
+	text, err := templates.ExtractText(pdf)
+	if err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	text = strings.Join(strings.Fields(text), " ")
+	for _, want := range []string{"Délivrée le 25/11/2026", "à la date du 25/11/2026", "délivrance, le 25/11/2026"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("%s does not say %q:\n%s", name, want, text)
+		}
+	}
+	for _, key := range []string{"/CreationDate (D:20261125", "/ModDate (D:20261125"} {
+		if !bytes.Contains(pdf, []byte(key)) {
+			t.Errorf("%s: metadata %s… missing", name, key)
+		}
+	}
+}
+
+func TestRenderTodayDatesThePDF(t *testing.T) {
+	db := importedDB(t)
+	out := filepath.Join(t.TempDir(), "eva.pdf")
+	code, _, stderr := attestd(t, "render", "--db", db, "--nir", "290107511104250", "--today", "2026-11-25", "-o", out)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	pdf, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkIssuedOn25Nov(t, "attestation-droits-DUPONT-EVA-20261125.pdf", pdf)
+	if !strings.Contains(stderr, "attestation-droits-DUPONT-EVA-20261125.pdf") {
+		t.Errorf("stderr does not give the dated file name: %s", stderr)
+	}
+}
+
+func TestDemoTodayDatesThePDF(t *testing.T) {
+	dir, out := t.TempDir(), t.TempDir()
+	for _, r := range samples.Requests() {
+		if r.Name == "01-eva-simple.eml" {
+			if err := os.WriteFile(filepath.Join(dir, r.Name), r.Raw, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	code, _, stderr := attestd(t, "demo", "--once", "--requests", dir, "--out", out, "--today", "2026-11-25")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	pdfs, _ := filepath.Glob(filepath.Join(out, "01-eva-simple", "*.pdf"))
+	if len(pdfs) != 1 {
+		t.Fatalf("PDFs written: %v, want one", pdfs)
+	}
+	pdf, err := os.ReadFile(pdfs[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkIssuedOn25Nov(t, filepath.Base(pdfs[0]), pdf)
+}
+
+// attestd run --today, against in-process IMAP and SMTP servers: the reply
+// that reaches the SMTP server carries a PDF dated the fixed day.
+func TestRunTodayDatesThePDF(t *testing.T) {
+	const user = "attestation@cpam.example"
+	imapSrv, err := localmail.StartIMAP("127.0.0.1:0", map[string]string{user: "secret"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer imapSrv.Close()
+	smtpSrv, err := localmail.StartSMTP("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer smtpSrv.Close()
+	dir := t.TempDir()
+	registry, err := filepath.Abs("../../samples/registry.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	config := fmt.Sprintf(`service: {address: %s, domain: cpam.example}
+imap: {address: %q, username: %s, password_env: ATTESTD_TEST_RUN_PASSWORD, idle_wakeup: 100ms}
+smtp: {address: %q}
+store: {driver: sqlite, dsn: %q}
+trust: {authserv_ids: [mx.attestation.example]}
+registry: {import_on_start: %q}
+`, user, imapSrv.Addr(), user, smtpSrv.Addr(), filepath.Join(dir, "attestd.db"), registry)
+	if err := os.WriteFile(filepath.Join(dir, "attestd.yaml"), []byte(config), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var logs bytes.Buffer
+	daemon := exec.Command(binary, "run", "--config", filepath.Join(dir, "attestd.yaml"), "--today", "2026-11-25")
+	daemon.Env = append(os.Environ(), "ATTESTD_TEST_RUN_PASSWORD=secret")
+	daemon.Stdout, daemon.Stderr = &logs, &logs
+	if err := daemon.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		daemon.Process.Signal(syscall.SIGTERM)
+		daemon.Wait()
+	}()
+	for _, r := range samples.Requests() {
+		if r.Name == "01-eva-simple.eml" {
+			if _, err := imapSrv.Append(user, "INBOX", r.Raw); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	msgs, err := smtpSrv.Wait(ctx, 1)
+	if err != nil {
+		daemon.Process.Signal(syscall.SIGTERM)
+		daemon.Wait()
+		t.Fatalf("no reply reached the SMTP server: %v\n%s", err, logs.String())
+	}
+	atts, err := attachments(msgs[0].Raw)
+	if err != nil || len(atts) != 1 {
+		t.Fatalf("reply attachments %d, %v", len(atts), err)
+	}
+	checkIssuedOn25Nov(t, atts[0].name, atts[0].data)
+}
