@@ -26,11 +26,16 @@ const (
 	Suppressed           Outcome = "suppressed"
 	Rejected             Outcome = "rejected"
 	Failed               Outcome = "failed"
+	// LimitReached: the compte's daily attestation limit is reached and the
+	// request came from the gateway or an agent, who get a generic reply
+	// saying when to write again; on the direct channel the same request
+	// is Suppressed, unanswered (SPEC section 7).
+	LimitReached Outcome = "limit_reached"
 )
 
 // Outcomes lists every outcome, in the order of SPEC section 5.
 var Outcomes = []Outcome{Issued, AddressMissing, RightsClosed, BeneficiaryUnknown, BeneficiaryAmbiguous,
-	SenderUnknown, SenderAmbiguous, NIRInvalid, Failed, SenderUnverified, NotAttestation, Suppressed, Rejected}
+	SenderUnknown, SenderAmbiguous, NIRInvalid, Failed, LimitReached, SenderUnverified, NotAttestation, Suppressed, Rejected}
 
 // Listed is a beneficiary printed on the attestation, with the periods that
 // contain the day of issue.

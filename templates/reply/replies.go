@@ -53,7 +53,7 @@ func kindOf(o rules.Outcome) kind {
 	switch o {
 	case rules.Issued, rules.AddressMissing, rules.RightsClosed, rules.BeneficiaryUnknown, rules.BeneficiaryAmbiguous:
 		return personal
-	case rules.SenderUnknown, rules.SenderAmbiguous, rules.NIRInvalid, rules.Failed:
+	case rules.SenderUnknown, rules.SenderAmbiguous, rules.NIRInvalid, rules.Failed, rules.LimitReached:
 		return generic
 	}
 	return noReply
@@ -90,7 +90,7 @@ func (r *Replies) Personal(p PersonalData) (Body, error) {
 }
 
 // Generic renders a reply that carries no personal data at all:
-// sender_unknown, sender_ambiguous, nir_invalid, failed.
+// sender_unknown, sender_ambiguous, nir_invalid, failed, limit_reached.
 func (r *Replies) Generic(g GenericData) (Body, error) {
 	if k := kindOf(g.Outcome); k != generic {
 		return Body{}, wrongKind(g.Outcome, k, "Generic")

@@ -1,6 +1,10 @@
 package reply
 
-import "github.com/cpam/attestd/rules"
+import (
+	"time"
+
+	"github.com/cpam/attestd/rules"
+)
 
 // sampleData returns the data LoadReplies renders each template with to
 // check it: a full value (every list filled, every flag set) and a minimal
@@ -11,7 +15,8 @@ func sampleData(o rules.Outcome) []any {
 	if kindOf(o) == generic {
 		return []any{
 			GenericData{Outcome: o, Reference: "ATT-20000101-CHECK", Service: svc},
-			GenericData{Outcome: o, Reference: "ATT-20000101-CHECK", ByNIR: true, Service: svc},
+			GenericData{Outcome: o, Reference: "ATT-20000101-CHECK", ByNIR: true, Service: svc,
+				RetryAfter: time.Date(2000, 1, 2, 9, 5, 0, 0, time.UTC)},
 			GenericData{Outcome: o},
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/cpam/attestd/rules"
 )
@@ -190,6 +191,7 @@ func TestRepliesGenericTexts(t *testing.T) {
 		{rules.SenderAmbiguous, []string{"partagée par plusieurs comptes ameli", "prénom et votre date de naissance", "numéro de sécurité sociale"}},
 		{rules.NIRInvalid, []string{"n'est pas valide", "vérifier les 15 caractères"}},
 		{rules.Failed, []string{"n'a pas abouti, pour une raison technique", "plus tard", "3646"}},
+		{rules.LimitReached, []string{"chaque jour pour un même compte est atteint", "dans 24 heures", "ameli.fr"}},
 	} {
 		b, err := r.Generic(GenericData{Outcome: tc.outcome, Reference: rtRef, Service: DefaultServiceInfo()})
 		if err != nil {
@@ -199,6 +201,18 @@ func TestRepliesGenericTexts(t *testing.T) {
 	}
 }
 
+// The limit_reached reply says when to write again, in French.
+func TestRepliesLimitReachedSaysWhen(t *testing.T) {
+	r := rtLoad(t)
+	b, err := r.Generic(GenericData{Outcome: rules.LimitReached, Reference: rtRef, ByNIR: true, Service: DefaultServiceInfo(),
+		RetryAfter: time.Date(2026, 11, 26, 9, 5, 0, 0, time.UTC)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rtContains(t, b, "est atteint", "pourra être faite à partir du 26/11/2026 à 9 h 05", rtRef)
+	rtLacks(t, b, "dans 24 heures")
+}
+
 // rtAllBodies renders every case of rtCases and every generic outcome.
 func rtAllBodies(t *testing.T, r *Replies, reg *rtRegistry) map[string]Body {
 	t.Helper()
@@ -206,7 +220,7 @@ func rtAllBodies(t *testing.T, r *Replies, reg *rtRegistry) map[string]Body {
 	for _, tc := range rtCases {
 		out[tc.name] = rtPersonal(t, r, reg, tc)
 	}
-	for _, o := range []rules.Outcome{rules.SenderUnknown, rules.SenderAmbiguous, rules.NIRInvalid, rules.Failed} {
+	for _, o := range []rules.Outcome{rules.SenderUnknown, rules.SenderAmbiguous, rules.NIRInvalid, rules.Failed, rules.LimitReached} {
 		b, err := r.Generic(GenericData{Outcome: o, Reference: rtRef, Service: DefaultServiceInfo()})
 		if err != nil {
 			t.Fatalf("Generic(%s): %v", o, err)
@@ -250,7 +264,7 @@ func rtFoldWords(s string) string {
 
 func TestRepliesGenericCarryNoPersonalData(t *testing.T) {
 	r, reg := rtLoad(t), rtLoadRegistry(t)
-	for _, o := range []rules.Outcome{rules.SenderUnknown, rules.SenderAmbiguous, rules.NIRInvalid, rules.Failed} {
+	for _, o := range []rules.Outcome{rules.SenderUnknown, rules.SenderAmbiguous, rules.NIRInvalid, rules.Failed, rules.LimitReached} {
 		b, err := r.Generic(GenericData{Outcome: o, Reference: rtRef, Service: DefaultServiceInfo()})
 		if err != nil {
 			t.Fatalf("Generic(%s): %v", o, err)
@@ -337,7 +351,7 @@ func TestRepliesHTMLEscapesNames(t *testing.T) {
 // yes, as written there.
 var rtSpecReplies = []rules.Outcome{rules.Issued, rules.AddressMissing, rules.RightsClosed,
 	rules.BeneficiaryUnknown, rules.BeneficiaryAmbiguous, rules.SenderUnknown, rules.SenderAmbiguous,
-	rules.NIRInvalid, rules.Failed}
+	rules.NIRInvalid, rules.Failed, rules.LimitReached}
 
 func TestRepliesEveryReplyOutcomeHasBothTemplates(t *testing.T) {
 	r := rtLoad(t)
