@@ -58,3 +58,50 @@ func BenchmarkDecide(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkDecideOverLimit decides requests for a compte whose daily limit
+// is reached (a reservation held, never released): the direct request is
+// suppressed, the gateway's gets the limit_reached reply; neither renders a
+// PDF, so both cost a fraction of BenchmarkDecide's issued requests.
+func BenchmarkDecideOverLimit(b *testing.B) {
+	ctx := context.Background()
+	db, err := store.Open(ctx, "sqlite", filepath.Join(b.TempDir(), "attestd.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	if err := samples.LoadInto(ctx, db); err != nil {
+		b.Fatal(err)
+	}
+	cfg := SampleConfig()
+	cfg.IMAP.Username = "attestation@cpam.example"
+	cfg.Limits.AttestationsPerComptePerDay = 1
+	d, err := New(cfg, Options{Store: db, IMAPPassword: "x", Today: rules.MustDate(samples.ExpectedCases().Today)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer d.Close()
+	now := time.Date(2026, 11, 25, 9, 30, 0, 0, time.UTC)
+	byName := map[string][]byte{}
+	for _, r := range samples.Requests() {
+		byName[r.Name] = r.Raw
+	}
+	// Benoit's one attestation of the day, reserved and never released.
+	if v, err := d.decide(ctx, byName["02-benoit-famille-mentions.eml"], "first", now); err != nil || v.Outcome != rules.Issued {
+		b.Fatalf("first request: %v %v", v.Outcome, err)
+	}
+	for _, tc := range []struct {
+		name string
+		want rules.Outcome
+	}{{"02-benoit-famille-mentions.eml", rules.Suppressed}, {"22-passerelle-messagerie.eml", rules.LimitReached}} {
+		b.Run(tc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				v, err := d.decide(ctx, byName[tc.name], tc.name, now)
+				if err != nil || v.Outcome != tc.want {
+					b.Fatalf("%s: %s %v, want %s", tc.name, v.Outcome, err, tc.want)
+				}
+			}
+		})
+	}
+}

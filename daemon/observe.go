@@ -18,6 +18,9 @@ type Observer interface {
 	// MessageDeferred: a message could not be decided or stored now (the
 	// store unreachable, say); it stays in the mailbox for the next sweep.
 	MessageDeferred()
+	// AttestationRendered: an attestation PDF was rendered (a request
+	// over its compte's daily limit renders none).
+	AttestationRendered()
 	// ReplySent: the SMTP relay accepted a reply.
 	ReplySent()
 	// ReplyDeferred: a temporary SMTP failure, the outbox retries later.
@@ -39,6 +42,7 @@ type nopObserver struct{}
 func (nopObserver) MessageHandled(string, time.Duration) {}
 func (nopObserver) MessageDeferred()                     {}
 func (nopObserver) ReplySent()                           {}
+func (nopObserver) AttestationRendered()                 {}
 func (nopObserver) ReplyDeferred(bool)                   {}
 func (nopObserver) ReplyRefused()                        {}
 func (nopObserver) IMAPConnection(string, bool)          {}

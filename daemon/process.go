@@ -117,30 +117,7 @@ func (d *Daemon) decide(ctx context.Context, raw []byte, msgID string, now time.
 			req.Targets = append(req.Targets, rules.Target{FirstName: b.Prenom, Birth: b.DateNaissance})
 		}
 	}
-	dec := rules.Decide(who.Compte, req, today)
-	v.Outcome, v.Folder = dec.Outcome, folders.Processed
-	var att *outbox.Attachment
-	fileName := ""
-	if dec.Outcome == rules.Issued {
-		doc, err := d.pdf.Render(attestation.AttestationInput{Compte: who.Compte, Decision: dec, Reference: v.Reference, IssuedAt: issuedAt(now, today)})
-		if err != nil {
-			return verdict{}, fmt.Errorf("render the attestation: %w", err)
-		}
-		att = &outbox.Attachment{Name: doc.FileName, ContentType: "application/pdf", Data: doc.Bytes}
-		fileName = doc.FileName
-	}
-	body, err := d.replies.Personal(reply.NewPersonalData(who.Compte, dec, v.Reference, fileName, d.service))
-	if err != nil {
-		return verdict{}, fmt.Errorf("render the reply: %w", err)
-	}
-	if v, err = d.withReply(v, msg, who, body, att, now); err != nil || dec.Outcome != rules.Issued {
-		return v, err
-	}
-	// The rate limit is checked last, so that nothing can fail between the
-	// reservation and the verdict: handle releases it once recorded.
-	compteID := who.Compte.ID
-	return d.limited(v, "compte:"+compteID, d.cfg.Limits.AttestationsPerComptePerDay, "rate limit: attestations per compte",
-		func() (int, error) { return d.store.CountIssuedSince(ctx, compteID, now.Add(-24*time.Hour)) })
+	return d.answer(ctx, v, msg, who, rules.Decide(who.Compte, req, today), now, today)
 }
 
 // issuedAt is the moment of issue an attestation prints: now, on the day
@@ -149,6 +126,75 @@ func (d *Daemon) decide(ctx context.Context, raw []byte, msgID string, now time.
 // section 6).
 func issuedAt(now time.Time, today rules.Date) time.Time {
 	return time.Date(today.Year, today.Month, today.Day, now.Hour(), now.Minute(), now.Second(), now.Nanosecond(), now.Location())
+}
+
+// answer gives the verdict and reply of a decision on a known compte. An
+// attestation is reserved under the compte's daily limit before its PDF is
+// rendered, so that a request over the limit costs no PDF (SPEC section 7);
+// the reservation is released when anything after it fails, or by handle
+// once the verdict is recorded.
+func (d *Daemon) answer(ctx context.Context, v verdict, msg *inbox.Message, who Identity, dec rules.Decision, now time.Time, today rules.Date) (verdict, error) {
+	v.Outcome, v.Folder = dec.Outcome, d.cfg.IMAP.Folders.Processed
+	if dec.Outcome != rules.Issued {
+		return d.withPersonalReply(v, msg, who, dec, nil, now)
+	}
+	compteID := who.Compte.ID
+	release, ok, err := d.rate.reserve("compte:"+compteID, d.cfg.Limits.AttestationsPerComptePerDay,
+		func() (int, error) { return d.store.CountIssuedSince(ctx, compteID, now.Add(-24*time.Hour)) })
+	if err != nil {
+		return verdict{}, fmt.Errorf("rate limit: %w", err)
+	}
+	if !ok {
+		return d.overLimit(v, msg, who, now, today)
+	}
+	doc, err := d.pdf.Render(attestation.AttestationInput{Compte: who.Compte, Decision: dec, Reference: v.Reference, IssuedAt: issuedAt(now, today)})
+	if err != nil {
+		release()
+		return verdict{}, fmt.Errorf("render the attestation: %w", err)
+	}
+	d.obs.AttestationRendered()
+	att := &outbox.Attachment{Name: doc.FileName, ContentType: "application/pdf", Data: doc.Bytes}
+	if v, err = d.withPersonalReply(v, msg, who, dec, att, now); err != nil {
+		release()
+		return verdict{}, err
+	}
+	v.release = release
+	return v, nil
+}
+
+// withPersonalReply adds the reply that may speak of the compte, with the
+// attestation when there is one.
+func (d *Daemon) withPersonalReply(v verdict, msg *inbox.Message, who Identity, dec rules.Decision, att *outbox.Attachment, now time.Time) (verdict, error) {
+	fileName := ""
+	if att != nil {
+		fileName = att.Name
+	}
+	body, err := d.replies.Personal(reply.NewPersonalData(who.Compte, dec, v.Reference, fileName, d.service))
+	if err != nil {
+		return verdict{}, fmt.Errorf("render the reply: %w", err)
+	}
+	return d.withReply(v, msg, who, body, att, now)
+}
+
+// overLimit is the verdict on an attestation beyond the compte's daily
+// limit (SPEC section 7). On the direct channel it is suppressed, with no
+// reply, as any rate limit. The gateway and the agents answer for the
+// insured, who would otherwise wait in vain: they get limit_reached, a
+// generic reply saying when a request will be answered again (24 hours
+// from now at the latest, when the attestations counted now are all older
+// than the window).
+func (d *Daemon) overLimit(v verdict, msg *inbox.Message, who Identity, now time.Time, today rules.Date) (verdict, error) {
+	const why = "rate limit: attestations per compte"
+	if v.Channel == ChannelDirect {
+		return verdict{Outcome: rules.Suppressed, Folder: v.Folder, Channel: v.Channel, Detail: why}, nil
+	}
+	v.Outcome, v.Generic, v.Detail = rules.LimitReached, true, why
+	body, err := d.replies.Generic(reply.GenericData{Outcome: rules.LimitReached, Reference: v.Reference, ByNIR: true,
+		RetryAfter: issuedAt(now, today).Add(24 * time.Hour), Service: d.service})
+	if err != nil {
+		return verdict{}, fmt.Errorf("render the reply: %w", err)
+	}
+	return d.withReply(v, msg, who, body, nil, now)
 }
 
 // limited returns v with a reservation under the rate limit of key, or a

@@ -10,6 +10,7 @@
 //	attestd_messages_total{outcome}                 messages filed, by outcome (SPEC section 5)
 //	attestd_message_duration_seconds                histogram, from fetch to filed
 //	attestd_message_deferrals_total                 messages left for the next sweep (internal error)
+//	attestd_attestations_rendered_total             attestation PDFs rendered (none for a request over its limit)
 //	attestd_replies_sent_total                      replies accepted by the SMTP relay
 //	attestd_reply_retries_total                     temporary SMTP failures (the outbox retries)
 //	attestd_reply_permanent_failures_total          replies given up (5xx, or attempts exhausted)
@@ -62,6 +63,7 @@ type Metrics struct {
 	messages     *prometheus.CounterVec
 	duration     prometheus.Histogram
 	deferrals    prometheus.Counter
+	rendered     prometheus.Counter
 	sent         prometheus.Counter
 	retries      prometheus.Counter
 	permanent    prometheus.Counter
@@ -95,6 +97,9 @@ func New(o Options) *Metrics {
 	m.deferrals = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "attestd_message_deferrals_total", Help: "Messages left in the mailbox for the next sweep after an internal error.",
 	})
+	m.rendered = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "attestd_attestations_rendered_total", Help: "Attestation PDFs rendered.",
+	})
 	m.sent = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "attestd_replies_sent_total", Help: "Replies accepted by the SMTP relay.",
 	})
@@ -117,7 +122,7 @@ func New(o Options) *Metrics {
 	for _, c := range []string{"work", "idle"} {
 		m.imapUp.WithLabelValues(c).Set(0)
 	}
-	m.reg.MustRegister(m.messages, m.duration, m.deferrals, m.sent, m.retries, m.permanent,
+	m.reg.MustRegister(m.messages, m.duration, m.deferrals, m.rendered, m.sent, m.retries, m.permanent,
 		m.imapUp, m.lastPoll, m.smtpReach,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	if o.OutboxDepth != nil {
@@ -149,6 +154,9 @@ func (m *Metrics) MessageHandled(outcome string, took time.Duration) {
 
 // MessageDeferred counts a message left for the next sweep.
 func (m *Metrics) MessageDeferred() { m.deferrals.Inc() }
+
+// AttestationRendered counts an attestation PDF rendered.
+func (m *Metrics) AttestationRendered() { m.rendered.Inc() }
 
 // ReplySent counts a reply the relay accepted.
 func (m *Metrics) ReplySent() {
