@@ -11,29 +11,37 @@ import (
 	"github.com/cpam/attestd/store"
 )
 
+// benchDaemon is a daemon on the sample registry, never started: the
+// benchmarks call decide. limit is the attestations per compte and day.
+func benchDaemon(b *testing.B, limit int) *Daemon {
+	ctx := context.Background()
+	db, err := store.Open(ctx, "sqlite", filepath.Join(b.TempDir(), "attestd.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { db.Close() })
+	if err := samples.LoadInto(ctx, db); err != nil {
+		b.Fatal(err)
+	}
+	cfg := SampleConfig()
+	cfg.IMAP.Username = "attestation@cpam.example"
+	cfg.Limits.AttestationsPerComptePerDay = limit
+	cfg.Limits.GenericRepliesPerAddressPerDay = 1 << 30
+	d, err := New(cfg, Options{Store: db, IMAPPassword: "x", Today: rules.MustDate(samples.ExpectedCases().Today)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { d.Close() })
+	return d
+}
+
 // BenchmarkDecide measures the decision of one message without the mail
 // servers: parsing, authentication, reading, identity (registry reads on
 // SQLite), rules, the PDF and the composed reply. "mix" decides the sample
 // requests in turn (ns/op is per message), the others one sample each.
 func BenchmarkDecide(b *testing.B) {
 	ctx := context.Background()
-	db, err := store.Open(ctx, "sqlite", filepath.Join(b.TempDir(), "attestd.db"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer db.Close()
-	if err := samples.LoadInto(ctx, db); err != nil {
-		b.Fatal(err)
-	}
-	cfg := SampleConfig()
-	cfg.IMAP.Username = "attestation@cpam.example"
-	cfg.Limits.AttestationsPerComptePerDay = 1 << 30
-	cfg.Limits.GenericRepliesPerAddressPerDay = 1 << 30
-	d, err := New(cfg, Options{Store: db, IMAPPassword: "x", Today: rules.MustDate(samples.ExpectedCases().Today)})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer d.Close()
+	d := benchDaemon(b, 1<<30)
 	now := time.Date(2026, 11, 25, 9, 30, 0, 0, time.UTC)
 	reqs := samples.Requests()
 	run := func(b *testing.B, pick func(i int) samples.Request) {
@@ -65,22 +73,7 @@ func BenchmarkDecide(b *testing.B) {
 // PDF, so both cost a fraction of BenchmarkDecide's issued requests.
 func BenchmarkDecideOverLimit(b *testing.B) {
 	ctx := context.Background()
-	db, err := store.Open(ctx, "sqlite", filepath.Join(b.TempDir(), "attestd.db"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer db.Close()
-	if err := samples.LoadInto(ctx, db); err != nil {
-		b.Fatal(err)
-	}
-	cfg := SampleConfig()
-	cfg.IMAP.Username = "attestation@cpam.example"
-	cfg.Limits.AttestationsPerComptePerDay = 1
-	d, err := New(cfg, Options{Store: db, IMAPPassword: "x", Today: rules.MustDate(samples.ExpectedCases().Today)})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer d.Close()
+	d := benchDaemon(b, 1)
 	now := time.Date(2026, 11, 25, 9, 30, 0, 0, time.UTC)
 	byName := map[string][]byte{}
 	for _, r := range samples.Requests() {
