@@ -10,11 +10,12 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/cpam/attestd/internal/pdftext"
+
 	"github.com/cpam/attestd/daemon"
 	"github.com/cpam/attestd/rules"
 	"github.com/cpam/attestd/samples"
 	"github.com/cpam/attestd/store"
-	"github.com/cpam/attestd/templates"
 )
 
 // padName fills s with "É" up to n characters: the longest name the
@@ -96,7 +97,7 @@ func TestOddestAllowedNamesAreAnswered(t *testing.T) {
 		if !fileName.MatchString(rp.pdfName) || len(rp.pdfName) > 120 {
 			t.Errorf("attachment name %q (%d characters)", rp.pdfName, len(rp.pdfName))
 		}
-		sum, err := templates.ReadAttestation(rp.pdf)
+		sum, err := pdftext.ReadAttestation(rp.pdf)
 		if err != nil {
 			t.Errorf("%s: the PDF does not read back: %v", rp.pdfName, err)
 			continue

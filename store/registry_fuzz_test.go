@@ -5,11 +5,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cpam/attestd/templates/attestation"
+	"github.com/cpam/attestd/templates/reply"
+
 	"github.com/cpam/attestd/outbox"
 	"github.com/cpam/attestd/rules"
 	"github.com/cpam/attestd/samples"
 	"github.com/cpam/attestd/store"
-	"github.com/cpam/attestd/templates"
 )
 
 // oddSeed is a one-compte registry at the edges of what the import allows:
@@ -39,11 +41,11 @@ const oddSeed = `{"format": "attestd-registry/1",
 func FuzzRegistryRenders(f *testing.F) {
 	f.Add(samples.Registry())
 	f.Add([]byte(oddSeed))
-	pdf, err := templates.NewPDFRenderer()
+	pdf, err := attestation.NewPDFRenderer()
 	if err != nil {
 		f.Fatal(err)
 	}
-	replies, err := templates.LoadReplies("")
+	replies, err := reply.LoadReplies("")
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -64,7 +66,7 @@ func TestOddSeedImports(t *testing.T) {
 	}
 }
 
-func checkCompteRenders(t *testing.T, pdf *templates.PDFRenderer, replies *templates.Replies, c *rules.Compte) {
+func checkCompteRenders(t *testing.T, pdf *attestation.PDFRenderer, replies *reply.Replies, c *rules.Compte) {
 	t.Helper()
 	issuedAt := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
 	today := rules.DateOf(issuedAt)
@@ -81,10 +83,10 @@ func checkCompteRenders(t *testing.T, pdf *templates.PDFRenderer, replies *templ
 		}
 		all = append(all, l)
 	}
-	var doc *templates.Document
+	var doc *attestation.Document
 	if c.Adresse != nil {
 		var err error
-		doc, err = pdf.Render(templates.AttestationInput{Compte: c,
+		doc, err = pdf.Render(attestation.AttestationInput{Compte: c,
 			Decision: rules.Decision{Outcome: rules.Issued, Family: true, Listed: all}, Reference: ref, IssuedAt: issuedAt})
 		if err != nil {
 			t.Fatalf("compte %s: the family attestation does not render: %v", c.ID, err)
@@ -97,11 +99,11 @@ func checkCompteRenders(t *testing.T, pdf *templates.PDFRenderer, replies *templ
 		if doc != nil {
 			// The family's PDF stands for this beneficiary's: it prints
 			// the same row for him.
-			fileName = templates.AttestationFileName(templates.AttestationInput{Compte: c,
+			fileName = attestation.AttestationFileName(attestation.AttestationInput{Compte: c,
 				Decision: rules.Decision{Outcome: rules.Issued, Listed: all[i : i+1]}, Reference: ref, IssuedAt: issuedAt})
 			att = &outbox.Attachment{Name: fileName, Data: doc.Bytes}
 		}
-		body, err := replies.Personal(templates.NewPersonalData(c, dec, ref, fileName, templates.DefaultServiceInfo()))
+		body, err := replies.Personal(reply.NewPersonalData(c, dec, ref, fileName, reply.DefaultServiceInfo()))
 		if err != nil {
 			t.Fatalf("compte %s beneficiaires[%d]: the %s reply does not render: %v", c.ID, i, dec.Outcome, err)
 		}

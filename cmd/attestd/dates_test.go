@@ -12,9 +12,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cpam/attestd/localmail"
+	"github.com/cpam/attestd/internal/pdftext"
+
+	"github.com/cpam/attestd/internal/localmail"
 	"github.com/cpam/attestd/samples"
-	"github.com/cpam/attestd/templates"
 )
 
 // checkIssuedOn25Nov checks that an attestation made with --today
@@ -26,7 +27,7 @@ func checkIssuedOn25Nov(t *testing.T, name string, pdf []byte) {
 	if !strings.HasSuffix(name, "-20261125.pdf") {
 		t.Errorf("file name %q is not dated 20261125", name)
 	}
-	text, err := templates.ExtractText(pdf)
+	text, err := pdftext.ExtractText(pdf)
 	if err != nil {
 		t.Fatalf("%s: %v", name, err)
 	}
