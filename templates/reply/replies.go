@@ -21,6 +21,7 @@ import (
 	"fmt"
 	htmltemplate "html/template"
 	"strings"
+	"sync"
 	texttemplate "text/template"
 
 	"github.com/cpam/attestd/rules"
@@ -33,8 +34,10 @@ type Body struct {
 	HTML string
 }
 
-// Replies holds the parsed reply templates. It is safe for concurrent use.
+// Replies holds the parsed reply templates. It is safe for concurrent use,
+// Reload included.
 type Replies struct {
+	mu   sync.RWMutex // guards text and html against Reload
 	text map[rules.Outcome]*texttemplate.Template
 	html map[rules.Outcome]*htmltemplate.Template
 }
@@ -63,6 +66,8 @@ func kindOf(o rules.Outcome) kind {
 // section 5.
 func (r *Replies) Outcomes() []rules.Outcome {
 	var out []rules.Outcome
+	r.mu.RLock()
+	defer r.mu.RUnlock()
 	for _, o := range rules.Outcomes {
 		if _, ok := r.text[o]; ok {
 			out = append(out, o)
@@ -109,7 +114,9 @@ func wrongKind(o rules.Outcome, k kind, called string) error {
 }
 
 func (r *Replies) render(o rules.Outcome, data any) (Body, error) {
+	r.mu.RLock()
 	tt, ht := r.text[o], r.html[o]
+	r.mu.RUnlock()
 	if tt == nil || ht == nil {
 		return Body{}, fmt.Errorf("templates: no reply template for outcome %q", o)
 	}

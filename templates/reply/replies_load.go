@@ -66,6 +66,21 @@ func LoadReplies(overrideDir string) (*Replies, error) {
 	return r, nil
 }
 
+// Reload parses the templates again as LoadReplies(overrideDir) does and,
+// when every one is good, puts them in place of r's: a reply rendered
+// meanwhile uses the old set or the new one, whole. On error r keeps its
+// templates and the error names the file, as LoadReplies's does.
+func (r *Replies) Reload(overrideDir string) error {
+	n, err := LoadReplies(overrideDir)
+	if err != nil {
+		return err
+	}
+	r.mu.Lock()
+	r.text, r.html = n.text, n.html
+	r.mu.Unlock()
+	return nil
+}
+
 // parseAll parses and tries every reply template of files.
 func parseAll(files map[string]source) (*Replies, error) {
 	r := &Replies{

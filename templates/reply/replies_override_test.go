@@ -116,3 +116,49 @@ func TestRepliesMissingOverrideDir(t *testing.T) {
 		t.Errorf("LoadReplies(%s) = %v, want an error naming the directory", dir, err)
 	}
 }
+
+// Reload puts the override directory's current texts in place; a broken
+// file leaves the templates in use as they were.
+func TestRepliesReload(t *testing.T) {
+	common := func(sig string) string {
+		return `{{define "greeting"}}Bonjour,{{end}}{{define "contact"}}au {{.Service.Phone}}{{end}}{{define "signature"}}` + sig + `{{end}}`
+	}
+	dir := rtOverrideDir(t, map[string]string{"_common.txt.tmpl": common("Signé A")})
+	r, err := LoadReplies(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := func() string {
+		t.Helper()
+		b, err := r.Generic(GenericData{Outcome: rules.Failed, Service: DefaultServiceInfo()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b.Text
+	}
+	if !strings.HasSuffix(text(), "Signé A\n") {
+		t.Fatalf("before reload: %q", text())
+	}
+	rtOverrideFile(t, dir, "_common.txt.tmpl", common("Signé B"))
+	if err := r.Reload(dir); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasSuffix(text(), "Signé B\n") {
+		t.Fatalf("after reload: %q", text())
+	}
+	rtOverrideFile(t, dir, "_common.txt.tmpl", `{{define "greeting"}}Bonjour,{{end`)
+	err = r.Reload(dir)
+	if err == nil || !strings.Contains(err.Error(), "_common.txt.tmpl") {
+		t.Fatalf("reload of a broken file: %v; want an error naming it", err)
+	}
+	if !strings.HasSuffix(text(), "Signé B\n") {
+		t.Fatalf("a failed reload changed the templates in use: %q", text())
+	}
+}
+
+func rtOverrideFile(t *testing.T, dir, name, text string) {
+	t.Helper()
+	if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
