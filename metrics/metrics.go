@@ -18,6 +18,7 @@
 //	attestd_imap_connected{connection}              1 when the "work" / "idle" connection is up
 //	attestd_imap_last_poll_timestamp_seconds        last successful command on the work connection
 //	attestd_smtp_reachable                          0 after a send that reached no relay, 1 otherwise
+//	attestd_build_info{version,revision,goversion}  1; the labels say what the binary was built from
 //
 // plus the Go runtime and process collectors (go_*, process_*).
 //
@@ -52,6 +53,13 @@ type Options struct {
 	PollStale time.Duration
 	// Now is the clock; nil: time.Now.
 	Now func() time.Time
+	// Build is what the binary was built from, shown as attestd_build_info.
+	Build Build
+}
+
+// Build names a binary: its version, VCS revision and Go release.
+type Build struct {
+	Version, Revision, GoVersion string
 }
 
 // Metrics is one daemon's metrics and health state. It implements
@@ -125,6 +133,11 @@ func New(o Options) *Metrics {
 	m.reg.MustRegister(m.messages, m.duration, m.deferrals, m.rendered, m.sent, m.retries, m.permanent,
 		m.imapUp, m.lastPoll, m.smtpReach,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	build := prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "attestd_build_info", Help: "Always 1; the labels say which version and VCS revision run, built with which Go.",
+	}, []string{"version", "revision", "goversion"})
+	build.WithLabelValues(o.Build.Version, o.Build.Revision, o.Build.GoVersion).Set(1)
+	m.reg.MustRegister(build)
 	if o.OutboxDepth != nil {
 		m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "attestd_outbox_depth", Help: "Replies stored and not yet sent (-1: the store did not answer).",

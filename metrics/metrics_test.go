@@ -203,3 +203,13 @@ func TestListenServesAndCloses(t *testing.T) {
 		t.Error("still serving after Close")
 	}
 }
+
+// The scrape names the build: version, VCS revision and Go release.
+func TestBuildInfo(t *testing.T) {
+	m := metrics.New(metrics.Options{Build: metrics.Build{Version: "1.4.0", Revision: "0123abc", GoVersion: "go1.26.8"}})
+	code, body := get(t, m.Handler(), "/metrics")
+	want := `attestd_build_info{goversion="go1.26.8",revision="0123abc",version="1.4.0"} 1`
+	if code != http.StatusOK || !strings.Contains(body, want) {
+		t.Fatalf("GET /metrics: %d, no line %s in:\n%s", code, want, body)
+	}
+}
