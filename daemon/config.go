@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/mail"
 	"os"
@@ -27,6 +28,7 @@ type Config struct {
 	Outbox   OutboxConfig   `yaml:"outbox"`
 	Registry RegistryConfig `yaml:"registry"`
 	Metrics  MetricsConfig  `yaml:"metrics"`
+	Log      LogConfig      `yaml:"log"`
 	// DKIM is the key replies are signed with; empty: unsigned.
 	DKIM DKIMConfig `yaml:"dkim"`
 	// Signing is the key of the attestations' signed 2D code; empty: none.
@@ -146,6 +148,22 @@ type MetricsConfig struct {
 	Address string `yaml:"address"` // e.g. 127.0.0.1:9464; empty: no HTTP endpoint
 }
 
+// LogConfig is the `log` section.
+type LogConfig struct {
+	// Level is the least severe level logged: debug, info, warn or error
+	// (slog's names; "warn+2" and the like work too). Default: info.
+	Level string `yaml:"level"`
+}
+
+// SlogLevel is the level Level names.
+func (l LogConfig) SlogLevel() (slog.Level, error) {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(l.Level)); err != nil {
+		return 0, fmt.Errorf("%q: want debug, info, warn or error", l.Level)
+	}
+	return lv, nil
+}
+
 // Duration is a time.Duration written as "100ms", "5s", "720h".
 type Duration time.Duration
 
@@ -184,6 +202,7 @@ func DefaultConfig() Config {
 			MaxTextBytes: 64 << 10, AttestationsPerComptePerDay: 10, GenericRepliesPerAddressPerDay: 3,
 			MaxAttempts: 3,
 		},
+		Log: LogConfig{Level: "info"},
 		Outbox: OutboxConfig{
 			RetryInitial: Duration(5 * time.Second), RetryMax: Duration(30 * time.Minute), MaxAttempts: 20,
 			Retention: Duration(30 * 24 * time.Hour),
@@ -315,6 +334,9 @@ func (c *Config) Check() error {
 	// outbox.journal is opened at start, with an error naming the key: like
 	// store.dsn, its directory may exist only where the daemon runs (a
 	// container's volume), not where check-config does.
+	if _, err := c.Log.SlogLevel(); err != nil {
+		return bad("log.level", "%v", err)
+	}
 	if c.Workers < 0 {
 		return bad("workers", "must not be negative")
 	}
