@@ -15,8 +15,8 @@ import (
 	"github.com/cpam/attestd/store"
 )
 
-func cmdAcceptance(args []string) error {
-	fs := newFlags("acceptance", "acceptance --imap URL --replies URL [--cases DIR] [--smtp URL] [--registry FILE] [--timeout 60s]")
+func cmdAcceptance(c *command, args []string) error {
+	fs := c.flags()
 	casesDir := fs.String("cases", "", "directory of .eml requests and their expected.json (default: the built-in samples)")
 	imapURL := fs.String("imap", "", "the service mailbox: imap://USER:PASSWORD@HOST:PORT/INBOX (imaps:// for TLS); requests are appended to it and looked for in its folders. Without a password in the URL: $"+acceptance.EnvIMAPPassword)
 	repliesURL := fs.String("replies", "", "where the replies are read: mailpit+http://HOST:PORT (Mailpit's API) or imap://USER:PASSWORD@HOST:PORT/INBOX (a mailbox receiving them; password also from $"+acceptance.EnvRepliesPassword+")")
@@ -28,7 +28,7 @@ func cmdAcceptance(args []string) error {
 		return err
 	}
 	if *imapURL == "" || *repliesURL == "" {
-		return fmt.Errorf("--imap URL and --replies URL are required (see --help)")
+		return usageErrorf("--imap URL and --replies URL are required")
 	}
 	cases := acceptance.SampleCases()
 	if *casesDir != "" {
@@ -84,7 +84,7 @@ func cmdAcceptance(args []string) error {
 		return err
 	}
 	if _, failed := acceptance.Report(os.Stdout, results); failed > 0 {
-		return &exitError{code: 1, err: fmt.Errorf("%d of %d cases failed", failed, len(results))}
+		return &exitError{code: exitFailed, err: fmt.Errorf("%d of %d cases failed", failed, len(results))}
 	}
 	return nil
 }

@@ -18,7 +18,7 @@ import (
 
 func TestAcceptanceNeedsTheDeployment(t *testing.T) {
 	code, _, stderr := attestd(t, "acceptance", "--imap", "imap://u:p@127.0.0.1:10143/INBOX")
-	if code != 1 || !strings.Contains(stderr, "--imap URL and --replies URL are required") {
+	if code != exitUsage || !strings.Contains(stderr, "--imap URL and --replies URL are required") {
 		t.Errorf("without --replies: exit %d, %q", code, stderr)
 	}
 	code, _, stderr = attestd(t, "acceptance", "--imap", "imap://u@127.0.0.1:10143/INBOX", "--replies", "mailpit+http://127.0.0.1:1")

@@ -10,18 +10,17 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/cpam/attestd/daemon"
 	"github.com/cpam/attestd/internal/loadgen"
 )
 
-func cmdBench(args []string) error {
-	fs := newFlags("bench", "bench [--n N] [--rate R] [--idle N] [--workers W] [--config FILE] [--in-process] [--json]")
+func cmdBench(c *command, args []string) error {
+	fs := c.flags()
 	n := fs.Int("n", 1000, "requests of the sustained run (the sample mix, cycled, each with a Message-ID of its own)")
 	rate := fs.Float64("rate", 0, "requests per second offered; 0: all at once")
 	idle := fs.Int("idle", 0, "instead of a sustained run: this many single requests, each after the daemon idled, timing each reply")
 	idleGap := fs.Duration("idle-gap", 200*time.Millisecond, "pause before each request of --idle")
 	workers := fs.Int("workers", 0, "the daemon's workers setting (0: its default, the number of CPUs)")
-	cfgFile := fs.String("config", "", "use the IMAP server (imap section) and workers of this configuration instead of the embedded server")
+	cfgFile := fs.String("config", "", configHelp("bench takes its imap section and workers, in place of its embedded IMAP server (the store is a throwaway one)"))
 	inProcess := fs.Bool("in-process", false, "run the daemon in this process (default: a child `attestd run`, so that its CPU and memory are its own)")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
 	logFile := fs.String("log", "", "write the daemon's log to this file (default: discarded)")
@@ -34,10 +33,10 @@ func cmdBench(args []string) error {
 	}
 	o := loadgen.Options{N: *n, Rate: *rate, Idle: *idle, IdleGap: *idleGap, Workers: *workers, Today: today.d, Timeout: *timeout}
 	if *n <= 0 || *rate < 0 || *idle < 0 || *workers < 0 {
-		return fmt.Errorf("--n must be positive; --rate, --idle and --workers must not be negative")
+		return usageErrorf("--n must be positive; --rate, --idle and --workers must not be negative")
 	}
 	if *cfgFile != "" {
-		cfg, err := daemon.LoadConfig(*cfgFile)
+		cfg, err := loadConfig(*cfgFile)
 		if err != nil {
 			return err
 		}

@@ -30,13 +30,13 @@ import (
 // demoUser is the service mailbox of the demo.
 const demoUser = "attestation@cpam.example"
 
-func cmdDemo(args []string) error {
-	fs := newFlags("demo", "demo [--once] [--out DIR] [--today YYYY-MM-DD] [--requests DIR] [--registry FILE] [--config FILE]")
+func cmdDemo(c *command, args []string) error {
+	fs := c.flags()
 	once := fs.Bool("once", false, "exit 0 once every request is handled (default: keep serving)")
 	out := fs.String("out", "demo-out", "directory for summary.json, the log, and per request REQUEST/reply.eml with its PDF")
 	reqDir := fs.String("requests", "", "directory of .eml requests (default: the built-in samples)")
 	regFile := fs.String("registry", "", "registry file (default: the built-in sample registry)")
-	cfgFile := fs.String("config", "", "configuration file whose service, trust and limits settings replace the built-in ones")
+	cfgFile := fs.String("config", "", configHelp("the demo takes its service, trust, limits and templates sections (its own servers and a throwaway store stand for the rest)"))
 	imapAddr := fs.String("imap", "127.0.0.1:0", "address of the in-process IMAP server")
 	smtpAddr := fs.String("smtp", "127.0.0.1:0", "address of the in-process SMTP server")
 	metricsAddr := fs.String("metrics", "", "serve /metrics, /healthz and /readyz on this address, e.g. 127.0.0.1:9464 (default: not served)")
@@ -165,7 +165,7 @@ func demoConfig(file string) (daemon.Config, error) {
 	cfg.IMAP.PollInterval = daemon.Duration(2 * time.Second)
 	cfg.IMAP.Username = demoUser
 	if file != "" {
-		fileCfg, err := daemon.LoadConfig(file)
+		fileCfg, err := loadConfig(file)
 		if err != nil {
 			return cfg, err
 		}

@@ -19,26 +19,22 @@ const (
 	signingPubFile = "attestd-signing.pub.pem"
 )
 
-func cmdKeys(args []string) error {
-	fs := newFlags("keys generate", "keys generate --out DIR [--issuer ID] [--key-id ID] [--valid-from YYYY-MM-DD] [--valid-until YYYY-MM-DD]")
+func cmdKeysGenerate(c *command, args []string) error {
+	fs := c.flags()
 	out := fs.String("out", "", "directory for "+signingKeyFile+" (private, mode 0600) and "+signingPubFile)
 	issuer := fs.String("issuer", "CPAM", "issuer id in the codes: four characters A-Z 0-9")
 	keyID := fs.String("key-id", "", "key id in the codes: four characters A-Z 0-9 (default: from the key's hash)")
 	var from, until todayFlag
 	fs.Var(&from, "valid-from", "first day codes signed by this key are valid (default: today)")
 	fs.Var(&until, "valid-until", "last day codes signed by this key verify (default: three years after valid-from)")
-	if len(args) == 0 || args[0] != "generate" {
-		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "-help") {
-			fs.Usage()
-			return errHelp
-		}
-		return errors.New("the subcommand is generate: attestd keys generate --out DIR (see --help)")
-	}
-	if err := parse(fs, args[1:]); err != nil {
+	if err := parse(fs, args); err != nil {
 		return err
 	}
 	if *out == "" {
-		return errors.New("--out DIR is required")
+		return usageErrorf("--out DIR is required")
+	}
+	if fs.NArg() != 0 {
+		return usageErrorf("unexpected argument %q", fs.Arg(0))
 	}
 	if from.d.IsZero() {
 		from.d = rules.DateOf(time.Now())

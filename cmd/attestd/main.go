@@ -1,103 +1,138 @@
 // Command attestd answers requests for the attestation de droits à
 // l'assurance maladie that arrive by mail.
 //
-// Usage:
-//
-//	attestd demo [--once] [--out DIR] [--today YYYY-MM-DD]   the whole service on in-process servers
-//	attestd run --config FILE [--today YYYY-MM-DD]           the daemon
-//	attestd check-config --config FILE                       checks a configuration file
-//	attestd registry import [--db FILE] REGISTRY.json        loads the insured registry
-//	attestd render --nir NIR [...] -o FILE.pdf               writes one attestation
-//	attestd keys generate --out DIR                          the key pair of the signed 2D code
-//	attestd verify --keys FILE (FILE.pdf | --code STRING)    checks an attestation's signed code
-//	attestd outbox list|retry                                replies waiting or refused
-//	attestd acceptance --cases DIR --imap URL --replies URL  mail-based acceptance tests
-//	attestd bench                                            load generator
-//
-// Each command has --help. Exit status: 0 on success, 1 on error, 3 when
-// render is refused by the rules; verify: 1 when the signature does not
-// hold, 2 when the PDF carries no code.
+// The commands, their flags and the exit statuses are listed by
+// `attestd --help` and `attestd COMMAND --help`, made from the command
+// table (commands.go), and described in docs/commands.md.
 package main
 
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 )
 
-// command is one subcommand.
-type command struct {
-	name    string
-	summary string
-	run     func(args []string) error
-}
+// Exit statuses (docs/commands.md).
+const (
+	exitOK      = 0
+	exitFailed  = 1  // the command failed while working: a server, the store, a file
+	exitUsage   = 2  // the command line is wrong: unknown command or flag, a missing argument
+	exitRefused = 3  // render: the rules refuse the attestation
+	exitNoCode  = 4  // verify: the PDF carries no signed code
+	exitConfig  = 78 // the configuration is wrong (sysexits.h EX_CONFIG): restarting will not help
+)
 
-func commands() []command {
-	return []command{
-		{"demo", "run the whole service on in-process IMAP and SMTP servers with the sample data", cmdDemo},
-		{"run", "run the daemon with a configuration file", cmdRun},
-		{"check-config", "check a configuration file and name the wrong key", cmdCheckConfig},
-		{"registry", "registry import: load the insured registry (attestd-registry/1)", cmdRegistry},
-		{"render", "write the attestation of one compte, as the rules allow", cmdRender},
-		{"keys", "keys generate: the key pair that signs the attestations' 2D code", cmdKeys},
-		{"verify", "check the signed 2D code of an attestation (PDF or code)", cmdVerify},
-		{"outbox", "outbox list|retry: replies waiting or refused by the SMTP server", cmdOutbox},
-		{"acceptance", "deliver the sample cases to a deployment and check the replies", cmdAcceptance},
-		{"bench", "load generator: throughput and latency of the whole pipeline", cmdBench},
-	}
-}
-
-// exitError carries a specific exit status.
+// exitError carries a specific exit status; err nil: nothing more to print.
 type exitError struct {
 	code int
 	err  error
 }
 
-func (e *exitError) Error() string { return e.err.Error() }
+func (e *exitError) Error() string {
+	if e.err == nil {
+		return fmt.Sprintf("exit status %d", e.code)
+	}
+	return e.err.Error()
+}
+
+func (e *exitError) Unwrap() error { return e.err }
+
+// usageErrorf reports a wrong command line: exit status 2.
+func usageErrorf(format string, args ...any) error {
+	return &exitError{code: exitUsage, err: fmt.Errorf(format, args...)}
+}
+
+// configError marks err as a configuration error: exit status 78.
+func configError(err error) error {
+	if err == nil {
+		return nil
+	}
+	return &exitError{code: exitConfig, err: err}
+}
 
 func main() {
-	os.Exit(run(os.Args[1:]))
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
-func run(args []string) int {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
-		usage()
-		if len(args) == 0 {
-			return 1
-		}
-		return 0
+// run runs the command line args and returns the exit status.
+func run(args []string, stdout, stderr io.Writer) int {
+	table := commands()
+	if len(args) == 0 {
+		usage(stderr, table, "")
+		return exitUsage
 	}
-	for _, c := range commands() {
-		if c.name == args[0] {
-			err := c.run(args[1:])
-			if err == nil {
-				return 0
+	switch args[0] {
+	case "-h", "-help", "--help", "help":
+		usage(stdout, table, "")
+		return exitOK
+	case "--version", "-version":
+		printVersion(stdout)
+		return exitOK
+	}
+	c, rest, group := lookup(table, args)
+	if c == nil {
+		if group != "" {
+			if len(args) > 1 && isHelp(args[1]) {
+				usage(stdout, table, group)
+				return exitOK
 			}
-			var ee *exitError
-			if errors.As(err, &ee) {
-				if ee.err != nil {
-					fmt.Fprintln(os.Stderr, "attestd "+c.name+": "+ee.err.Error())
-				}
-				return ee.code
-			}
-			if errors.Is(err, errHelp) {
-				return 0
-			}
-			fmt.Fprintln(os.Stderr, "attestd "+c.name+": "+err.Error())
-			return 1
+			fmt.Fprintf(stderr, "attestd %s: say which: %s\n", group, strings.Join(verbs(table, group), ", "))
+			usage(stderr, table, group)
+			return exitUsage
+		}
+		fmt.Fprintf(stderr, "attestd: unknown command %q; run attestd --help for the list\n", args[0])
+		return exitUsage
+	}
+	err := c.run(c, rest)
+	if err == nil || errors.Is(err, errHelp) {
+		return exitOK
+	}
+	code := exitFailed
+	var ee *exitError
+	if errors.As(err, &ee) {
+		code = ee.code
+		if ee.err == nil {
+			return code
 		}
 	}
-	fmt.Fprintf(os.Stderr, "attestd: unknown command %q; run attestd --help for the list\n", args[0])
-	return 1
+	fmt.Fprintf(stderr, "attestd %s: %v\n", c.name, err)
+	if code == exitUsage {
+		fmt.Fprintf(stderr, "run attestd %s --help for the usage\n", c.name)
+	}
+	return code
 }
 
-func usage() {
+func isHelp(arg string) bool {
+	return arg == "-h" || arg == "-help" || arg == "--help"
+}
+
+// verbs returns the second words of the commands of a group.
+func verbs(table []*command, group string) []string {
+	var out []string
+	for _, c := range inGroup(table, group) {
+		out = append(out, strings.TrimPrefix(c.name, group+" "))
+	}
+	return out
+}
+
+// usage writes the list of commands, or of one group's, from the table.
+func usage(w io.Writer, table []*command, group string) {
 	var b strings.Builder
-	b.WriteString("attestd answers requests for the attestation de droits that arrive by mail.\n\nCommands:\n")
-	for _, c := range commands() {
-		fmt.Fprintf(&b, "  %-13s %s\n", c.name, c.summary)
+	if group == "" {
+		b.WriteString("attestd answers requests for the attestation de droits that arrive by mail.\n\n")
 	}
-	b.WriteString("\nRun attestd COMMAND --help for the options of a command.\n")
-	fmt.Fprint(os.Stderr, b.String())
+	b.WriteString("Usage:\n")
+	for _, c := range inGroup(table, group) {
+		fmt.Fprintf(&b, "  %s\n      %s\n", c.line(), c.summary)
+	}
+	if group == "" {
+		b.WriteString("  attestd --version\n  attestd --help\n")
+		b.WriteString("\nRun attestd COMMAND --help for the flags of a command. " +
+			"--config FILE is always the configuration file of attestd run.\n" +
+			"Exit status: 0 done, 1 error, 2 wrong command line, 3 render refused by the rules, " +
+			"4 verify found no signed code, 78 configuration error (docs/commands.md).\n")
+	}
+	fmt.Fprint(w, b.String())
 }

@@ -18,13 +18,17 @@ import (
 // binary is attestd built once for the tests: they run it as a user would.
 var binary string
 
+const testVersion, testRevision = "0.0.0-test", "0123456789ab"
+
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "attestd-cmd-test-")
 	if err != nil {
 		panic(err)
 	}
 	binary = filepath.Join(dir, "attestd")
-	if out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput(); err != nil {
+	// Stamped as a release build is (docs/commands.md, version).
+	ldflags := "-X main.version=" + testVersion + " -X main.revision=" + testRevision
+	if out, err := exec.Command("go", "build", "-ldflags", ldflags, "-o", binary, ".").CombinedOutput(); err != nil {
 		fmt.Fprintf(os.Stderr, "go build: %v\n%s", err, out)
 		os.Exit(1)
 	}
@@ -149,21 +153,72 @@ func TestCheckConfigNamesTheKey(t *testing.T) {
 			}
 			continue
 		}
-		if code != 1 || !strings.Contains(stderr, tt.key) || strings.Count(strings.TrimSpace(stderr), "\n") != 0 {
-			t.Errorf("want exit 1 and one line naming %s; got %d %q", tt.key, code, stderr)
+		if code != exitConfig || !strings.Contains(stderr, tt.key) || strings.Count(strings.TrimSpace(stderr), "\n") != 0 {
+			t.Errorf("want exit %d and one line naming %s; got %d %q", exitConfig, tt.key, code, stderr)
 		}
 	}
 }
 
+// Every command of the table answers --help with its usage on stdout and
+// exit 0; so do attestd --help and a command group.
 func TestHelp(t *testing.T) {
 	for _, c := range commands() {
-		code, _, stderr := attestd(t, c.name, "--help")
-		if code != 0 || strings.Count(strings.ToLower(stderr), "usage:") != 1 {
-			t.Errorf("%s --help: exit %d, want 0 and the usage once: %q", c.name, code, stderr)
+		args := append(strings.Fields(c.name), "--help")
+		code, stdout, stderr := attestd(t, args...)
+		if code != 0 || !strings.HasPrefix(stdout, "usage: "+c.line()+"\n") || stderr != "" {
+			t.Errorf("%s --help: exit %d, want 0 and the usage on stdout: %q %q", c.name, code, stdout, stderr)
 		}
 	}
-	if code, _, _ := attestd(t, "nonsense"); code != 1 {
-		t.Errorf("unknown command: exit %d", code)
+	code, stdout, _ := attestd(t, "--help")
+	if code != 0 {
+		t.Errorf("attestd --help: exit %d", code)
+	}
+	for _, c := range commands() {
+		if !strings.Contains(stdout, c.line()+"\n      "+c.summary+"\n") {
+			t.Errorf("attestd --help does not list %q", c.line())
+		}
+	}
+	code, stdout, _ = attestd(t, "outbox", "--help")
+	if code != 0 || !strings.Contains(stdout, "attestd outbox list") || !strings.Contains(stdout, "attestd outbox retry") || strings.Contains(stdout, "attestd run") {
+		t.Errorf("attestd outbox --help: exit %d, %q", code, stdout)
+	}
+}
+
+// A wrong command line exits 2 and says what is wrong on stderr.
+func TestUsageErrors(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "attestd.db")
+	for _, tt := range []struct {
+		args []string
+		says string
+	}{
+		{nil, "Usage:"},
+		{[]string{"nonsense"}, `unknown command "nonsense"`},
+		{[]string{"outbox"}, "say which: list, retry"},
+		{[]string{"outbox", "purge"}, "say which: list, retry"},
+		{[]string{"run"}, "--config FILE is required"},
+		{[]string{"run", "--config", "x.yaml", "--log-level", "loud"}, "--log-level"},
+		{[]string{"render", "--no-such-flag"}, "flag provided but not defined: -no-such-flag"},
+		{[]string{"outbox", "retry", "--db", db}, "name the outbox ID"},
+		{[]string{"outbox", "retry", "--db", db, "x"}, `outbox ID "x" is not a number`},
+		{[]string{"outbox", "list", "--config", "x.yaml", "--db", db}, "leave out --db"},
+		{[]string{"registry", "import", "--db", db}, "name one registry file"},
+		{[]string{"version", "extra"}, "unexpected argument"},
+	} {
+		code, stdout, stderr := attestd(t, tt.args...)
+		if code != exitUsage || !strings.Contains(stderr, tt.says) || stdout != "" {
+			t.Errorf("attestd %v: exit %d, stderr %q; want %d and %q on stderr, nothing on stdout", tt.args, code, stderr, exitUsage, tt.says)
+		}
+	}
+}
+
+// attestd version and attestd --version print the stamps of the build.
+func TestVersion(t *testing.T) {
+	want := "attestd " + testVersion + " (revision " + testRevision + ", go"
+	for _, args := range [][]string{{"version"}, {"--version"}} {
+		code, stdout, _ := attestd(t, args...)
+		if code != 0 || !strings.HasPrefix(stdout, want) || strings.Count(stdout, "\n") != 1 {
+			t.Errorf("attestd %v: exit %d, %q; want one line starting %q", args, code, stdout, want)
+		}
 	}
 }
 

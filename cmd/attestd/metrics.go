@@ -18,7 +18,9 @@ func startMetrics(cfg daemon.Config, db *store.DB, log *slog.Logger) (daemon.Obs
 	// A sweep polls at least every poll interval; one IMAP command may take
 	// up to the timeout before it fails.
 	stale := 2*cfg.IMAP.PollInterval.D() + cfg.IMAP.Timeout.D()
-	m := metrics.New(metrics.Options{OutboxDepth: db.OutboxDepth, PollStale: stale})
+	b := readBuildInfo()
+	m := metrics.New(metrics.Options{OutboxDepth: db.OutboxDepth, PollStale: stale,
+		Build: metrics.Build{Version: b.Version, Revision: b.Revision, GoVersion: b.GoVersion}})
 	srv, err := metrics.Listen(cfg.Metrics.Address, m.Handler())
 	if err != nil {
 		return nil, nil, err

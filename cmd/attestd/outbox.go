@@ -8,54 +8,25 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/cpam/attestd/daemon"
 	"github.com/cpam/attestd/store"
 )
 
-func cmdOutbox(args []string) error {
-	if len(args) == 0 || (args[0] != "list" && args[0] != "retry") {
-		fmt.Fprintln(os.Stderr, "usage: attestd outbox list [--config FILE] [--all]\n       attestd outbox retry [--config FILE] ID")
-		if len(args) > 0 && (args[0] == "--help" || args[0] == "-h") {
-			return errHelp
-		}
-		return fmt.Errorf("say list or retry")
-	}
-	verb := args[0]
-	fs := newFlags("outbox "+verb, "outbox "+verb+" [--config FILE | --db FILE] ...")
-	cfgPath := fs.String("config", "", "configuration file (for the store); or --db")
-	dbPath := fs.String("db", "attestd.db", "SQLite store when no --config is given")
-	all := fs.Bool("all", false, "list: also the replies already sent")
-	if err := parse(fs, args[1:]); err != nil {
+func cmdOutboxList(c *command, args []string) error {
+	fs := c.flags()
+	sf := addStoreFlags(fs)
+	all := fs.Bool("all", false, "also the replies already sent")
+	if err := parse(fs, args); err != nil {
 		return err
 	}
-	driver, dsn := "sqlite", *dbPath
-	if *cfgPath != "" {
-		cfg, err := daemon.LoadConfig(*cfgPath)
-		if err != nil {
-			return err
-		}
-		driver, dsn = cfg.Store.Driver, cfg.Store.DSN
+	if fs.NArg() != 0 {
+		return usageErrorf("unexpected argument %q", fs.Arg(0))
 	}
 	ctx := context.Background()
-	st, err := store.Open(ctx, driver, dsn)
+	st, err := sf.open(ctx)
 	if err != nil {
-		return fmt.Errorf("open the store: %w", err)
+		return err
 	}
 	defer st.Close()
-	if verb == "retry" {
-		if fs.NArg() != 1 {
-			return fmt.Errorf("name the outbox ID to retry (see attestd outbox list)")
-		}
-		id, err := strconv.ParseInt(fs.Arg(0), 10, 64)
-		if err != nil {
-			return fmt.Errorf("outbox ID %q is not a number", fs.Arg(0))
-		}
-		if err := st.RetryOutbox(ctx, id, time.Now()); err != nil {
-			return err
-		}
-		fmt.Printf("outbox %d: queued again; the running daemon sends it within seconds\n", id)
-		return nil
-	}
 	states := []string{store.OutboxPending, store.OutboxPermanent}
 	if *all {
 		states = append(states, store.OutboxSent)
@@ -76,5 +47,31 @@ func cmdOutbox(args []string) error {
 	}
 	w.Flush()
 	fmt.Printf("%d repl%s\n", len(items), map[bool]string{true: "y", false: "ies"}[len(items) == 1])
+	return nil
+}
+
+func cmdOutboxRetry(c *command, args []string) error {
+	fs := c.flags()
+	sf := addStoreFlags(fs)
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		return usageErrorf("name the outbox ID to retry (see attestd outbox list)")
+	}
+	id, err := strconv.ParseInt(fs.Arg(0), 10, 64)
+	if err != nil {
+		return usageErrorf("outbox ID %q is not a number", fs.Arg(0))
+	}
+	ctx := context.Background()
+	st, err := sf.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if err := st.RetryOutbox(ctx, id, time.Now()); err != nil {
+		return err
+	}
+	fmt.Printf("outbox %d: queued again; the running daemon sends it within seconds\n", id)
 	return nil
 }

@@ -8,54 +8,50 @@ import (
 	"github.com/cpam/attestd/store"
 )
 
-func cmdRegistry(args []string) error {
-	if len(args) == 0 || args[0] != "import" {
-		if len(args) > 0 && (args[0] == "--help" || args[0] == "-h") {
-			fmt.Fprintln(os.Stderr, "usage: attestd registry import [--db FILE] [--driver sqlite|postgres] REGISTRY.json")
-			return errHelp
-		}
-		return fmt.Errorf("usage: attestd registry import [--db FILE] REGISTRY.json")
-	}
-	fs := newFlags("registry import", "registry import [--db FILE] [--driver sqlite|postgres] REGISTRY.json")
-	db := fs.String("db", "attestd.db", "the store: a SQLite file, or a PostgreSQL URL with --driver postgres")
-	driver := fs.String("driver", "sqlite", "store driver: sqlite or postgres")
-	if err := parse(fs, args[1:]); err != nil {
+func cmdRegistryImport(c *command, args []string) error {
+	fs := c.flags()
+	sf := addStoreFlags(fs)
+	if err := parse(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() != 1 {
-		return fmt.Errorf("name one registry file (attestd-registry/1 JSON)")
+		return usageErrorf("name one registry file (attestd-registry/1 JSON)")
 	}
 	ctx := context.Background()
-	st, err := store.Open(ctx, *driver, *db)
+	st, err := sf.open(ctx)
 	if err != nil {
-		return fmt.Errorf("open the store: %w", err)
-	}
-	defer st.Close()
-	if err := importRegistryFile(ctx, st, fs.Arg(0)); err != nil {
 		return err
 	}
+	defer st.Close()
+	n, err := importRegistryFile(ctx, st, fs.Arg(0))
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(os.Stderr, "registry imported: %d organismes, %d comptes, %d beneficiaries\n", n.organismes, n.comptes, n.beneficiaries)
 	return nil
 }
 
+// registryCounts are the sizes of an imported registry.
+type registryCounts struct{ organismes, comptes, beneficiaries int }
+
 // importRegistryFile validates a registry file and replaces the registry
 // with it, all or nothing.
-func importRegistryFile(ctx context.Context, st *store.DB, path string) error {
+func importRegistryFile(ctx context.Context, st *store.DB, path string) (registryCounts, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return fmt.Errorf("registry: %w", err)
+		return registryCounts{}, fmt.Errorf("registry: %w", err)
 	}
 	defer f.Close()
 	reg, err := store.ParseRegistry(f)
 	if err != nil {
-		return fmt.Errorf("registry %s refused, nothing loaded: %w", path, err)
+		return registryCounts{}, fmt.Errorf("registry %s refused, nothing loaded: %w", path, err)
 	}
 	if err := st.ImportRegistry(ctx, reg); err != nil {
-		return fmt.Errorf("registry %s: %w", path, err)
+		return registryCounts{}, fmt.Errorf("registry %s: %w", path, err)
 	}
-	n := 0
+	n := registryCounts{organismes: len(reg.Organismes), comptes: len(reg.Comptes)}
 	for _, c := range reg.Comptes {
-		n += len(c.Beneficiaries)
+		n.beneficiaries += len(c.Beneficiaries)
 	}
-	fmt.Fprintf(os.Stderr, "registry imported: %d organismes, %d comptes, %d beneficiaries\n", len(reg.Organismes), len(reg.Comptes), n)
-	return nil
+	return n, nil
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-
 	"fmt"
 	"os"
 	"strings"
@@ -10,7 +9,6 @@ import (
 
 	"github.com/cpam/attestd/rules"
 	"github.com/cpam/attestd/seal"
-	"github.com/cpam/attestd/store"
 	"github.com/cpam/attestd/templates/attestation"
 )
 
@@ -20,10 +18,9 @@ type multiFlag []string
 func (m *multiFlag) String() string     { return strings.Join(*m, ",") }
 func (m *multiFlag) Set(s string) error { *m = append(*m, s); return nil }
 
-func cmdRender(args []string) error {
-	fs := newFlags("render", "render [--db FILE] [--signing-key FILE] --nir NIR [--beneficiary FIRSTNAME]... [--family] [--etm] [--c2s] [--today YYYY-MM-DD] -o FILE.pdf")
-	db := fs.String("db", "attestd.db", "the store (SQLite file, or PostgreSQL URL with --driver postgres)")
-	driver := fs.String("driver", "sqlite", "store driver: sqlite or postgres")
+func cmdRender(c *command, args []string) error {
+	fs := c.flags()
+	sf := addStoreFlags(fs)
 	nir := fs.String("nir", "", "NIR of any beneficiary of the compte")
 	var names multiFlag
 	fs.Var(&names, "beneficiary", "first name of a beneficiary to list (repeatable); default: the ouvrant droit")
@@ -38,23 +35,23 @@ func cmdRender(args []string) error {
 		return err
 	}
 	if *nir == "" || *out == "" {
-		return fmt.Errorf("--nir NIR and -o FILE.pdf are required (see --help)")
+		return usageErrorf("--nir NIR and -o FILE.pdf are required")
 	}
 	n, err := rules.CheckNIR(*nir)
 	if err != nil {
 		return refused(rules.NIRInvalid, fmt.Sprintf("the NIR is not valid: %v", err))
 	}
 	ctx := context.Background()
-	st, err := store.Open(ctx, *driver, *db)
-	if err != nil {
-		return fmt.Errorf("open the store: %w", err)
-	}
-	defer st.Close()
-	c, err := st.CompteByNIR(ctx, n)
+	st, err := sf.open(ctx)
 	if err != nil {
 		return err
 	}
-	if c == nil {
+	defer st.Close()
+	cpt, err := st.CompteByNIR(ctx, n)
+	if err != nil {
+		return err
+	}
+	if cpt == nil {
 		return refused(rules.SenderUnknown, "no compte holds this NIR in the registry")
 	}
 	req := rules.Request{Family: *family, ETM: *etm, C2S: *c2s}
@@ -68,7 +65,7 @@ func cmdRender(args []string) error {
 	} else {
 		now = day.Time().Add(12 * time.Hour)
 	}
-	dec := rules.Decide(c, req, day)
+	dec := rules.Decide(cpt, req, day)
 	if dec.Outcome != rules.Issued {
 		return refused(dec.Outcome, explain(dec.Outcome))
 	}
@@ -81,7 +78,7 @@ func cmdRender(args []string) error {
 			return err
 		}
 	}
-	doc, err := pdf.Render(attestation.AttestationInput{Compte: c, Decision: dec, Reference: "AD-" + day.Compact() + "-RENDER", IssuedAt: now})
+	doc, err := pdf.Render(attestation.AttestationInput{Compte: cpt, Decision: dec, Reference: "AD-" + day.Compact() + "-RENDER", IssuedAt: now})
 	if err != nil {
 		return err
 	}
@@ -115,7 +112,7 @@ func withSigningKey(pdf *attestation.PDFRenderer, path string) (*attestation.PDF
 // line on stderr.
 func refused(o rules.Outcome, why string) error {
 	fmt.Fprintf(os.Stderr, "attestd render: refused: %s\n%s\n", why, o)
-	return &exitError{code: 3, err: nil}
+	return &exitError{code: exitRefused}
 }
 
 func explain(o rules.Outcome) string {

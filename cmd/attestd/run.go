@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"os/signal"
@@ -12,31 +13,63 @@ import (
 	"github.com/cpam/attestd/daemon"
 	"github.com/cpam/attestd/rules"
 	"github.com/cpam/attestd/store"
+	"github.com/cpam/attestd/templates/reply"
 )
 
-func cmdRun(args []string) error {
-	fs := newFlags("run", "run --config FILE [--today YYYY-MM-DD]")
-	cfgPath := fs.String("config", "", "configuration file (YAML, see the README)")
+func cmdRun(c *command, args []string) error {
+	fs := c.flags()
+	cfgPath := fs.String("config", "", configHelp("run uses all of it"))
 	var today todayFlag
 	fs.Var(&today, "today", "run the rules at this date (acceptance environments only)")
+	level := fs.String("log-level", "", "debug, info, warn or error: replaces the configuration's log.level")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
 	if *cfgPath == "" {
-		return fmt.Errorf("--config FILE is required; see attestd check-config and the README")
+		return usageErrorf("--config FILE is required; see attestd check-config and docs/commands.md")
 	}
-	cfg, err := daemon.LoadConfig(*cfgPath)
+	if fs.NArg() != 0 {
+		return usageErrorf("unexpected argument %q", fs.Arg(0))
+	}
+	if *level != "" {
+		if _, err := (daemon.LogConfig{Level: *level}).SlogLevel(); err != nil {
+			return usageErrorf("--log-level %w", err)
+		}
+	}
+	// Until Notify, SIGHUP would end the process: take it before anything.
+	hangup := make(chan os.Signal, 1)
+	signal.Notify(hangup, syscall.SIGHUP)
+	defer signal.Stop(hangup)
+	cfg, err := loadConfig(*cfgPath)
 	if err != nil {
 		return err
 	}
-	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
+	log, err := newLogger(os.Stderr, cfg.Log, *level)
+	if err != nil {
+		return err
+	}
+	b := readBuildInfo()
+	log.Info("attestd starting", "version", b.Version, "revision", b.Revision, "go", b.GoVersion, "config", *cfgPath)
 	tuneGC(log)
 	if !today.d.IsZero() {
 		log.Warn("--today is set: the rules run at a fixed date, not today's", "today", today.d.String())
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
-	return serve(ctx, cfg, serveOptions{today: today.d, log: log})
+	return serve(ctx, cfg, serveOptions{today: today.d, log: log, hangup: hangup})
+}
+
+// newLogger makes the JSON logger of a command at the configured level, or
+// at flagLevel when the flag is set.
+func newLogger(w io.Writer, lc daemon.LogConfig, flagLevel string) (*slog.Logger, error) {
+	lv, err := lc.SlogLevel()
+	if err != nil {
+		return nil, configError(fmt.Errorf("config: log.level: %w", err))
+	}
+	if flagLevel != "" { // checked by the caller
+		lv, _ = daemon.LogConfig{Level: flagLevel}.SlogLevel()
+	}
+	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: lv})), nil
 }
 
 // serveOptions are what `run` and `demo` set beyond the configuration.
@@ -49,19 +82,27 @@ type serveOptions struct {
 	// imapPassword replaces the configured password source (the demo's
 	// in-process server).
 	imapPassword string
+	// hangup, when not nil, delivers SIGHUP: reload (see reloader).
+	hangup <-chan os.Signal
 }
 
 // serve opens the store, builds the daemon and runs it until ctx is done.
 func serve(ctx context.Context, cfg daemon.Config, o serveOptions) error {
+	replies, err := reply.LoadReplies(cfg.Templates)
+	if err != nil {
+		return configError(fmt.Errorf("config: templates: %w", err))
+	}
 	db, err := store.Open(ctx, cfg.Store.Driver, cfg.Store.DSN)
 	if err != nil {
 		return fmt.Errorf("open the store: %w", err)
 	}
 	defer db.Close()
 	if f := cfg.Registry.ImportOnStart; f != "" {
-		if err := importRegistryFile(ctx, db, f); err != nil {
+		n, err := importRegistryFile(ctx, db, f)
+		if err != nil {
 			return err
 		}
+		o.log.Info("registry imported", "file", f, "organismes", n.organismes, "comptes", n.comptes, "beneficiaries", n.beneficiaries)
 	}
 	if o.ready != nil {
 		o.ready(db)
@@ -73,27 +114,15 @@ func serve(ctx context.Context, cfg daemon.Config, o serveOptions) error {
 	defer stopMetrics()
 	d, err := daemon.New(cfg, daemon.Options{
 		Store: db, Logger: o.log, Now: o.now, Today: o.today, Results: o.results, IMAPPassword: o.imapPassword,
-		Observer: obs,
+		Observer: obs, Replies: replies,
 	})
 	if err != nil {
 		return err
 	}
 	defer d.Close()
+	if o.hangup != nil {
+		r := &reloader{db: db, replies: replies, registry: cfg.Registry.ImportOnStart, templates: cfg.Templates, log: o.log}
+		go r.watch(ctx, o.hangup)
+	}
 	return d.Run(ctx)
-}
-
-func cmdCheckConfig(args []string) error {
-	fs := newFlags("check-config", "check-config --config FILE")
-	cfgPath := fs.String("config", "", "configuration file to check")
-	if err := parse(fs, args); err != nil {
-		return err
-	}
-	if *cfgPath == "" {
-		return fmt.Errorf("--config FILE is required")
-	}
-	if _, err := daemon.LoadConfig(*cfgPath); err != nil {
-		return err
-	}
-	fmt.Println("configuration OK:", *cfgPath)
-	return nil
 }

@@ -11,8 +11,8 @@ import (
 	"github.com/cpam/attestd/seal"
 )
 
-func cmdVerify(args []string) error {
-	fs := newFlags("verify", "verify --keys FILE [--keys FILE]... [--today YYYY-MM-DD] (FILE.pdf | --code STRING)")
+func cmdVerify(c *command, args []string) error {
+	fs := c.flags()
 	var keyFiles multiFlag
 	fs.Var(&keyFiles, "keys", "trusted public keys (PEM, as attestd keys generate writes them; repeatable, a file may hold several)")
 	code := fs.String("code", "", "the code as a DataMatrix reader gives it, instead of a PDF")
@@ -22,10 +22,10 @@ func cmdVerify(args []string) error {
 		return err
 	}
 	if len(keyFiles) == 0 {
-		return errors.New("--keys FILE is required: the public keys you trust")
+		return usageErrorf("--keys FILE is required: the public keys you trust")
 	}
 	if (*code == "") == (fs.NArg() != 1) {
-		return errors.New("give one FILE.pdf or --code STRING (see --help)")
+		return usageErrorf("give one FILE.pdf or --code STRING")
 	}
 	var ring seal.KeyRing
 	for _, f := range keyFiles {
@@ -45,7 +45,7 @@ func cmdVerify(args []string) error {
 			return err
 		}
 		if *code, err = pdftext.ReadCode(pdf); err != nil {
-			return &exitError{code: 2, err: fmt.Errorf("%s: %w (attestd signs attestations only when signing.key_file is set)", fs.Arg(0), err)}
+			return &exitError{code: exitNoCode, err: fmt.Errorf("%s: %w (attestd signs attestations only when signing.key_file is set)", fs.Arg(0), err)}
 		}
 	}
 	day := today.d
@@ -59,7 +59,7 @@ func cmdVerify(args []string) error {
 				fmt.Println(verdict)
 			}
 		}
-		return &exitError{code: 1, err: err}
+		return &exitError{code: exitFailed, err: err}
 	}
 	fmt.Print(v.Content.French())
 	fmt.Printf("signature valide (clé %s)\n", v.Key.KeyID)

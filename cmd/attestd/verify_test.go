@@ -64,14 +64,14 @@ func TestKeysRenderVerify(t *testing.T) {
 	}{
 		{[]string{"--code", sealed}, 0, "signature valide (clé "},
 		{[]string{"--code", changed}, 1, "signature invalide"},
-		{[]string{unsigned}, 2, ""},
+		{[]string{unsigned}, exitNoCode, ""},
 		{[]string{"--today", "2030-01-01", signed}, 1, "clé expirée"},
 	} {
 		code, out, stderr := attestd(t, append([]string{"verify", "--keys", pub}, tc.args...)...)
 		if code != tc.code || !strings.HasPrefix(lastLine(out), tc.last) {
 			t.Errorf("verify %v: exit %d, %q (%s); want %d, %q", tc.args[0], code, lastLine(out), stderr, tc.code, tc.last)
 		}
-		if tc.code == 2 && !strings.Contains(stderr, "carries no signed code") {
+		if tc.code == exitNoCode && !strings.Contains(stderr, "carries no signed code") {
 			t.Errorf("verify of an unsigned PDF says %q", stderr)
 		}
 	}
