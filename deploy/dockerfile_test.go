@@ -1,9 +1,11 @@
 package deploy
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -47,5 +49,41 @@ func TestDockerfileBuildsTheREADMEBinary(t *testing.T) {
 	}
 	if u := users[len(users)-1][1]; u == "0" || strings.HasPrefix(u, "0:") || strings.HasPrefix(u, "root") {
 		t.Errorf("Dockerfile: runs as USER %s, want a non-root user", u)
+	}
+}
+
+// TestDockerfileHealthcheck checks that the image's HEALTHCHECK runs
+// `attestd healthcheck` (the image has no shell nor curl) on the
+// configuration the image runs with, and that every compose service's
+// configuration serves the health endpoint it asks.
+func TestDockerfileHealthcheck(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join(repoRoot, "Dockerfile"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dockerfile := strings.ReplaceAll(string(b), "\\\n", " ")
+	hc := regexp.MustCompile(`(?m)^HEALTHCHECK .*CMD (\[.*\])\s*$`).FindStringSubmatch(dockerfile)
+	cmd := regexp.MustCompile(`(?m)^CMD (\[.*\])\s*$`).FindStringSubmatch(dockerfile)
+	if hc == nil || cmd == nil {
+		t.Fatal("Dockerfile: no HEALTHCHECK ... CMD [...] (exec form) or no CMD [...]")
+	}
+	var check, run []string
+	if err := json.Unmarshal([]byte(hc[1]), &check); err != nil {
+		t.Fatalf("HEALTHCHECK CMD: %v", err)
+	}
+	if err := json.Unmarshal([]byte(cmd[1]), &run); err != nil {
+		t.Fatalf("CMD: %v", err)
+	}
+	want := append([]string{"/attestd", "healthcheck"}, run[len(run)-2:]...) // --config FILE
+	if !slices.Equal(check, want) || run[len(run)-2] != "--config" {
+		t.Errorf("HEALTHCHECK CMD %v, want %v: the health check must read the configuration the image runs", check, want)
+	}
+	for _, s := range loadCompose(t).attestdServices(t) {
+		if cfgPath, _ := s.flag("--config"); cfgPath != run[len(run)-1] {
+			t.Errorf("service %s runs with --config %s; the image's HEALTHCHECK reads %s", s.name, cfgPath, run[len(run)-1])
+		}
+		if cfg := attestdConfig(t, s); cfg.Metrics.Address == "" {
+			t.Errorf("service %s: no metrics.address: the image's HEALTHCHECK would always fail", s.name)
+		}
 	}
 }
