@@ -286,3 +286,15 @@ func safeDetail(err error) string {
 	}
 	return oneLine(s, 80)
 }
+
+// indexFold is strings.Index ignoring ASCII case, for a lower-case ASCII
+// needle; linear in s.
+func indexFold(s, needle string) int {
+	n := len(needle)
+	for i := 0; i+n <= len(s); i++ {
+		if c := s[i] | 0x20; (c == needle[0] || s[i] == needle[0]) && strings.EqualFold(s[i:i+n], needle) {
+			return i
+		}
+	}
+	return -1
+}

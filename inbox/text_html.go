@@ -1,82 +1,104 @@
 package inbox
 
 import (
-	"html"
+	"bytes"
 	"strings"
+
+	"golang.org/x/net/html"
+	"golang.org/x/net/html/atom"
 )
 
 // htmlToText turns an HTML body into the text a reader sees: tags removed,
 // entities decoded, paragraphs and <br> as line ends, the content of
 // <blockquote> prefixed with "> " (a quoted message, as in plain text), and
-// <head>, <script>, <style> and comments left out. It is a small tolerant
-// scanner, linear in its input, not a full HTML5 parser: broken markup
-// degrades to text, never to an error.
+// <head>, <script>, <style> and comments left out. The markup is read by
+// golang.org/x/net/html's tokenizer, which follows HTML5's tokenization
+// rules (raw text of <script> and <style>, attributes holding ">", bogus
+// comments): broken markup degrades to text, never to an error, in time
+// linear in the input.
 func htmlToText(s string) string {
 	c := htmlConv{}
-	for i := 0; i < len(s); {
-		if s[i] != '<' {
-			j := strings.IndexByte(s[i:], '<')
-			if j < 0 {
-				j = len(s) - i
-			}
-			c.text(html.UnescapeString(s[i : i+j]))
-			i += j
-			continue
+	z := html.NewTokenizer(strings.NewReader(s))
+	for {
+		switch z.Next() {
+		case html.ErrorToken: // io.EOF: the reader is a string
+			c.flush()
+			return strings.TrimSpace(c.out.String())
+		case html.TextToken:
+			c.textToken(z.Text())
+		case html.StartTagToken, html.SelfClosingTagToken:
+			c.startTag(tagName(z))
+		case html.EndTagToken:
+			c.endTag(tagName(z))
 		}
-		i = c.markup(s, i)
+		// Comments and the doctype are left out.
 	}
-	c.flush()
-	return strings.TrimSpace(c.out.String())
+}
+
+// tagName is the current tag's lower-case name; a known HTML name costs no
+// allocation.
+func tagName(z *html.Tokenizer) string {
+	name, _ := z.TagName()
+	if a := atom.Lookup(name); a != 0 {
+		return a.String()
+	}
+	return string(name)
 }
 
 // htmlConv is the output side of htmlToText.
 type htmlConv struct {
 	out   strings.Builder
 	line  strings.Builder
-	quote int  // <blockquote> depth
-	pre   int  // <pre> depth: white space kept
-	blank bool // the last line written is blank
-	space bool // a space is pending before the next word
-	wrote bool // anything written yet
+	quote int      // <blockquote> depth
+	pre   int      // <pre> depth: white space kept
+	skip  []string // the open elements whose content is left out ("head", "script"...)
+	blank bool     // the last line written is blank
+	space bool     // a space is pending before the next word
+	wrote bool     // anything written yet
 }
 
-// markup handles the markup at s[i] == '<' and returns where text resumes.
-func (c *htmlConv) markup(s string, i int) int {
-	rest := s[i:]
-	switch {
-	case strings.HasPrefix(rest, "<!--"):
-		return skipPast(s, i+4, "-->")
-	case len(rest) > 1 && (rest[1] == '!' || rest[1] == '?'):
-		return skipPast(s, i+2, ">")
-	case len(rest) > 1 && (isASCIILetter(rest[1]) || rest[1] == '/' && len(rest) > 2 && isASCIILetter(rest[2])):
-	default:
-		c.text("<") // a lone "<" in text
-		return i + 1
+// skipped are the elements whose content is not text a reader sees.
+var skipped = map[string]bool{"head": true, "script": true, "style": true, "title": true, "template": true, "noscript": true, "xml": true}
+
+// inHead are the elements HTML5 lets stay in <head>: any other start tag,
+// or text, ends a <head> left open (as the HTML5 parser does).
+var inHead = map[string]bool{"title": true, "style": true, "script": true, "meta": true, "link": true, "base": true, "noscript": true, "template": true}
+
+// onlyHead reports whether the one element skipped is an open <head>.
+func (c *htmlConv) onlyHead() bool { return len(c.skip) == 1 && c.skip[0] == "head" }
+
+func (c *htmlConv) startTag(name string) {
+	if c.onlyHead() && !inHead[name] {
+		c.skip = c.skip[:0] // <body>, <p>...: the head was not closed
 	}
-	closing := rest[1] == '/'
-	j := 1
-	if closing {
-		j = 2
+	if skipped[name] {
+		c.skip = append(c.skip, name)
+		return
 	}
-	k := j
-	for k < len(rest) && (isASCIILetter(rest[k]) || rest[k] >= '0' && rest[k] <= '9') {
-		k++
+	if len(c.skip) == 0 {
+		c.tag(name, false)
 	}
-	name := strings.ToLower(rest[j:k])
-	end := tagEnd(s, i+k)
-	if !closing {
-		switch name {
-		case "script", "style", "title", "template", "noscript", "xml":
-			return skipPastFold(s, end, "</"+name)
-		case "head":
-			if e := skipPastFold(s, end, "</head"); e < len(s) {
-				return e
-			}
-			return end
+}
+
+func (c *htmlConv) endTag(name string) {
+	for i := len(c.skip) - 1; i >= 0; i-- {
+		if c.skip[i] == name {
+			c.skip = c.skip[:i] // closes what was left open inside it too
+			return
 		}
 	}
-	c.tag(name, closing)
-	return end
+	if len(c.skip) == 0 {
+		c.tag(name, true)
+	}
+}
+
+func (c *htmlConv) textToken(t []byte) {
+	if c.onlyHead() && len(bytes.TrimSpace(t)) != 0 {
+		c.skip = c.skip[:0] // text: the head was not closed
+	}
+	if len(c.skip) == 0 {
+		c.text(t)
+	}
 }
 
 func (c *htmlConv) tag(name string, closing bool) {
@@ -110,8 +132,8 @@ func (c *htmlConv) tag(name string, closing bool) {
 }
 
 // text appends decoded character data.
-func (c *htmlConv) text(t string) {
-	for _, r := range t {
+func (c *htmlConv) text(t []byte) {
+	for _, r := range string(t) { // no copy: the compiler ranges over t
 		switch {
 		case r == '\n' && c.pre > 0:
 			c.newline()
@@ -160,64 +182,3 @@ func (c *htmlConv) newline() {
 }
 
 func (c *htmlConv) flush() { c.endLine() }
-
-// tagEnd returns the index just past the ">" that closes the tag whose
-// attributes start at s[i], honouring quoted attribute values; without one,
-// the first ">" closes it; without any, the rest of s is the tag.
-func tagEnd(s string, i int) int {
-	var q byte
-	for k := i; k < len(s); k++ {
-		switch c := s[k]; {
-		case q != 0:
-			if c == q {
-				q = 0
-			}
-		case c == '"' || c == '\'':
-			q = c
-		case c == '>':
-			return k + 1
-		}
-	}
-	if k := strings.IndexByte(s[i:], '>'); k >= 0 {
-		return i + k + 1
-	}
-	return len(s)
-}
-
-// skipPast returns the index just past the next marker from i, or len(s).
-func skipPast(s string, i int, marker string) int {
-	if i > len(s) {
-		return len(s)
-	}
-	if k := strings.Index(s[i:], marker); k >= 0 {
-		return i + k + len(marker)
-	}
-	return len(s)
-}
-
-// skipPastFold is skipPast for an ASCII marker in any case, then past the
-// ">" that ends the closing tag.
-func skipPastFold(s string, i int, marker string) int {
-	if i >= len(s) {
-		return len(s)
-	}
-	k := indexFold(s[i:], marker)
-	if k < 0 {
-		return len(s)
-	}
-	return tagEnd(s, i+k+len(marker))
-}
-
-// indexFold is strings.Index ignoring ASCII case, for a lower-case ASCII
-// needle; linear in s.
-func indexFold(s, needle string) int {
-	n := len(needle)
-	for i := 0; i+n <= len(s); i++ {
-		if c := s[i] | 0x20; (c == needle[0] || s[i] == needle[0]) && strings.EqualFold(s[i:i+n], needle) {
-			return i
-		}
-	}
-	return -1
-}
-
-func isASCIILetter(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' }

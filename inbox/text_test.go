@@ -101,6 +101,17 @@ func TestHTMLToText(t *testing.T) {
 		{"pre keeps lines", "<pre>ligne 1\nligne 2</pre>", "ligne 1\nligne 2"},
 		{"white space", "<p>  beaucoup \n\t d'espaces  </p>", "beaucoup d'espaces"},
 		{"upper-case tags", "<P>Un</P><BR><SCRIPT>x</SCRIPT>Deux", "Un\n\nDeux"},
+		// HTML5 tokenization and the head's implicit end.
+		{"head left open", "<html><head><title>t</title><meta charset=utf-8><body><p>Bonjour</p>", "Bonjour"},
+		{"text ends an open head", "<head><meta charset=utf-8>Bonjour", "Bonjour"},
+		{"markup in script", `<script>if (a<b) document.write("<p>x</p>")</script>fin`, "fin"},
+		{"empty comments", "<!-->Bonjour<!--->, Léa", "Bonjour, Léa"},
+		{"bogus comments", "<?xml version=1.0?><![CDATA[x]]><!DOCTYPE html>texte", "texte"},
+		{"quoted < in an attribute", `<a title='<b>'>lien</a>`, "lien"},
+		{"nested blockquotes", "<blockquote>a<blockquote>b</blockquote>c</blockquote>", "> a\n> > b\n> c"},
+		{"Word's xml island", "<xml><o:DocumentProperties><o:Author>x</o:Author></o:DocumentProperties></xml><p class=MsoNormal>Bonjour</p>", "Bonjour"},
+		{"entity without semicolon", "L&eacute;a &amp Lucas", "Léa & Lucas"},
+		{"self-closing p and end br", "un<p/>deux</br>trois", "un\n\ndeux\ntrois"},
 	}
 	for _, c := range cases {
 		if got := htmlToText(c.html); got != c.text {
@@ -124,5 +135,20 @@ func TestFold(t *testing.T) {
 		if got := Fold(in); got != want {
 			t.Errorf("Fold(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// BenchmarkHTMLToText converts a Gmail-style reply with its quoted history,
+// about 24 KB.
+func BenchmarkHTMLToText(b *testing.B) {
+	part := `<div dir="ltr">Bonjour,<br><br>Pourriez-vous m&#39;envoyer l&#39;attestation de droits pour <b>L&eacute;a</b> ?<br><br>Merci</div>` +
+		`<div class="gmail_quote"><div class="gmail_attr">Le mar. 24 nov. 2026 &agrave; 09:31, Service &lt;a@cpam.example&gt; a &eacute;crit&nbsp;:<br></div>` +
+		`<blockquote class="gmail_quote" style="margin:0px 0px 0px 0.8ex;border-left:1px solid rgb(204,204,204);padding-left:1ex">` +
+		`<table><tr><td>Référence</td><td>AD-20261124-0001</td></tr></table><p>Cordialement,</p></blockquote></div>`
+	html := "<html><head><style>p{margin:0}</style></head><body>" + strings.Repeat(part, 48) + "</body></html>"
+	b.SetBytes(int64(len(html)))
+	b.ReportAllocs()
+	for b.Loop() {
+		htmlToText(html)
 	}
 }
