@@ -122,7 +122,9 @@ type env struct {
 	smtp                 *localmail.SMTPServer
 }
 
-func setUp(t *testing.T) *env {
+// setUp builds attestd and writes its configuration for a test of kills
+// SIGKILLs.
+func setUp(t *testing.T, kills int) *env {
 	t.Helper()
 	e := &env{dir: t.TempDir()}
 	e.bin = os.Getenv("ATTESTD_CRASH_BINARY")
@@ -150,6 +152,12 @@ func setUp(t *testing.T) *env {
 		t.Fatalf("attestd registry import: %v\n%s", err, out)
 	}
 	exp := samples.ExpectedCases()
+	// limits.max_attempts is above the number of kills: a request claimed
+	// by every killed run (on a loaded machine a run can be killed before
+	// it decides its first request, again and again) must not end failed,
+	// the outcome of a request that makes the daemon fail by itself
+	// (daemon.TestPanicWhileDeciding). The kills are the test's, not the
+	// request's.
 	cfg := fmt.Sprintf(`service: {address: %s, domain: cpam.example}
 imap:
   address: %s
@@ -163,10 +171,10 @@ trust:
   authserv_ids: [%s]
   agent_domains: [%s]
   gateway: {domain: %s, header: %s}
-limits: {attestations_per_compte_per_day: 100000, generic_replies_per_address_per_day: 100000}
+limits: {attestations_per_compte_per_day: 100000, generic_replies_per_address_per_day: 100000, max_attempts: %d}
 outbox: {retry_initial: 100ms, retry_max: 1s}
 `, exp.ServiceAddress, e.imap.Addr(), user, e.smtp.Addr(), e.db, exp.TrustedAuthservID,
-		strings.Join(exp.AgentDomains, ", "), exp.GatewayDomain, exp.GatewayHeader)
+		strings.Join(exp.AgentDomains, ", "), exp.GatewayDomain, exp.GatewayHeader, kills+1)
 	e.config = filepath.Join(e.dir, "attestd.yaml")
 	if err := os.WriteFile(e.config, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
@@ -388,7 +396,7 @@ func acceptedAt(rs []localmail.Received) []string {
 func TestCrash(t *testing.T) {
 	s := settingsFromEnv(t)
 	began := time.Now()
-	e := setUp(t)
+	e := setUp(t, s.kills)
 	reqs := stream(s.requests)
 	rng := rand.New(rand.NewPCG(s.seed, 0))
 	t.Logf("kills=%d requests=%d seed=%d (ATTESTD_CRASH_SEED=%d replays these kill moments)", s.kills, s.requests, s.seed, s.seed)
