@@ -42,7 +42,7 @@ func TestDocsCommands(t *testing.T) {
 			}
 		}
 	}
-	for _, code := range []int{exitOK, exitFailed, exitUsage, exitRefused, exitConfig} {
+	for _, code := range []int{exitOK, exitFailed, exitUsage, exitRefused, exitNoCode, exitConfig} {
 		if !strings.Contains(doc, fmt.Sprintf("\n| %d | ", code)) {
 			t.Errorf("docs/commands.md: exit status %d is not in the table", code)
 		}
