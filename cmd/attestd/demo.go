@@ -45,23 +45,9 @@ func cmdDemo(c *command, args []string) error {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	reqs := samples.Requests()
-	if *reqDir != "" {
-		var err error
-		if reqs, err = samples.ReadRequests(os.DirFS(*reqDir), "."); err != nil {
-			return fmt.Errorf("--requests: %w", err)
-		}
-	}
-	registry := samples.Registry()
-	if *regFile != "" {
-		var err error
-		if registry, err = os.ReadFile(*regFile); err != nil {
-			return fmt.Errorf("--registry: %w", err)
-		}
-	}
-	reg, err := store.ParseRegistry(bytes.NewReader(registry))
+	reqs, reg, err := demoInputs(*reqDir, *regFile)
 	if err != nil {
-		return fmt.Errorf("registry refused: %w", err)
+		return err
 	}
 	cfg, err := demoConfig(*cfgFile)
 	if err != nil {
@@ -105,22 +91,8 @@ func cmdDemo(c *command, args []string) error {
 	defer cancel()
 
 	results := make(chan daemon.Result, 64)
-	serveErr := make(chan error, 1)
-	ready := make(chan struct{})
-	go func() {
-		serveErr <- serve(ctx, cfg, serveOptions{
-			today: today.d, log: log, results: results, imapPassword: password,
-			ready: func(db *store.DB) {
-				if err := db.ImportRegistry(ctx, reg); err != nil {
-					log.Error("registry import", "err", err)
-				}
-				close(ready)
-			},
-		})
-	}()
-	select {
-	case <-ready:
-	case err := <-serveErr:
+	serveErr, err := startDemoDaemon(ctx, cfg, reg, serveOptions{today: today.d, log: log, results: results, imapPassword: password})
+	if err != nil {
 		return err
 	}
 	for _, r := range reqs {
@@ -133,27 +105,76 @@ func cmdDemo(c *command, args []string) error {
 			"  IMAP  %s  user %s  password %s  (no TLS)\n  SMTP  %s  (replies are captured here and written to %s)\n"+
 			"Logs: %s. Ctrl-C to stop.\n\n", imapSrv.Addr(), demoUser, password, smtpSrv.Addr(), *out, logFile.Name())
 	}
-	rep := newDemoReport(*out, reqs, smtpSrv)
+	return newDemoReport(*out, reqs, smtpSrv).follow(results, serveErr, *once, cancel)
+}
+
+// startDemoDaemon runs the daemon with the registry reg in the background
+// and returns once it has imported it; the channel gives serve's error.
+func startDemoDaemon(ctx context.Context, cfg daemon.Config, reg *store.Registry, o serveOptions) (<-chan error, error) {
+	serveErr := make(chan error, 1)
+	ready := make(chan struct{})
+	o.ready = func(db *store.DB) {
+		if err := db.ImportRegistry(ctx, reg); err != nil {
+			o.log.Error("registry import", "err", err)
+		}
+		close(ready)
+	}
+	go func() { serveErr <- serve(ctx, cfg, o) }()
+	select {
+	case <-ready:
+		return serveErr, nil
+	case err := <-serveErr:
+		return nil, err
+	}
+}
+
+// demoInputs reads the requests and the registry of the demo: the
+// built-in samples, or the files given.
+func demoInputs(reqDir, regFile string) ([]samples.Request, *store.Registry, error) {
+	reqs := samples.Requests()
+	if reqDir != "" {
+		var err error
+		if reqs, err = samples.ReadRequests(os.DirFS(reqDir), "."); err != nil {
+			return nil, nil, fmt.Errorf("--requests: %w", err)
+		}
+	}
+	registry := samples.Registry()
+	if regFile != "" {
+		var err error
+		if registry, err = os.ReadFile(regFile); err != nil {
+			return nil, nil, fmt.Errorf("--registry: %w", err)
+		}
+	}
+	reg, err := store.ParseRegistry(bytes.NewReader(registry))
+	if err != nil {
+		return nil, nil, fmt.Errorf("registry refused: %w", err)
+	}
+	return reqs, reg, nil
+}
+
+// follow records the results as they come until the daemon stops or, with
+// once, every request is handled; then it writes summary.json.
+func (r *demoReport) follow(results <-chan daemon.Result, serveErr <-chan error, once bool, cancel func()) error {
 	for {
 		select {
-		case r := <-results:
-			if err := rep.add(r); err != nil {
+		case res := <-results:
+			if err := r.add(res); err != nil {
 				return err
 			}
-			if !*once {
-				rep.printRow(os.Stdout, len(rep.rows)-1)
+			if !once {
+				r.printRow(os.Stdout, len(r.rows)-1)
 			}
-			if *once && len(rep.rows) >= len(reqs) {
-				rep.printTable(os.Stdout)
+			if once && len(r.rows) >= r.want {
+				r.printTable(os.Stdout)
 				cancel()
 				<-serveErr
-				return rep.writeSummary()
+				return r.writeSummary()
 			}
 		case err := <-serveErr:
 			if err != nil {
 				return err
 			}
-			return rep.writeSummary()
+			return r.writeSummary()
 		}
 	}
 }
@@ -207,11 +228,12 @@ type demoReport struct {
 	// the digest of a request without one. Identical requests share a key:
 	// each result takes the next of them.
 	requests map[string][]samples.Request
+	want     int // how many requests were delivered
 	rows     []demoRow
 }
 
 func newDemoReport(dir string, reqs []samples.Request, smtp *localmail.SMTPServer) *demoReport {
-	r := &demoReport{dir: dir, smtp: smtp, requests: map[string][]samples.Request{}}
+	r := &demoReport{dir: dir, smtp: smtp, requests: map[string][]samples.Request{}, want: len(reqs)}
 	for _, q := range reqs {
 		key := store.MessageDigest(q.Raw)
 		if m, err := inbox.ParseMessage(q.Raw, inbox.DefaultLimits()); err == nil && m.MessageID != "" {
