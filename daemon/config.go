@@ -29,6 +29,10 @@ type Config struct {
 	Registry RegistryConfig `yaml:"registry"`
 	Metrics  MetricsConfig  `yaml:"metrics"`
 	Log      LogConfig      `yaml:"log"`
+	// HTTP, Console and API are the web server (issue 13).
+	HTTP    HTTPConfig    `yaml:"http"`
+	Console ConsoleConfig `yaml:"console"`
+	API     APIConfig     `yaml:"api"`
 	// DKIM is the key replies are signed with; empty: unsigned.
 	DKIM DKIMConfig `yaml:"dkim"`
 	// Signing is the key of the attestations' signed 2D code; empty: none.
@@ -207,6 +211,7 @@ func DefaultConfig() Config {
 			RetryInitial: Duration(5 * time.Second), RetryMax: Duration(30 * time.Minute), MaxAttempts: 20,
 			Retention: Duration(30 * 24 * time.Hour),
 		},
+		Console: defaultConsole(),
 	}
 }
 
@@ -353,7 +358,7 @@ func (c *Config) Check() error {
 			return bad("smtp.password_env", "%v", err)
 		}
 	}
-	return nil
+	return c.checkHTTP()
 }
 
 // Password reads the secret from its file or environment variable.

@@ -47,6 +47,9 @@ type Store interface {
 	Unfinished(ctx context.Context, mailbox string) ([]store.Claim, error)
 	CountIssuedSince(ctx context.Context, compteID string, since time.Time) (int, error)
 	CountGenericSince(ctx context.Context, address string, since time.Time) (int, error)
+	RecordCall(ctx context.Context, callID string, d store.Decision, now time.Time) (int64, error)
+	EntryByID(ctx context.Context, id int64) (*store.Entry, []byte, error)
+	ReopenClaim(ctx context.Context, claimID int64, folders []string, e store.AuditEntry) error
 }
 
 // Mailer sends a stored reply.

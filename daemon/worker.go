@@ -271,7 +271,7 @@ func (w *worker) handle(ctx context.Context, f inbox.Fetched, start time.Time) h
 		}
 	}
 	dec := store.Decision{Outcome: v.Outcome, Folder: v.Folder, CompteID: v.CompteID, Reference: v.Reference,
-		ReplyTo: v.ReplyTo, Generic: v.Generic, Reply: v.Reply}
+		ReplyTo: v.ReplyTo, Generic: v.Generic, Reply: v.Reply, Channel: string(v.Channel), Detail: v.Detail}
 	if v.Reply == nil {
 		dec.ReplyTo = ""
 	}

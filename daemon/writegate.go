@@ -64,6 +64,18 @@ func (s gatedStore) Claim(ctx context.Context, key store.MessageKey, messageID s
 	return s.Store.Claim(ctx, key, messageID, raw)
 }
 
+func (s gatedStore) RecordCall(ctx context.Context, callID string, d store.Decision, now time.Time) (int64, error) {
+	s.g.enter(false)
+	defer s.g.leave()
+	return s.Store.RecordCall(ctx, callID, d, now)
+}
+
+func (s gatedStore) ReopenClaim(ctx context.Context, claimID int64, folders []string, e store.AuditEntry) error {
+	s.g.enter(false)
+	defer s.g.leave()
+	return s.Store.ReopenClaim(ctx, claimID, folders, e)
+}
+
 func (s gatedStore) RecordDecision(ctx context.Context, claimID int64, d store.Decision, now time.Time) error {
 	s.g.enter(false)
 	defer s.g.leave()

@@ -32,6 +32,10 @@ type Decision struct {
 	Generic bool
 	// Reply is the reply to send; nil for none.
 	Reply *OutboxMessage
+	// Channel is how the request came (direct, gateway, agent, api) and
+	// Detail why it ended so, when the outcome alone does not say; never
+	// personal data. Both are for operators (the console).
+	Channel, Detail string
 }
 
 // OutboxMessage is a reply ready to go: envelope and complete message.
@@ -79,9 +83,9 @@ func (db *DB) RecordDecision(ctx context.Context, claimID int64, d Decision, now
 	}
 	err := db.inTx(ctx, false, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, db.q(`UPDATE claims SET state = ?, outcome = ?, folder = ?, compte_id = ?, ref = ?,
-			reply_to = ?, generic = ?, decided_at = ? WHERE id = ? AND state = ?`),
+			reply_to = ?, generic = ?, decided_at = ?, channel = ?, detail = ? WHERE id = ? AND state = ?`),
 			StateDecided, d.Outcome, d.Folder, d.CompteID, d.Reference, normAddress(d.ReplyTo), boolInt(d.Generic),
-			millis(now), claimID, StateClaimed)
+			millis(now), d.Channel, d.Detail, claimID, StateClaimed)
 		if err != nil {
 			return err
 		}

@@ -23,7 +23,7 @@ type command struct {
 // commands is the command table, in the order the usage lists them.
 func commands() []*command {
 	return []*command{
-		{"demo", "[--once] [--out DIR] [--today YYYY-MM-DD] [--requests DIR] [--registry FILE] [--config FILE]",
+		{"demo", "[--once] [--out DIR] [--today YYYY-MM-DD] [--requests DIR] [--registry FILE] [--config FILE] [--http ADDR]",
 			"run the whole service on in-process IMAP and SMTP servers with the sample data", cmdDemo},
 		{"run", "--config FILE [--today YYYY-MM-DD] [--log-level LEVEL]",
 			"run the daemon (SIGHUP reloads the registry file and the reply templates)", cmdRun},
@@ -45,6 +45,10 @@ func commands() []*command {
 			"deliver the sample cases to a deployment and check the replies", cmdAcceptance},
 		{"bench", "[--n N] [--rate R] [--idle N] [--workers W] [--config FILE] [--in-process] [--json]",
 			"load generator: throughput and latency of the whole pipeline", cmdBench},
+		{"console hash-password", "< PASSWORD",
+			"print the bcrypt hash of a console password read on standard input (console.users)", cmdConsoleHashPassword},
+		{"console api-token", "",
+			"print a new API token and its SHA-256 (api.clients)", cmdConsoleAPIToken},
 		{"healthcheck", "[--config FILE | --address HOST:PORT] [--ready] [--timeout 5s]",
 			"ask a running daemon's health endpoint; exit 0 when healthy, 1 otherwise", cmdHealthcheck},
 		{"version", "",

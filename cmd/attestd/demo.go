@@ -39,6 +39,7 @@ func cmdDemo(c *command, args []string) error {
 	cfgFile := fs.String("config", "", configHelp("the demo takes its service, trust, limits and templates sections (its own servers and a throwaway store stand for the rest)"))
 	imapAddr := fs.String("imap", "127.0.0.1:0", "address of the in-process IMAP server")
 	smtpAddr := fs.String("smtp", "127.0.0.1:0", "address of the in-process SMTP server")
+	httpAddr := fs.String("http", "127.0.0.1:0", "address of the console and the API (not served with --once)")
 	metricsAddr := fs.String("metrics", "", "serve /metrics, /healthz and /readyz on this address, e.g. 127.0.0.1:9464 (default: not served)")
 	var today todayFlag
 	fs.Var(&today, "today", "run the rules at this date (default: today)")
@@ -63,7 +64,10 @@ func cmdDemo(c *command, args []string) error {
 	}
 	defer os.RemoveAll(tmp)
 	cfg.Store = daemon.StoreConfig{Driver: "sqlite", DSN: filepath.Join(tmp, "attestd.db")}
-
+	access, err := demoWeb(&cfg, *httpAddr, tmp, !*once)
+	if err != nil {
+		return err
+	}
 	password := randomPassword()
 	imapSrv, err := localmail.StartIMAP(*imapAddr, map[string]string{demoUser: password})
 	if err != nil {
@@ -75,9 +79,7 @@ func cmdDemo(c *command, args []string) error {
 		return err
 	}
 	defer smtpSrv.Close()
-	cfg.IMAP.Address, cfg.IMAP.Username = imapSrv.Addr(), demoUser
-	cfg.SMTP.Address = smtpSrv.Addr()
-
+	cfg.IMAP.Address, cfg.IMAP.Username, cfg.SMTP.Address = imapSrv.Addr(), demoUser, smtpSrv.Addr()
 	logFile, err := os.Create(filepath.Join(*out, "attestd.log"))
 	if err != nil {
 		return err
@@ -91,7 +93,7 @@ func cmdDemo(c *command, args []string) error {
 	defer cancel()
 
 	results := make(chan daemon.Result, 64)
-	serveErr, err := startDemoDaemon(ctx, cfg, reg, serveOptions{today: today.d, log: log, results: results, imapPassword: password})
+	serveErr, err := startDemoDaemon(ctx, cfg, reg, serveOptions{today: today.d, log: log, results: results, imapPassword: password, webReady: access.ready})
 	if err != nil {
 		return err
 	}
@@ -104,6 +106,7 @@ func cmdDemo(c *command, args []string) error {
 		fmt.Printf("attestd demo is serving. Drop requests into the mailbox with any mail client:\n"+
 			"  IMAP  %s  user %s  password %s  (no TLS)\n  SMTP  %s  (replies are captured here and written to %s)\n"+
 			"Logs: %s. Ctrl-C to stop.\n\n", imapSrv.Addr(), demoUser, password, smtpSrv.Addr(), *out, logFile.Name())
+		access.print(os.Stdout)
 	}
 	return newDemoReport(*out, reqs, smtpSrv).follow(results, serveErr, *once, cancel)
 }

@@ -84,6 +84,8 @@ type serveOptions struct {
 	imapPassword string
 	// hangup, when not nil, delivers SIGHUP: reload (see reloader).
 	hangup <-chan os.Signal
+	// webReady is told the console's address once it listens.
+	webReady func(addr string)
 }
 
 // serve opens the store, builds the daemon and runs it until ctx is done.
@@ -124,5 +126,10 @@ func serve(ctx context.Context, cfg daemon.Config, o serveOptions) error {
 		r := &reloader{db: db, replies: replies, registry: cfg.Registry.ImportOnStart, templates: cfg.Templates, log: o.log}
 		go r.watch(ctx, o.hangup)
 	}
+	stopWeb, err := startWeb(cfg, db, d, o)
+	if err != nil {
+		return err
+	}
+	defer stopWeb()
 	return d.Run(ctx)
 }

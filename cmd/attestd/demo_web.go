@@ -1,0 +1,59 @@
+package main
+
+import (
+	"fmt"
+	"io"
+
+	"github.com/cpam/attestd/daemon"
+	"github.com/cpam/attestd/web"
+)
+
+// demoAccess are the demo's console log-ins and API token, made afresh at
+// each start.
+type demoAccess struct {
+	addr                     chan string
+	operatorPass, viewerPass string
+	token                    string
+}
+
+// demoWeb, when on, turns the console and the API on in cfg, with an
+// operator, a viewer and an API client whose secrets are random. dir is the
+// demo's scratch directory.
+func demoWeb(cfg *daemon.Config, addr, _ string, on bool) (demoAccess, error) {
+	if !on {
+		return demoAccess{}, nil
+	}
+	a := demoAccess{addr: make(chan string, 1), operatorPass: randomPassword(), viewerPass: randomPassword(), token: randomPassword()}
+	opHash, err := web.HashPassword(a.operatorPass)
+	if err != nil {
+		return a, err
+	}
+	viewHash, err := web.HashPassword(a.viewerPass)
+	if err != nil {
+		return a, err
+	}
+	cfg.HTTP.Address, cfg.HTTP.InsecureCookies = addr, true
+	cfg.Console.Users = []daemon.ConsoleUser{
+		{Name: "operateur", Role: daemon.RoleOperator, PasswordHash: opHash},
+		{Name: "lecteur", Role: daemon.RoleViewer, PasswordHash: viewHash},
+	}
+	cfg.API.Clients = []daemon.APIClient{{Name: "demo", TokenSHA256: web.TokenSHA256(a.token)}}
+	return a, nil
+}
+
+func (a demoAccess) ready(addr string) {
+	if a.addr != nil {
+		a.addr <- addr
+	}
+}
+
+func (a demoAccess) print(w io.Writer) {
+	if a.addr == nil {
+		return
+	}
+	addr := <-a.addr
+	fmt.Fprintf(w, "Console  http://%s/  log-in operateur / %s (operator), lecteur / %s (viewer)\n", addr, a.operatorPass, a.viewerPass)
+	fmt.Fprintf(w, "API      curl -s -X POST http://%s/v1/attestations -H 'Authorization: Bearer %s' \\\n", addr, a.token)
+	fmt.Fprintf(w, "           -H 'Content-Type: application/json' -d '{\"nir\":\"185066912308738\",\"family\":true}' -o famille.pdf\n")
+	fmt.Fprintln(w)
+}

@@ -1,0 +1,172 @@
+package web
+
+import (
+	"crypto/sha256"
+	"crypto/subtle"
+	"embed"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"mime"
+	"net/http"
+	"strings"
+
+	"github.com/cpam/attestd/daemon"
+	"github.com/cpam/attestd/rules"
+)
+
+//go:embed openapi.json
+var openapiFS embed.FS
+
+func serveOpenAPI(w http.ResponseWriter, _ *http.Request) {
+	b, _ := openapiFS.ReadFile("openapi.json") // embedded: always there
+	w.Header().Set("Content-Type", "application/json")
+	w.Write(b)
+}
+
+// attestationRequest is the JSON body of POST /v1/attestations.
+type attestationRequest struct {
+	NIR           string        `json:"nir"`
+	Family        bool          `json:"family"`
+	Beneficiaries []beneficiary `json:"beneficiaries"`
+	Mentions      []string      `json:"mentions"`
+}
+
+type beneficiary struct {
+	FirstName string `json:"first_name"`
+	BirthDate string `json:"birth_date"`
+}
+
+// problem is an RFC 9457 problem detail, with the outcome code of SPEC
+// section 5 as an extension member.
+type problem struct {
+	Type      string `json:"type"`
+	Title     string `json:"title"`
+	Status    int    `json:"status"`
+	Detail    string `json:"detail,omitempty"`
+	Outcome   string `json:"outcome,omitempty"`
+	Reference string `json:"reference,omitempty"`
+}
+
+// maxAPIBody bounds a request body: a NIR and a few names.
+const maxAPIBody = 16 << 10
+
+func writeProblem(w http.ResponseWriter, p problem) {
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(p.Status)
+	json.NewEncoder(w).Encode(p)
+}
+
+// outcomeStatus is the HTTP status of each outcome that is not an
+// attestation.
+func outcomeStatus(o rules.Outcome) int {
+	switch o {
+	case rules.NIRInvalid:
+		return http.StatusBadRequest
+	case rules.SenderUnknown:
+		return http.StatusNotFound
+	case rules.Suppressed:
+		return http.StatusTooManyRequests
+	}
+	return http.StatusUnprocessableEntity
+}
+
+// outcomeTitles are the problems' titles, in French like every answer.
+var outcomeTitles = map[rules.Outcome]string{
+	rules.AddressMissing:       "Aucune adresse postale connue : l'attestation ne peut pas être délivrée",
+	rules.RightsClosed:         "Pas de droits ouverts à la date du jour",
+	rules.BeneficiaryUnknown:   "Bénéficiaire inconnu sur ce compte",
+	rules.BeneficiaryAmbiguous: "Plusieurs bénéficiaires correspondent",
+	rules.SenderUnknown:        "Aucun compte ne correspond à ce NIR",
+	rules.NIRInvalid:           "NIR invalide",
+	rules.Suppressed:           "Trop d'attestations pour ce compte aujourd'hui",
+}
+
+// client returns the name of the API client whose bearer token the request
+// carries, or "". Tokens are compared by their SHA-256, in constant time.
+func (s *Server) client(r *http.Request) string {
+	tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if !ok || tok == "" {
+		return ""
+	}
+	sum := sha256.Sum256([]byte(strings.TrimSpace(tok)))
+	name := ""
+	for _, c := range s.o.Config.API.Clients {
+		want, err := hex.DecodeString(c.TokenSHA256)
+		if err == nil && subtle.ConstantTimeCompare(sum[:], want) == 1 {
+			name = c.Name
+		}
+	}
+	return name
+}
+
+// apiAttestations serves POST /v1/attestations.
+func (s *Server) apiAttestations(w http.ResponseWriter, r *http.Request) {
+	client := s.client(r)
+	if client == "" {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="attestd"`)
+		writeProblem(w, problem{Type: "/v1/problems/unauthorized", Title: "Jeton d'accès absent ou inconnu", Status: http.StatusUnauthorized})
+		return
+	}
+	req, err := readAttestationRequest(r)
+	if err != nil {
+		writeProblem(w, problem{Type: "/v1/problems/bad_request", Title: "Requête illisible", Status: http.StatusBadRequest, Detail: err.Error()})
+		return
+	}
+	a, err := s.o.Daemon.Attest(r.Context(), req)
+	if err != nil {
+		s.o.Logger.Error("api: cannot decide now", "client", client, "err", err)
+		writeProblem(w, problem{Type: "/v1/problems/unavailable", Title: "Service momentanément indisponible", Status: http.StatusServiceUnavailable})
+		return
+	}
+	s.o.Logger.Info("api call", "client", client, "outcome", a.Outcome, "reference", a.Reference)
+	if a.Outcome == rules.Issued {
+		w.Header().Set("Content-Type", "application/pdf")
+		w.Header().Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": a.PDF.FileName}))
+		w.Header().Set("Attestation-Reference", a.Reference)
+		w.Write(a.PDF.Bytes)
+		return
+	}
+	writeProblem(w, problem{Type: "/v1/problems/" + string(a.Outcome), Title: outcomeTitles[a.Outcome],
+		Status: outcomeStatus(a.Outcome), Detail: a.Detail, Outcome: string(a.Outcome), Reference: a.Reference})
+}
+
+func readAttestationRequest(r *http.Request) (daemon.APIRequest, error) {
+	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/json" {
+		return daemon.APIRequest{}, fmt.Errorf("Content-Type must be application/json")
+	}
+	var in attestationRequest
+	dec := json.NewDecoder(http.MaxBytesReader(nil, r.Body, maxAPIBody))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&in); err != nil {
+		return daemon.APIRequest{}, fmt.Errorf("JSON: %v", err)
+	}
+	out := daemon.APIRequest{NIR: in.NIR, Family: in.Family}
+	if in.NIR == "" {
+		return out, fmt.Errorf("nir is required")
+	}
+	for i, b := range in.Beneficiaries {
+		d, err := rules.ParseDate(b.BirthDate)
+		if b.FirstName == "" || err != nil {
+			return out, fmt.Errorf("beneficiaries[%d]: first_name and birth_date (YYYY-MM-DD) are required", i)
+		}
+		out.Beneficiaries = append(out.Beneficiaries, rules.Target{FirstName: b.FirstName, Birth: d})
+	}
+	for _, m := range in.Mentions {
+		switch strings.ToUpper(m) {
+		case string(rules.MentionETM):
+			out.ETM = true
+		case string(rules.MentionC2S):
+			out.C2S = true
+		default:
+			return out, fmt.Errorf("mentions: %q is not ETM or C2S", m)
+		}
+	}
+	return out, nil
+}
+
+// TokenSHA256 is the hex SHA-256 of an API token, for api.clients[].token_sha256.
+func TokenSHA256(token string) string {
+	sum := sha256.Sum256([]byte(token))
+	return hex.EncodeToString(sum[:])
+}

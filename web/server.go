@@ -1,0 +1,136 @@
+// Package web is attestd's one HTTP server (issue 13): the operator
+// console, server-rendered in French, and the HTTP API POST
+// /v1/attestations that answers the web site, the app and the kiosks under
+// the same rules as the mail channel.
+package web
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/cpam/attestd/daemon"
+	"github.com/cpam/attestd/store"
+)
+
+// Daemon is what the server asks of the daemon: decide an API request,
+// decide a filed message again.
+type Daemon interface {
+	Attest(ctx context.Context, req daemon.APIRequest) (daemon.APIAnswer, error)
+	Retry(ctx context.Context, claimID int64, who, comment string) error
+}
+
+// Options are the server's parts.
+type Options struct {
+	Config daemon.Config
+	Store  *store.DB
+	Daemon Daemon
+	Logger *slog.Logger
+	// Now is the clock; nil: time.Now.
+	Now func() time.Time
+	// Extra, when not nil, serves the paths the server does not know
+	// (/metrics, /healthz, /readyz of the metrics package).
+	Extra http.Handler
+}
+
+// Server is the HTTP server.
+type Server struct {
+	o        Options
+	sessions *sessions
+	pages    *pages
+	ln       net.Listener
+	srv      *http.Server
+}
+
+// New builds the server without listening.
+func New(o Options) (*Server, error) {
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	p, err := loadPages()
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{o: o, pages: p, sessions: newSessions(o.Config.Console, o.Now)}
+	return s, nil
+}
+
+// Handler routes every path of the server.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /v1/attestations", s.apiAttestations)
+	mux.HandleFunc("GET /v1/openapi.json", serveOpenAPI)
+	s.consoleRoutes(mux)
+	if s.o.Extra != nil {
+		mux.Handle("/metrics", s.o.Extra)
+		mux.Handle("/healthz", s.o.Extra)
+		mux.Handle("/readyz", s.o.Extra)
+	}
+	return securityHeaders(mux)
+}
+
+// securityHeaders sets the headers every answer carries: no framing, no
+// sniffing, no third-party script.
+func securityHeaders(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hd := w.Header()
+		hd.Set("X-Content-Type-Options", "nosniff")
+		hd.Set("X-Frame-Options", "DENY")
+		hd.Set("Referrer-Policy", "same-origin")
+		hd.Set("Content-Security-Policy", "default-src 'self'; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'")
+		h.ServeHTTP(w, r)
+	})
+}
+
+// Listen starts serving on the configured http.address (port 0 picks a free
+// one, see Addr). It fails at once when the address cannot be listened on.
+func (s *Server) Listen() error {
+	ln, err := net.Listen("tcp", s.o.Config.HTTP.Address)
+	if err != nil {
+		return fmt.Errorf("web: listen on %s: %w (check http.address)", s.o.Config.HTTP.Address, err)
+	}
+	s.ln = ln
+	s.srv = &http.Server{
+		Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
+		WriteTimeout: 60 * time.Second, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10,
+		ErrorLog: slog.NewLogLogger(s.o.Logger.Handler(), slog.LevelWarn),
+	}
+	cert, key := s.o.Config.HTTP.TLSCert, s.o.Config.HTTP.TLSKey
+	go func() {
+		var err error
+		if cert != "" {
+			err = s.srv.ServeTLS(ln, cert, key)
+		} else {
+			err = s.srv.Serve(ln)
+		}
+		if err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.o.Logger.Error("web server stopped", "err", err)
+		}
+	}()
+	return nil
+}
+
+// Addr is the address the server listens on.
+func (s *Server) Addr() string { return s.ln.Addr().String() }
+
+// Close stops the server, letting requests in progress finish for five
+// seconds.
+func (s *Server) Close() error {
+	if s.srv == nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	err := s.srv.Shutdown(ctx)
+	if errors.Is(err, context.DeadlineExceeded) {
+		return s.srv.Close()
+	}
+	return err
+}
