@@ -1,0 +1,166 @@
+package web_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/cpam/attestd/daemon"
+	"github.com/cpam/attestd/internal/pdftext"
+	"github.com/cpam/attestd/store"
+)
+
+type apiAnswer struct {
+	status      int
+	contentType string
+	body        []byte
+	problem     map[string]any
+}
+
+func callAPI(t testing.TB, e *env, token, body string) apiAnswer {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, e.web.URL+"/v1/attestations", strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	a := apiAnswer{status: resp.StatusCode, contentType: resp.Header.Get("Content-Type")}
+	a.body, _ = io.ReadAll(resp.Body)
+	if a.contentType == "application/problem+json" {
+		if err := json.Unmarshal(a.body, &a.problem); err != nil {
+			t.Fatalf("problem+json does not parse: %v\n%s", err, a.body)
+		}
+	}
+	return a
+}
+
+const (
+	benoitNIR = "185066912308738"
+	marcNIR   = "178117505612342"
+	leaBirth  = "2015-03-02"
+)
+
+func TestAPIFamilyPDFAndRefusals(t *testing.T) {
+	e := newEnv(t, false, nil)
+	a := callAPI(t, e, apiToken, `{"nir":"`+benoitNIR+`","family":true,"mentions":["C2S"]}`)
+	if a.status != http.StatusOK || a.contentType != "application/pdf" {
+		t.Fatalf("Peigne family: %d %s\n%s", a.status, a.contentType, a.body)
+	}
+	sum, err := pdftext.ReadAttestation(a.body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"BENOIT", "CLAIRE", "LÉA", "LUCAS"}; !slices.Equal(sum.Beneficiaries, want) {
+		t.Errorf("family PDF lists %v, want %v", sum.Beneficiaries, want)
+	}
+	a = callAPI(t, e, apiToken, `{"nir":"`+marcNIR+`"}`)
+	if a.status != http.StatusUnprocessableEntity || a.problem["outcome"] != "address_missing" {
+		t.Errorf("Marc: %d %v, want 422 address_missing", a.status, a.problem)
+	}
+	a = callAPI(t, e, apiToken, `{"nir":"`+benoitNIR+`","beneficiaries":[{"first_name":"lea","birth_date":"`+leaBirth+`"}]}`)
+	if sum, err := pdftext.ReadAttestation(a.body); a.status != http.StatusOK || err != nil || !slices.Equal(sum.Beneficiaries, []string{"LÉA"}) {
+		t.Errorf("Léa by first name and birth date: %d %v %v", a.status, err, sum)
+	}
+	for _, c := range []struct {
+		body    string
+		status  int
+		outcome string
+	}{
+		{`{"nir":"185066912308739"}`, http.StatusBadRequest, "nir_invalid"},
+		{`{"nir":"190017512345655"}`, http.StatusNotFound, "sender_unknown"},
+		{`{"nir":"` + benoitNIR + `","beneficiaries":[{"first_name":"Paul","birth_date":"2001-01-01"}]}`, http.StatusUnprocessableEntity, "beneficiary_unknown"},
+		{`{"nir":"` + benoitNIR + `","family":"yes"}`, http.StatusBadRequest, ""},
+		{`{"nir":"` + benoitNIR + `","mentions":["ALD"]}`, http.StatusBadRequest, ""},
+	} {
+		a := callAPI(t, e, apiToken, c.body)
+		if a.status != c.status || a.contentType != "application/problem+json" || (a.problem["outcome"] != nil && a.problem["outcome"] != c.outcome) ||
+			(c.outcome != "" && a.problem["outcome"] != c.outcome) {
+			t.Errorf("%s: %d %s %v, want %d %q", c.body, a.status, a.contentType, a.problem, c.status, c.outcome)
+		}
+	}
+}
+
+func TestAPIRefusesWithoutToken(t *testing.T) {
+	e := newEnv(t, false, nil)
+	for _, tok := range []string{"", "wrong-token"} {
+		a := callAPI(t, e, tok, `{"nir":"`+benoitNIR+`","family":true}`)
+		if a.status != http.StatusUnauthorized || a.contentType != "application/problem+json" {
+			t.Errorf("token %q: %d %s, want 401 problem+json", tok, a.status, a.contentType)
+		}
+	}
+	if rows, _ := e.db.Entries(context.Background(), store.EntryFilter{}); len(rows) != 0 {
+		t.Errorf("refused calls reached the ledger: %d rows", len(rows))
+	}
+}
+
+// TestAPILedgerAndRateLimit: every call is in the ledger with channel api,
+// and the attestations of the API count toward the compte's daily limit
+// like mailed ones.
+func TestAPILedgerAndRateLimit(t *testing.T) {
+	e := newEnv(t, false, func(c *daemon.Config) { c.Limits.AttestationsPerComptePerDay = 2 })
+	var codes []int
+	for range 3 {
+		codes = append(codes, callAPI(t, e, apiToken, `{"nir":"`+benoitNIR+`","family":true}`).status)
+	}
+	a := callAPI(t, e, apiToken, `{"nir":"`+benoitNIR+`","family":true}`)
+	if !slices.Equal(codes, []int{200, 200, 429}) || a.problem["outcome"] != "suppressed" {
+		t.Errorf("statuses %v then %v, want 200 200 429 and suppressed", codes, a.problem)
+	}
+	rows, err := e.db.Entries(context.Background(), store.EntryFilter{CompteID: "C-BENOIT"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != 4 {
+		t.Fatalf("%d ledger rows, want 4", len(rows))
+	}
+	for _, r := range rows {
+		if r.Channel != "api" || r.Key.Mailbox != store.APIMailbox || !strings.HasPrefix(r.Reference, "AD-20261125-") {
+			t.Errorf("ledger row %+v: want channel api and a reference of today", r)
+		}
+	}
+	n, _ := e.db.CountIssuedSince(context.Background(), "C-BENOIT", today.Time().AddDate(0, 0, -30))
+	if n != 2 {
+		t.Errorf("%d attestations counted for the compte, want 2", n)
+	}
+}
+
+// BenchmarkAPIFamily measures POST /v1/attestations of family attestations
+// through the real HTTP server, PDF included (go test -bench APIFamily
+// ./web; the p99 is reported with the metrics).
+func BenchmarkAPIFamily(b *testing.B) {
+	e := newEnv(b, false, func(c *daemon.Config) { c.Limits.AttestationsPerComptePerDay = 1 << 30 })
+	body := []byte(`{"nir":"` + benoitNIR + `","family":true}`)
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
+	lat := newLatencies(b.N)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			req, _ := http.NewRequest(http.MethodPost, e.web.URL+"/v1/attestations", bytes.NewReader(body))
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("Authorization", "Bearer "+apiToken)
+			stop := lat.start()
+			resp, err := client.Do(req)
+			if err != nil {
+				b.Fatal(err)
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			stop()
+			if resp.StatusCode != http.StatusOK {
+				b.Fatalf("status %d", resp.StatusCode)
+			}
+		}
+	})
+	b.StopTimer()
+	lat.report(b)
+}

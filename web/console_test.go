@@ -1,0 +1,178 @@
+package web_test
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cpam/attestd/rules"
+	"github.com/cpam/attestd/samples"
+	"github.com/cpam/attestd/store"
+)
+
+func sample(t testing.TB, prefix string) []byte {
+	t.Helper()
+	for _, r := range samples.Requests() {
+		if strings.HasPrefix(r.Name, prefix) {
+			return r.Raw
+		}
+	}
+	t.Fatalf("no sample %s", prefix)
+	return nil
+}
+
+// waitEntry waits until the ledger holds a done row in folder for the
+// message with that Message-ID.
+func (e *env) waitEntry(t testing.TB, messageID, folder string) store.Entry {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		rows, err := e.db.Entries(context.Background(), store.EntryFilter{MessageID: messageID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(rows) == 1 && rows[0].State == store.StateDone && rows[0].Folder == folder {
+			return rows[0]
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("message %s never filed in %s", messageID, folder)
+	return store.Entry{}
+}
+
+var linkRE = regexp.MustCompile(`href="/messages/(\d+)"`)
+
+// TestConsoleRetryManualMessage: a request fails while the registry is
+// down and lands in Manual with the "n'a pas abouti" reply; once it is
+// back, an operator finds it in the console and retries it, and the
+// attestation goes out. A viewer cannot retry; a form without its CSRF
+// token is refused.
+func TestConsoleRetryManualMessage(t *testing.T) {
+	e := newEnv(t, true, nil)
+	e.flaky.down.Store(true)
+	if _, err := e.imap.Append(serviceUser, "INBOX", sample(t, "01-")); err != nil {
+		t.Fatal(err)
+	}
+	failed := e.waitEntry(t, "req-001.2094@example.org", "Manual")
+	if failed.Outcome != rules.Failed {
+		t.Fatalf("outcome %s while the registry is down, want failed", failed.Outcome)
+	}
+	e.flaky.down.Store(false)
+	id := strconv.FormatInt(failed.ID, 10)
+
+	viewer := e.browser(t)
+	vtok := viewer.login("victor", "victor-pw")
+	_, page := viewer.get("/messages/" + id)
+	if strings.Contains(page, `id="retry"`) {
+		t.Error("the viewer's page offers the retry button")
+	}
+	if code, _, _ := viewer.post("/messages/"+id+"/retry", url.Values{"csrf": {vtok}}); code != http.StatusForbidden {
+		t.Errorf("viewer retry: %d, want 403", code)
+	}
+
+	op := e.browser(t)
+	op.login("alice", "alice-pw")
+	_, list := op.get("/manual")
+	if m := linkRE.FindStringSubmatch(list); m == nil || m[1] != id || !strings.Contains(list, "failed") {
+		t.Fatalf("Manual list does not show message %s as failed:\n%s", id, list)
+	}
+	_, page = op.get("/messages/" + id)
+	for _, want := range []string{"Attestation de droits", "eva.dupont@example.org", "Pouvez-vous m&#39;envoyer", `id="retry"`} {
+		if !strings.Contains(page, want) {
+			t.Errorf("message page lacks %q", want)
+		}
+	}
+	if code, _, _ := op.post("/messages/"+id+"/retry", url.Values{"comment": {"registre revenu"}}); code != http.StatusForbidden {
+		t.Errorf("retry without CSRF token: %d, want 403", code)
+	}
+	code, loc, body := op.post("/messages/"+id+"/retry", url.Values{"csrf": {csrf(t, page)}, "comment": {"registre revenu"}})
+	if code != http.StatusSeeOther || !strings.HasPrefix(loc, "/messages/"+id) {
+		t.Fatalf("retry: %d %q\n%s", code, loc, body)
+	}
+	issued := e.waitEntry(t, "req-001.2094@example.org", "Processed")
+	if issued.Outcome != rules.Issued {
+		t.Fatalf("after retry: %s, want issued", issued.Outcome)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	sent, err := e.smtp.Wait(ctx, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if last := sent[len(sent)-1]; last.To[0] != "eva.dupont@example.org" || !strings.Contains(string(last.Raw), "application/pdf") {
+		t.Errorf("the reply after retry is not the attestation to Eva: %v", last.To)
+	}
+	_, page = op.get("/messages/" + id)
+	if !regexp.MustCompile(`alice</td><td>retry</td><td>registre revenu`).MatchString(page) {
+		t.Errorf("the audit log of the message lacks alice's retry:\n%s", page)
+	}
+	_, page = op.get("/search?q=" + url.QueryEscape(issued.Reference))
+	if !strings.Contains(page, `href="/messages/`+id+`"`) {
+		t.Errorf("search by reference %s does not find the message", issued.Reference)
+	}
+}
+
+// TestConsoleHandledAndSearchByNIR: marking a message handled is in its
+// audit log; a search by NIR finds the compte's messages (those attributed to it) and never shows
+// the NIR in clear.
+func TestConsoleHandledAndSearchByNIR(t *testing.T) {
+	e := newEnv(t, true, nil)
+	for _, p := range []string{"13-", "01-"} {
+		if _, err := e.imap.Append(serviceUser, "INBOX", sample(t, p)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	other := e.waitEntry(t, "req-013.2284@example.org", "Manual")
+	eva := e.waitEntry(t, "req-001.2094@example.org", "Processed")
+	id := strconv.FormatInt(other.ID, 10)
+	op := e.browser(t)
+	tok := op.login("alice", "alice-pw")
+	if code, _, _ := op.post("/messages/"+id+"/handled", url.Values{"csrf": {tok}, "comment": {"transmis au service IJ"}}); code != http.StatusSeeOther {
+		t.Fatalf("mark handled: %d", code)
+	}
+	_, page := op.get("/messages/" + id)
+	if !strings.Contains(page, "alice</td><td>handled</td><td>transmis au service IJ") {
+		t.Errorf("audit log lacks the handled entry:\n%s", page)
+	}
+	const evaNIR = "290107511104250"
+	_, page = op.get("/search?q=" + evaNIR)
+	if strings.Contains(page, evaNIR) || !strings.Contains(page, "2 ** ** ** *** *** 50") {
+		t.Errorf("search by NIR shows it in clear or not masked")
+	}
+	// The other request was not an attestation request: never attributed
+	// to a compte, it is not found by NIR.
+	if got := linkRE.FindAllStringSubmatch(page, -1); len(got) != 1 || got[0][1] != strconv.FormatInt(eva.ID, 10) {
+		t.Errorf("search by Eva's NIR finds %v, want only her attestation request %d", got, eva.ID)
+	}
+	if code, _ := e.browser(t).get("/search?q=" + evaNIR); code != http.StatusSeeOther {
+		t.Errorf("search without a session: %d, want a redirect to the log-in", code)
+	}
+}
+
+func TestConsoleLockout(t *testing.T) {
+	e := newEnv(t, false, nil)
+	b := e.browser(t)
+	for i := range 5 {
+		_, page := b.get("/login")
+		code, loc, _ := b.post("/login", url.Values{"csrf": {csrf(t, page)}, "name": {"alice"}, "password": {"guess" + strconv.Itoa(i)}})
+		if code != http.StatusSeeOther || !strings.HasPrefix(loc, "/login?e=") {
+			t.Fatalf("wrong password %d: %d %q", i, code, loc)
+		}
+	}
+	_, page := b.get("/login")
+	_, loc, _ := b.post("/login", url.Values{"csrf": {csrf(t, page)}, "name": {"alice"}, "password": {"alice-pw"}})
+	if loc == "/" {
+		t.Fatal("the right password logs in right after five failures: no lock-out")
+	}
+	if code, _, _ := b.post("/login", url.Values{"name": {"victor"}, "password": {"victor-pw"}}); code != http.StatusForbidden {
+		t.Errorf("log-in form without its CSRF token: %d, want 403", code)
+	}
+	if n, _ := e.db.AuditLog(context.Background(), 0, 100); len(n) != 6 {
+		t.Errorf("%d audit entries, want 6 failed log-ins", len(n))
+	}
+}
