@@ -211,6 +211,7 @@ func DefaultConfig() Config {
 			RetryInitial: Duration(5 * time.Second), RetryMax: Duration(30 * time.Minute), MaxAttempts: 20,
 			Retention: Duration(30 * 24 * time.Hour),
 		},
+		HTTP:    defaultHTTP(),
 		Console: defaultConsole(),
 	}
 }

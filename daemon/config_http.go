@@ -20,6 +20,12 @@ type HTTPConfig struct {
 	// InsecureCookies drops the Secure flag of the session cookie, for a
 	// console reached over plain HTTP on localhost (the demo).
 	InsecureCookies bool `yaml:"insecure_cookies"`
+	// VerifyKeys are the public key files (PEM, as `attestd keys generate`
+	// writes them) the public /verify page trusts; empty: the page says it
+	// cannot check anything.
+	VerifyKeys []string `yaml:"verify_keys"`
+	// VerifyPerMinute bounds the /verify checks of one client address.
+	VerifyPerMinute int `yaml:"verify_per_minute"`
 }
 
 // ConsoleConfig is the `console` section: who may log in to the console.
@@ -58,6 +64,8 @@ type APIClient struct {
 	TokenSHA256 string `yaml:"token_sha256"`
 }
 
+func defaultHTTP() HTTPConfig { return HTTPConfig{VerifyPerMinute: 20} }
+
 func defaultConsole() ConsoleConfig {
 	return ConsoleConfig{LockoutAfter: 5, LockoutFor: Duration(15 * time.Minute), SessionTTL: Duration(8 * time.Hour)}
 }
@@ -87,6 +95,9 @@ func (c *Config) checkHTTP() error {
 			return bad(key+".password_hash", "not a bcrypt hash; make one with attestd console hash-password")
 		}
 		seen[u.Name] = true
+	}
+	if c.HTTP.VerifyPerMinute < 1 {
+		return bad("http.verify_per_minute", "must be at least 1")
 	}
 	if c.Console.LockoutAfter < 1 {
 		return bad("console.lockout_after", "must be at least 1")

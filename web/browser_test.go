@@ -180,3 +180,48 @@ func TestBrowserConsole(t *testing.T) {
 		t.Errorf("the viewer's message page offers actions:\n%s", viewerPage)
 	}
 }
+
+// TestBrowserVerify: the public page, without log-in, says valid for the
+// code of a signed attestation and invalid once one character is changed.
+func TestBrowserVerify(t *testing.T) {
+	exe := chromium(t)
+	e := signingEnv(t, false)
+	_, code := signedFamily(t, e)
+	changed := strings.Replace(code, "BPLUCAS", "BPLUCAZ", 1)
+	dir, err := os.MkdirTemp("", "attestd-screenshots-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := shots{dir: dir, out: os.Getenv("ATTESTD_SCREENSHOTS")}
+	t.Logf("screenshots in %s", s.dir)
+	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(exe), chromedp.NoSandbox,
+		chromedp.DisableGPU, chromedp.WindowSize(1280, 900))
+	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
+	defer cancel()
+	bctx, cancel := chromedp.NewContext(actx)
+	defer cancel()
+	if err := chromedp.Do(bctx, chromedp.Navigate(e.web.URL+"/verify")); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(bctx, 2*time.Minute)
+	defer cancel()
+	var valid, invalid string
+	check := func(code, shot string, into *string) chromedp.Action[chromedp.Void] {
+		return chromedp.Steps(
+			chromedp.Navigate(e.web.URL+"/verify"), chromedp.WaitVisible(css("#code")),
+			// SetValue: the code holds the GS and US separators, which no
+			// keyboard types.
+			chromedp.SetValue(css("#code"), code), chromedp.Click(css("#check")),
+			chromedp.WaitVisible(css("#verdict")), text("main", into), s.take(shot),
+		)
+	}
+	if err := chromedp.Do(ctx, check(code, "verify-valid", &valid), check(changed, "verify-invalid", &invalid)); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(valid, "Signature valide") || !strings.Contains(valid, "LUCAS PEIGNE") {
+		t.Errorf("the genuine code is not said valid:\n%s", valid)
+	}
+	if !strings.Contains(invalid, "Signature invalide") || strings.Contains(invalid, "LUCAZ") {
+		t.Errorf("the changed code is not said invalid:\n%s", invalid)
+	}
+}

@@ -65,6 +65,9 @@ type env struct {
 	smtp  *localmail.SMTPServer
 	web   *httptest.Server
 	cfg   daemon.Config
+
+	daemon *daemon.Daemon
+	logger *slog.Logger
 }
 
 func hash(t testing.TB, pw string) string {
@@ -125,13 +128,23 @@ func newEnv(t testing.TB, run bool, edit func(*daemon.Config)) *env {
 		t.Cleanup(func() { cancel(); <-done })
 	}
 	t.Cleanup(func() { d.Close() })
-	srv, err := web.New(web.Options{Config: cfg, Store: db, Daemon: d, Logger: logger})
+	e.daemon, e.logger = d, logger
+	e.serveWeb(t, nil)
+	return e
+}
+
+// serveWeb (re)starts the web server with the clock now (nil: time.Now).
+func (e *env) serveWeb(t testing.TB, now func() time.Time) {
+	t.Helper()
+	srv, err := web.New(web.Options{Config: e.cfg, Store: e.db, Daemon: e.daemon, Logger: e.logger, Now: now})
 	if err != nil {
 		t.Fatal(err)
 	}
+	if e.web != nil {
+		e.web.Close()
+	}
 	e.web = httptest.NewServer(srv.Handler())
 	t.Cleanup(e.web.Close)
-	return e
 }
 
 // browser is an HTTP client with a cookie jar that does not follow

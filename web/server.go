@@ -1,5 +1,6 @@
 // Package web is attestd's one HTTP server (issue 13): the operator
-// console, server-rendered in French, and the HTTP API POST
+// console, server-rendered in French; the public /verify page, which checks
+// the signed code of an attestation (package seal); and the HTTP API POST
 // /v1/attestations that answers the web site, the app and the kiosks under
 // the same rules as the mail channel.
 package web
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"github.com/cpam/attestd/daemon"
+	"github.com/cpam/attestd/seal"
 	"github.com/cpam/attestd/store"
 )
 
@@ -42,8 +44,11 @@ type Server struct {
 	o        Options
 	sessions *sessions
 	pages    *pages
-	ln       net.Listener
-	srv      *http.Server
+	// keys are those /verify trusts; verifyLimit bounds its checks.
+	keys        seal.KeyRing
+	verifyLimit *windowLimit
+	ln          net.Listener
+	srv         *http.Server
 }
 
 // New builds the server without listening.
@@ -58,7 +63,12 @@ func New(o Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{o: o, pages: p, sessions: newSessions(o.Config.Console, o.Now)}
+	keys, err := loadKeys(o.Config.HTTP.VerifyKeys)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{o: o, pages: p, sessions: newSessions(o.Config.Console, o.Now), keys: keys,
+		verifyLimit: &windowLimit{n: max(o.Config.HTTP.VerifyPerMinute, 1)}}
 	return s, nil
 }
 
@@ -67,6 +77,8 @@ func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /v1/attestations", s.apiAttestations)
 	mux.HandleFunc("GET /v1/openapi.json", serveOpenAPI)
+	mux.HandleFunc("GET /verify", s.verifyPage)
+	mux.HandleFunc("POST /verify", s.verifyPage)
 	s.consoleRoutes(mux)
 	if s.o.Extra != nil {
 		mux.Handle("/metrics", s.o.Extra)
