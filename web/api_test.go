@@ -142,6 +142,7 @@ func BenchmarkAPIFamily(b *testing.B) {
 	body := []byte(`{"nir":"` + benoitNIR + `","family":true}`)
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
 	lat := newLatencies(b.N)
+	cpu := cpuTime()
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
@@ -163,4 +164,5 @@ func BenchmarkAPIFamily(b *testing.B) {
 	})
 	b.StopTimer()
 	lat.report(b)
+	reportCPU(b, cpu)
 }

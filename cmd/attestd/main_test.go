@@ -143,6 +143,10 @@ func TestCheckConfigNamesTheKey(t *testing.T) {
 		{strings.Replace(good, "ATTESTD_TEST_PW", "ATTESTD_UNSET_PW", 1), "imap.password_env"},
 		{good + "limits: {max_message_bytes: 0}\n", "limits.max_message_bytes"},
 		{strings.Replace(good, "password_env:", "idle_wakeup: fast, password_env:", 1), "fast"},
+		{good + "console: {users: [{name: a, role: admin, password_hash: $2a$12$x}]}\n", "console.users[0].role"},
+		{good + "console: {users: [{name: a, role: viewer, password_hash: clear}]}\n", "console.users[0].password_hash"},
+		{good + "api: {clients: [{name: site, token_sha256: abc}]}\n", "api.clients[0]"},
+		{good + "http: {address: 8080}\n", "http.address"},
 	} {
 		f := filepath.Join(dir, "c.yaml")
 		os.WriteFile(f, []byte(tt.yaml), 0o644)
