@@ -69,42 +69,40 @@ func removeCSRF() chromedp.Action[chromedp.Void] {
 
 type css = chromedp.CSS
 
+// startBrowser starts chromium on url and returns the context of its tab,
+// with a timeout, and where its screenshots go. Everything stops with the
+// test.
+func startBrowser(t *testing.T, exe, url string) (context.Context, shots) {
+	dir, err := os.MkdirTemp("", "attestd-screenshots-") // kept for a look after the test
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("screenshots in %s", dir)
+	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(exe), chromedp.NoSandbox,
+		chromedp.DisableGPU, chromedp.WindowSize(1280, 900))
+	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
+	t.Cleanup(cancel)
+	bctx, cancel := chromedp.NewContext(actx)
+	t.Cleanup(cancel)
+	// The first action starts the browser: no timeout on its context.
+	if err := chromedp.Do(bctx, chromedp.Navigate(url)); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(bctx, 2*time.Minute)
+	t.Cleanup(cancel)
+	return ctx, shots{dir: dir, out: os.Getenv("ATTESTD_SCREENSHOTS")}
+}
+
 // TestBrowserConsole drives the console in a real browser: log in, the
 // dashboard, a Manual message opened and retried until its attestation
 // goes out, a search by reference, a form without its CSRF token refused,
 // and a viewer who is not offered the retry.
 func TestBrowserConsole(t *testing.T) {
 	exe := chromium(t)
-	e := newEnv(t, true, nil)
-	e.flaky.down.Store(true)
-	for _, p := range []string{"01-", "13-"} {
-		if _, err := e.imap.Append(serviceUser, "INBOX", sample(t, p)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	failed := e.waitEntry(t, "req-001.2094@example.org", "Manual")
-	other := e.waitEntry(t, "req-013.2284@example.org", "Manual")
-	e.flaky.down.Store(false)
+	e, failed, other := manualMessages(t)
 
-	dir, err := os.MkdirTemp("", "attestd-screenshots-") // kept for a look after the test
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := shots{dir: dir, out: os.Getenv("ATTESTD_SCREENSHOTS")}
-	t.Logf("screenshots in %s", s.dir)
-	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(exe), chromedp.NoSandbox,
-		chromedp.DisableGPU, chromedp.WindowSize(1280, 900))
-	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancel()
-	bctx, cancel := chromedp.NewContext(actx)
-	defer cancel()
+	ctx, s := startBrowser(t, exe, e.web.URL+"/login")
 	base := e.web.URL
-	// The first action starts the browser: no timeout on its context.
-	if err := chromedp.Do(bctx, chromedp.Navigate(base+"/login")); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(bctx, 2*time.Minute)
-	defer cancel()
 
 	msg := base + "/messages/" + strconv.FormatInt(failed.ID, 10)
 	login := func(name, pw string) chromedp.Action[chromedp.Void] {
@@ -117,7 +115,7 @@ func TestBrowserConsole(t *testing.T) {
 		)
 	}
 	var manualCount, outcome string
-	err = chromedp.Do(ctx,
+	err := chromedp.Do(ctx,
 		chromedp.WaitVisible(css("#name")), s.take("login"),
 		login("alice", "alice-pw"),
 		text("#manual-count", &manualCount), s.take("dashboard"),
@@ -188,23 +186,7 @@ func TestBrowserVerify(t *testing.T) {
 	e := signingEnv(t, false)
 	_, code := signedFamily(t, e)
 	changed := strings.Replace(code, "BPLUCAS", "BPLUCAZ", 1)
-	dir, err := os.MkdirTemp("", "attestd-screenshots-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := shots{dir: dir, out: os.Getenv("ATTESTD_SCREENSHOTS")}
-	t.Logf("screenshots in %s", s.dir)
-	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(exe), chromedp.NoSandbox,
-		chromedp.DisableGPU, chromedp.WindowSize(1280, 900))
-	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancel()
-	bctx, cancel := chromedp.NewContext(actx)
-	defer cancel()
-	if err := chromedp.Do(bctx, chromedp.Navigate(e.web.URL+"/verify")); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(bctx, 2*time.Minute)
-	defer cancel()
+	ctx, s := startBrowser(t, exe, e.web.URL+"/verify")
 	var valid, invalid string
 	check := func(code, shot string, into *string) chromedp.Action[chromedp.Void] {
 		return chromedp.Steps(

@@ -187,9 +187,8 @@ func (s *Server) outbox(w http.ResponseWriter, r *http.Request, ss *session) {
 }
 
 func (s *Server) outboxRetry(w http.ResponseWriter, r *http.Request, ss *session) {
-	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
-	if err != nil {
-		s.fail(w, ss, http.StatusNotFound, "Réponse inconnue.")
+	id, ok := s.pathID(w, r, ss, "Réponse inconnue.")
+	if !ok {
 		return
 	}
 	now := s.o.Now()
@@ -209,4 +208,15 @@ func statusOf(err error) int {
 		return http.StatusConflict
 	}
 	return http.StatusInternalServerError
+}
+
+// pathID reads the {id} of the path; an id that is not a number answers
+// 404 with unknown (the page's "inconnu" sentence).
+func (s *Server) pathID(w http.ResponseWriter, r *http.Request, ss *session, unknown string) (int64, bool) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil {
+		s.fail(w, ss, http.StatusNotFound, unknown)
+		return 0, false
+	}
+	return id, true
 }

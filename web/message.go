@@ -28,9 +28,8 @@ type kv struct{ K, V string }
 var shownHeaders = []string{"To", "Cc", "Reply-To", "Message-Id", "Authentication-Results", "Auto-Submitted", "X-Ameli-NIR"}
 
 func (s *Server) message(w http.ResponseWriter, r *http.Request, ss *session) {
-	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
-	if err != nil {
-		s.fail(w, ss, http.StatusNotFound, "Message inconnu.")
+	id, ok := s.pathID(w, r, ss, "Message inconnu.")
+	if !ok {
 		return
 	}
 	ctx := r.Context()
@@ -64,9 +63,8 @@ func (s *Server) message(w http.ResponseWriter, r *http.Request, ss *session) {
 }
 
 func (s *Server) markHandled(w http.ResponseWriter, r *http.Request, ss *session) {
-	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
-	if err != nil {
-		s.fail(w, ss, http.StatusNotFound, "Message inconnu.")
+	id, ok := s.pathID(w, r, ss, "Message inconnu.")
+	if !ok {
 		return
 	}
 	comment := strings.TrimSpace(r.PostFormValue("comment"))
@@ -78,9 +76,8 @@ func (s *Server) markHandled(w http.ResponseWriter, r *http.Request, ss *session
 }
 
 func (s *Server) retry(w http.ResponseWriter, r *http.Request, ss *session) {
-	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
-	if err != nil {
-		s.fail(w, ss, http.StatusNotFound, "Message inconnu.")
+	id, ok := s.pathID(w, r, ss, "Message inconnu.")
+	if !ok {
 		return
 	}
 	comment := strings.TrimSpace(r.PostFormValue("comment"))
