@@ -1,10 +1,15 @@
 package main
 
 import (
+	"crypto/rand"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 
 	"github.com/cpam/attestd/daemon"
+	"github.com/cpam/attestd/rules"
+	"github.com/cpam/attestd/seal"
 	"github.com/cpam/attestd/web"
 )
 
@@ -17,9 +22,10 @@ type demoAccess struct {
 }
 
 // demoWeb, when on, turns the console and the API on in cfg, with an
-// operator, a viewer and an API client whose secrets are random. dir is the
-// demo's scratch directory.
-func demoWeb(cfg *daemon.Config, addr, _ string, on bool) (demoAccess, error) {
+// operator, a viewer and an API client whose secrets are random, and,
+// unless the configuration has a signing key, signs the attestations with
+// a key made in dir, which /verify trusts.
+func demoWeb(cfg *daemon.Config, addr, dir string, on bool) (demoAccess, error) {
 	if !on {
 		return demoAccess{}, nil
 	}
@@ -38,6 +44,21 @@ func demoWeb(cfg *daemon.Config, addr, _ string, on bool) (demoAccess, error) {
 		{Name: "lecteur", Role: daemon.RoleViewer, PasswordHash: viewHash},
 	}
 	cfg.API.Clients = []daemon.APIClient{{Name: "demo", TokenSHA256: web.TokenSHA256(a.token)}}
+	if cfg.Signing.KeyFile != "" {
+		return a, nil
+	}
+	priv, pub, err := seal.GenerateKey(rand.Reader, "CPAM", "", rules.Date{Year: 2000, Month: 1, Day: 1}, rules.Date{})
+	if err != nil {
+		return a, err
+	}
+	privFile, pubFile := filepath.Join(dir, "signing.pem"), filepath.Join(dir, "signing.pub.pem")
+	if err := os.WriteFile(privFile, priv, 0o600); err != nil {
+		return a, err
+	}
+	if err := os.WriteFile(pubFile, pub, 0o644); err != nil {
+		return a, err
+	}
+	cfg.Signing.KeyFile, cfg.HTTP.VerifyKeys = privFile, []string{pubFile}
 	return a, nil
 }
 
@@ -55,5 +76,5 @@ func (a demoAccess) print(w io.Writer) {
 	fmt.Fprintf(w, "Console  http://%s/  log-in operateur / %s (operator), lecteur / %s (viewer)\n", addr, a.operatorPass, a.viewerPass)
 	fmt.Fprintf(w, "API      curl -s -X POST http://%s/v1/attestations -H 'Authorization: Bearer %s' \\\n", addr, a.token)
 	fmt.Fprintf(w, "           -H 'Content-Type: application/json' -d '{\"nir\":\"185066912308738\",\"family\":true}' -o famille.pdf\n")
-	fmt.Fprintln(w)
+	fmt.Fprintf(w, "Verify   http://%s/verify  (the attestations are signed with a key made for this run)\n\n", addr)
 }
