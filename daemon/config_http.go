@@ -36,10 +36,17 @@ type ConsoleConfig struct {
 	LockoutFor   Duration `yaml:"lockout_for"`
 	// SessionTTL is how long a session lasts without log-in.
 	SessionTTL Duration `yaml:"session_ttl"`
+	// TrustedHeader, for sites behind their SSO, names the header in which
+	// a reverse proxy at one of TrustedProxies (addresses or CIDRs) gives
+	// the logged-in user's name; that name must be among Users, whose role
+	// applies. Empty (the default): log-in by password only.
+	TrustedHeader  string   `yaml:"trusted_header"`
+	TrustedProxies []string `yaml:"trusted_proxies"`
 }
 
 // ConsoleUser is one operator. PasswordHash is a bcrypt hash, as written
-// by `attestd console hash-password`.
+// by `attestd console hash-password`; empty when the user logs in only
+// through console.trusted_header.
 type ConsoleUser struct {
 	Name         string `yaml:"name"`
 	Role         string `yaml:"role"` // viewer | operator
@@ -91,13 +98,21 @@ func (c *Config) checkHTTP() error {
 			return bad(key+".name", "empty or given twice")
 		case u.Role != RoleViewer && u.Role != RoleOperator:
 			return bad(key+".role", "%q: want viewer or operator", u.Role)
-		case !strings.HasPrefix(u.PasswordHash, "$2"):
+		case !strings.HasPrefix(u.PasswordHash, "$2") && (u.PasswordHash != "" || c.Console.TrustedHeader == ""):
 			return bad(key+".password_hash", "not a bcrypt hash; make one with attestd console hash-password")
 		}
 		seen[u.Name] = true
 	}
 	if c.HTTP.VerifyPerMinute < 1 {
 		return bad("http.verify_per_minute", "must be at least 1")
+	}
+	if (c.Console.TrustedHeader == "") != (len(c.Console.TrustedProxies) == 0) {
+		return bad("console.trusted_header", "trusted_header and trusted_proxies go together")
+	}
+	for i, p := range c.Console.TrustedProxies {
+		if _, _, err := net.ParseCIDR(p); err != nil && net.ParseIP(p) == nil {
+			return bad(fmt.Sprintf("console.trusted_proxies[%d]", i), "%q is not an address or a CIDR", p)
+		}
 	}
 	if c.Console.LockoutAfter < 1 {
 		return bad("console.lockout_after", "must be at least 1")

@@ -102,10 +102,23 @@ func (ss *sessions) login(name, password string) (token string, s *session, res 
 		return "", nil, loginWrong
 	}
 	delete(ss.failures, name)
-	token = randomToken()
-	s = &session{user: user.Name, role: user.Role, csrf: randomToken(), expires: now.Add(ss.cfg.SessionTTL.D())}
-	ss.byToken[token] = s
+	token, s = ss.openLocked(user.Name, user.Role, now)
 	return token, s, loginOK
+}
+
+// open starts a session for a user already authenticated (by the trusted
+// proxy).
+func (ss *sessions) open(name, role string) (string, *session) {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	return ss.openLocked(name, role, ss.now())
+}
+
+func (ss *sessions) openLocked(name, role string, now time.Time) (string, *session) {
+	token := randomToken()
+	s := &session{user: name, role: role, csrf: randomToken(), expires: now.Add(ss.cfg.SessionTTL.D())}
+	ss.byToken[token] = s
+	return token, s
 }
 
 // get returns the live session of the request, or nil.

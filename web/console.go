@@ -40,6 +40,9 @@ func (s *Server) page(h handler) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		ss := s.sessions.get(r)
 		if ss == nil {
+			ss = s.proxySession(w, r)
+		}
+		if ss == nil {
 			http.Redirect(w, r, "/login", http.StatusSeeOther)
 			return
 		}

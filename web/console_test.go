@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -10,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cpam/attestd/daemon"
 	"github.com/cpam/attestd/rules"
 	"github.com/cpam/attestd/samples"
 	"github.com/cpam/attestd/store"
@@ -185,5 +187,48 @@ func TestConsoleLockout(t *testing.T) {
 	}
 	if n, _ := e.db.AuditLog(context.Background(), 0, 100); len(n) != 6 {
 		t.Errorf("%d audit entries, want 6 failed log-ins", len(n))
+	}
+}
+
+// TestConsoleTrustedProxy: behind the site's SSO, the user the reverse
+// proxy names gets a session with his configured role; the header is not
+// believed from any other address.
+func TestConsoleTrustedProxy(t *testing.T) {
+	for _, c := range []struct {
+		proxies []string
+		name    string
+		want    int
+	}{
+		{[]string{"127.0.0.0/8"}, "victor", http.StatusOK},
+		{[]string{"127.0.0.1"}, "nobody", http.StatusSeeOther},
+		{[]string{"10.0.0.0/8"}, "victor", http.StatusSeeOther},
+	} {
+		e := newEnv(t, false, func(cfg *daemon.Config) {
+			cfg.Console.TrustedHeader, cfg.Console.TrustedProxies = "X-Remote-User", c.proxies
+		})
+		b := e.browser(t)
+		req, _ := http.NewRequest(http.MethodGet, e.web.URL+"/", nil)
+		req.Header.Set("X-Remote-User", c.name)
+		resp, err := b.c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		page, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != c.want {
+			t.Errorf("%s from 127.0.0.1, trusted %v: %d, want %d", c.name, c.proxies, resp.StatusCode, c.want)
+			continue
+		}
+		if c.want != http.StatusOK {
+			continue
+		}
+		if !strings.Contains(string(page), "victor (lecteur)") {
+			t.Errorf("the proxy's user is not shown with his role")
+		}
+		// The session the header opened carries a CSRF token; the role
+		// still holds.
+		if code, _, _ := b.post("/outbox/1/retry", url.Values{"csrf": {csrf(t, string(page))}}); code != http.StatusForbidden {
+			t.Errorf("viewer behind the proxy retries: %d, want 403", code)
+		}
 	}
 }

@@ -147,6 +147,7 @@ func TestCheckConfigNamesTheKey(t *testing.T) {
 		{good + "console: {users: [{name: a, role: viewer, password_hash: clear}]}\n", "console.users[0].password_hash"},
 		{good + "api: {clients: [{name: site, token_sha256: abc}]}\n", "api.clients[0]"},
 		{good + "http: {address: 8080}\n", "http.address"},
+		{good + "console: {trusted_header: X-Remote-User}\n", "console.trusted_header"},
 	} {
 		f := filepath.Join(dir, "c.yaml")
 		os.WriteFile(f, []byte(tt.yaml), 0o644)
