@@ -145,10 +145,22 @@ func TestConsoleHandledAndSearchByNIR(t *testing.T) {
 	id := strconv.FormatInt(other.ID, 10)
 	op := e.browser(t)
 	tok := op.login("alice", "alice-pw")
+	// The dashboard shows the daemon's metrics: the work connection that
+	// filed the two messages, and the reply sent to Eva.
+	// The metrics are counted just after the ledger is written: wait.
+	var page string
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if _, page = op.get("/"); strings.Contains(page, "2 décisions, 1 réponses envoyées") {
+			break
+		}
+	}
+	if !strings.Contains(page, `id="imap-work">connectée`) || !strings.Contains(page, "2 décisions, 1 réponses envoyées") {
+		t.Errorf("dashboard lacks the service state:\n%s", page)
+	}
 	if code, _, _ := op.post("/messages/"+id+"/handled", url.Values{"csrf": {tok}, "comment": {"transmis au service IJ"}}); code != http.StatusSeeOther {
 		t.Fatalf("mark handled: %d", code)
 	}
-	_, page := op.get("/messages/" + id)
+	_, page = op.get("/messages/" + id)
 	if !strings.Contains(page, "alice</td><td>handled</td><td>transmis au service IJ") {
 		t.Errorf("audit log lacks the handled entry:\n%s", page)
 	}

@@ -20,6 +20,7 @@ type dashboardData struct {
 	Total         int
 	Totals        []outcomeTotal
 	Chart         template.HTML
+	Health        *health // nil without metrics
 }
 
 type outcomeTotal struct {
@@ -63,6 +64,7 @@ func (s *Server) dashboard(w http.ResponseWriter, r *http.Request, ss *session) 
 		}
 	}
 	d.Chart = hourChart(counts, now)
+	d.Health = s.readHealth()
 	v := s.viewFor(ss, "Tableau de bord", "dashboard")
 	v.Data = d
 	s.pages.render(w, http.StatusOK, "dashboard", v)

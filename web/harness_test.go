@@ -21,6 +21,7 @@ import (
 	"github.com/cpam/attestd/daemon"
 	"github.com/cpam/attestd/internal/loadgen"
 	"github.com/cpam/attestd/internal/localmail"
+	"github.com/cpam/attestd/metrics"
 	"github.com/cpam/attestd/rules"
 	"github.com/cpam/attestd/samples"
 	"github.com/cpam/attestd/store"
@@ -66,8 +67,9 @@ type env struct {
 	web   *httptest.Server
 	cfg   daemon.Config
 
-	daemon *daemon.Daemon
-	logger *slog.Logger
+	daemon  *daemon.Daemon
+	logger  *slog.Logger
+	metrics *metrics.Metrics
 }
 
 func hash(t testing.TB, pw string) string {
@@ -117,7 +119,9 @@ func newEnv(t testing.TB, run bool, edit func(*daemon.Config)) *env {
 	}
 	e.cfg = cfg
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	d, err := daemon.New(cfg, daemon.Options{Store: e.flaky, Logger: logger, Today: today, IMAPPassword: "secret"})
+	e.metrics = metrics.New(metrics.Options{OutboxDepth: db.OutboxDepth})
+	d, err := daemon.New(cfg, daemon.Options{Store: e.flaky, Logger: logger, Today: today, IMAPPassword: "secret",
+		Observer: e.metrics})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -136,7 +140,8 @@ func newEnv(t testing.TB, run bool, edit func(*daemon.Config)) *env {
 // serveWeb (re)starts the web server with the clock now (nil: time.Now).
 func (e *env) serveWeb(t testing.TB, now func() time.Time) {
 	t.Helper()
-	srv, err := web.New(web.Options{Config: e.cfg, Store: e.db, Daemon: e.daemon, Logger: e.logger, Now: now})
+	srv, err := web.New(web.Options{Config: e.cfg, Store: e.db, Daemon: e.daemon, Logger: e.logger, Now: now,
+		Metrics: e.metrics.Registry()})
 	if err != nil {
 		t.Fatal(err)
 	}

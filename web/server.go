@@ -14,6 +14,8 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/cpam/attestd/daemon"
 	"github.com/cpam/attestd/seal"
 	"github.com/cpam/attestd/store"
@@ -34,9 +36,9 @@ type Options struct {
 	Logger *slog.Logger
 	// Now is the clock; nil: time.Now.
 	Now func() time.Time
-	// Extra, when not nil, serves the paths the server does not know
-	// (/metrics, /healthz, /readyz of the metrics package).
-	Extra http.Handler
+	// Metrics, when not nil, are the daemon's metrics (package metrics):
+	// the dashboard shows the connections' state and the counters.
+	Metrics prometheus.Gatherer
 }
 
 // Server is the HTTP server.
@@ -80,11 +82,6 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /verify", s.verifyPage)
 	mux.HandleFunc("POST /verify", s.verifyPage)
 	s.consoleRoutes(mux)
-	if s.o.Extra != nil {
-		mux.Handle("/metrics", s.o.Extra)
-		mux.Handle("/healthz", s.o.Extra)
-		mux.Handle("/readyz", s.o.Extra)
-	}
 	return securityHeaders(mux)
 }
 

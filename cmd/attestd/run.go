@@ -126,7 +126,7 @@ func serve(ctx context.Context, cfg daemon.Config, o serveOptions) error {
 		r := &reloader{db: db, replies: replies, registry: cfg.Registry.ImportOnStart, templates: cfg.Templates, log: o.log}
 		go r.watch(ctx, o.hangup)
 	}
-	stopWeb, err := startWeb(cfg, db, d, o)
+	stopWeb, err := startWeb(cfg, db, d, obs, o)
 	if err != nil {
 		return err
 	}

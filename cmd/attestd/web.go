@@ -7,17 +7,22 @@ import (
 	"strings"
 
 	"github.com/cpam/attestd/daemon"
+	"github.com/cpam/attestd/metrics"
 	"github.com/cpam/attestd/store"
 	"github.com/cpam/attestd/web"
 )
 
 // startWeb serves the console and the API on cfg.HTTP.Address, when set,
 // and returns the function that stops it (issue 13).
-func startWeb(cfg daemon.Config, db *store.DB, d *daemon.Daemon, o serveOptions) (func(), error) {
+func startWeb(cfg daemon.Config, db *store.DB, d *daemon.Daemon, obs daemon.Observer, o serveOptions) (func(), error) {
 	if cfg.HTTP.Address == "" {
 		return func() {}, nil
 	}
-	srv, err := web.New(web.Options{Config: cfg, Store: db, Daemon: d, Logger: o.log, Now: o.now})
+	wo := web.Options{Config: cfg, Store: db, Daemon: d, Logger: o.log, Now: o.now}
+	if m, ok := obs.(*metrics.Metrics); ok {
+		wo.Metrics = m.Registry()
+	}
+	srv, err := web.New(wo)
 	if err != nil {
 		return nil, err
 	}
