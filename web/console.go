@@ -22,6 +22,9 @@ func (s *Server) consoleRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /manual", s.page(s.manual))
 	mux.HandleFunc("GET /outbox", s.page(s.outbox))
 	mux.HandleFunc("GET /search", s.page(s.search))
+	// The form posts: a NIR searched for stays out of URLs, history and
+	// proxy logs.
+	mux.HandleFunc("POST /search", s.form(false, s.search))
 	mux.HandleFunc("GET /messages/{id}", s.page(s.message))
 	mux.HandleFunc("POST /messages/{id}/handled", s.form(true, s.markHandled))
 	mux.HandleFunc("POST /messages/{id}/retry", s.form(true, s.retry))
@@ -139,7 +142,7 @@ func (s *Server) manual(w http.ResponseWriter, r *http.Request, ss *session) {
 // search finds ledger rows by reference (AD-…), Message-ID or NIR; a NIR
 // finds its compte's rows and is never shown back in clear.
 func (s *Server) search(w http.ResponseWriter, r *http.Request, ss *session) {
-	q := strings.TrimSpace(r.URL.Query().Get("q"))
+	q := strings.TrimSpace(r.FormValue("q"))
 	d := listData{Search: true, Query: q}
 	v := s.viewFor(ss, "Recherche", "search")
 	if q != "" {
