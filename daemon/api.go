@@ -42,7 +42,8 @@ type APIAnswer struct {
 
 // Attest decides an API request under the rules, the rate limits and the
 // ledger of the mail channel (SPEC sections 4 and 7): the same compte gets
-// the same answer, and its attestations count the same. An error is an
+// the same answer, and its attestations count the same. Over the daily
+// limit the answer is limit_reached, as for the gateway and the agents. An error is an
 // internal failure (the store unreachable).
 func (d *Daemon) Attest(ctx context.Context, req APIRequest) (APIAnswer, error) {
 	now := d.now()
@@ -102,14 +103,17 @@ func (d *Daemon) attest(ctx context.Context, req APIRequest, a APIAnswer, dec st
 		return a, dec, nil, fmt.Errorf("rate limit: %w", err)
 	}
 	if !ok {
-		a.Outcome, a.Detail = rules.Suppressed, "rate limit: attestations per compte"
+		// The back ends answer for the insured, as the gateway and the
+		// agents do: limit_reached, not the silence of the direct channel.
+		a.Outcome, a.Detail = rules.LimitReached, "rate limit: attestations per compte"
 		return a, dec, nil, nil
 	}
-	a.PDF, err = d.pdf.Render(attestation.AttestationInput{Compte: c, Decision: rd, Reference: a.Reference, IssuedAt: now})
+	a.PDF, err = d.pdf.Render(attestation.AttestationInput{Compte: c, Decision: rd, Reference: a.Reference, IssuedAt: issuedAt(now, today)})
 	if err != nil {
 		release()
 		return a, dec, nil, fmt.Errorf("render the attestation: %w", err)
 	}
+	d.obs.AttestationRendered()
 	return a, dec, release, nil
 }
 

@@ -65,7 +65,7 @@ func outcomeStatus(o rules.Outcome) int {
 		return http.StatusBadRequest
 	case rules.SenderUnknown:
 		return http.StatusNotFound
-	case rules.Suppressed:
+	case rules.LimitReached:
 		return http.StatusTooManyRequests
 	}
 	return http.StatusUnprocessableEntity
@@ -79,7 +79,7 @@ var outcomeTitles = map[rules.Outcome]string{
 	rules.BeneficiaryAmbiguous: "Plusieurs bénéficiaires correspondent",
 	rules.SenderUnknown:        "Aucun compte ne correspond à ce NIR",
 	rules.NIRInvalid:           "NIR invalide",
-	rules.Suppressed:           "Trop d'attestations pour ce compte aujourd'hui",
+	rules.LimitReached:         "Trop d'attestations pour ce compte : réessayez dans 24 heures au plus tard",
 }
 
 // client returns the name of the API client whose bearer token the request
@@ -126,6 +126,11 @@ func (s *Server) apiAttestations(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Attestation-Reference", a.Reference)
 		w.Write(a.PDF.Bytes)
 		return
+	}
+	if a.Outcome == rules.LimitReached {
+		// At the latest: the attestations counted now leave the 24-hour
+		// window by then (SPEC section 7).
+		w.Header().Set("Retry-After", "86400")
 	}
 	writeProblem(w, problem{Type: "/v1/problems/" + string(a.Outcome), Title: outcomeTitles[a.Outcome],
 		Status: outcomeStatus(a.Outcome), Detail: a.Detail, Outcome: string(a.Outcome), Reference: a.Reference})

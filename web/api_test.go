@@ -113,8 +113,8 @@ func TestAPILedgerAndRateLimit(t *testing.T) {
 		codes = append(codes, callAPI(t, e, apiToken, `{"nir":"`+benoitNIR+`","family":true}`).status)
 	}
 	a := callAPI(t, e, apiToken, `{"nir":"`+benoitNIR+`","family":true}`)
-	if !slices.Equal(codes, []int{200, 200, 429}) || a.problem["outcome"] != "suppressed" {
-		t.Errorf("statuses %v then %v, want 200 200 429 and suppressed", codes, a.problem)
+	if !slices.Equal(codes, []int{200, 200, 429}) || a.problem["outcome"] != "limit_reached" {
+		t.Errorf("statuses %v then %v, want 200 200 429 and limit_reached", codes, a.problem)
 	}
 	rows, err := e.db.Entries(context.Background(), store.EntryFilter{CompteID: "C-BENOIT"})
 	if err != nil {
