@@ -1,4 +1,7 @@
-package daemon
+// Package config reads attestd's YAML configuration (SPEC section 12): the
+// sections, their defaults, the check that names the first wrong key, the
+// secrets (passwords never sit in the file) and the DKIM keys.
+package config
 
 import (
 	"bytes"
@@ -134,9 +137,9 @@ type OutboxConfig struct {
 	// Retention is how long the raw content of handled requests (and of
 	// their replies) is kept; 0 keeps it for ever. Outcome records stay.
 	Retention Duration `yaml:"retention"`
-	// Journal is the sent journal's file (see sentJournal): replies handed
+	// Journal is the sent journal's file (see queue.Journal): replies handed
 	// to the relay are noted there before its answer, so that a crash does
-	// not send them again. When the key is absent from the file, ParseConfig
+	// not send them again. When the key is absent from the file, Parse
 	// sets it to "<store.dsn>.sent" for SQLite; empty (PostgreSQL's default)
 	// or "off": no journal.
 	Journal string `yaml:"journal"`
@@ -188,8 +191,8 @@ func (d Duration) MarshalYAML() (any, error) { return time.Duration(d).String(),
 // D returns d as a time.Duration.
 func (d Duration) D() time.Duration { return time.Duration(d) }
 
-// DefaultConfig returns the configuration every file starts from.
-func DefaultConfig() Config {
+// Default returns the configuration every file starts from.
+func Default() Config {
 	return Config{
 		Service: ServiceConfig{Address: "attestation@cpam.example", Domain: "cpam.example"},
 		IMAP: IMAPConfig{
@@ -216,20 +219,19 @@ func DefaultConfig() Config {
 	}
 }
 
-// LoadConfig reads and checks a configuration file. Unknown keys are errors,
+// Load reads and checks a configuration file. Unknown keys are errors,
 // so that a typo does not silently keep a default.
-func LoadConfig(path string) (Config, error) {
+func Load(path string) (Config, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return Config{}, fmt.Errorf("read config: %w", err)
 	}
-	return ParseConfig(data)
+	return Parse(data)
 }
 
-// ParseConfig reads a configuration from YAML over DefaultConfig and checks
-// it.
-func ParseConfig(data []byte) (Config, error) {
-	cfg := DefaultConfig()
+// Parse reads a configuration from YAML over Default and checks it.
+func Parse(data []byte) (Config, error) {
+	cfg := Default()
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	if err := dec.Decode(&cfg); err != nil && !errors.Is(err, io.EOF) {
@@ -258,19 +260,31 @@ func oneLine(err error) error {
 	return fmt.Errorf("config: %s", strings.Join(msgs, "; "))
 }
 
-// ConfigError names the key that is wrong.
-type ConfigError struct {
+// Error names the key that is wrong.
+type Error struct {
 	Key     string
 	Problem string
 }
 
-func (e *ConfigError) Error() string { return fmt.Sprintf("config: %s: %s", e.Key, e.Problem) }
+func (e *Error) Error() string { return fmt.Sprintf("config: %s: %s", e.Key, e.Problem) }
 
 // Check validates every setting and names the first wrong key.
 func (c *Config) Check() error {
-	bad := func(key, format string, args ...any) error {
-		return &ConfigError{Key: key, Problem: fmt.Sprintf(format, args...)}
+	for _, check := range []func() error{c.checkService, c.checkIMAP, c.checkStore, c.checkTrust, c.checkDKIM,
+		c.checkSigning, c.checkLimits, c.checkOutbox, c.checkMetrics, c.checkSecrets, c.checkHTTP} {
+		if err := check(); err != nil {
+			return err
+		}
 	}
+	return nil
+}
+
+// bad is the Error of a wrong key.
+func bad(key, format string, args ...any) error {
+	return &Error{Key: key, Problem: fmt.Sprintf(format, args...)}
+}
+
+func (c *Config) checkService() error {
 	if _, err := mail.ParseAddress(c.Service.Address); err != nil {
 		return bad("service.address", "%q is not an e-mail address", c.Service.Address)
 	}
@@ -287,6 +301,10 @@ func (c *Config) Check() error {
 			return bad(key, "%q: want none, starttls or tls", mode)
 		}
 	}
+	return nil
+}
+
+func (c *Config) checkIMAP() error {
 	if c.IMAP.Username == "" {
 		return bad("imap.username", "empty: the service mailbox's login is needed")
 	}
@@ -300,24 +318,30 @@ func (c *Config) Check() error {
 	if c.IMAP.IdleWakeup < 0 || c.IMAP.PollInterval <= 0 {
 		return bad("imap.poll_interval", "must be positive (and idle_wakeup not negative)")
 	}
+	return nil
+}
+
+func (c *Config) checkStore() error {
 	if c.Store.Driver != "sqlite" && c.Store.Driver != "postgres" {
 		return bad("store.driver", "%q: want sqlite or postgres", c.Store.Driver)
 	}
 	if c.Store.DSN == "" {
 		return bad("store.dsn", "empty: a file name for sqlite, a URL for postgres")
 	}
+	return nil
+}
+
+func (c *Config) checkTrust() error {
 	if len(c.Trust.AuthservIDs) == 0 {
 		return bad("trust.authserv_ids", "empty: without a trusted receiving server no sender can be authenticated")
 	}
 	if c.Trust.Gateway.Domain != "" && c.Trust.Gateway.Header == "" {
 		return bad("trust.gateway.header", "empty while trust.gateway.domain is set")
 	}
-	if err := c.checkDKIM(); err != nil {
-		return err
-	}
-	if err := c.checkSigning(); err != nil {
-		return err
-	}
+	return nil
+}
+
+func (c *Config) checkLimits() error {
 	l := c.Limits
 	switch {
 	case l.MaxMessageBytes <= 0:
@@ -331,6 +355,10 @@ func (c *Config) Check() error {
 	case l.MaxAttempts <= 0:
 		return bad("limits.max_attempts", "must be positive")
 	}
+	return nil
+}
+
+func (c *Config) checkOutbox() error {
 	if c.Outbox.RetryInitial <= 0 || c.Outbox.RetryMax < c.Outbox.RetryInitial || c.Outbox.MaxAttempts <= 0 {
 		return bad("outbox", "retry_initial > 0, retry_max >= retry_initial and max_attempts > 0 expected")
 	}
@@ -340,6 +368,10 @@ func (c *Config) Check() error {
 	// outbox.journal is opened at start, with an error naming the key: like
 	// store.dsn, its directory may exist only where the daemon runs (a
 	// container's volume), not where check-config does.
+	return nil
+}
+
+func (c *Config) checkMetrics() error {
 	if _, err := c.Log.SlogLevel(); err != nil {
 		return bad("log.level", "%v", err)
 	}
@@ -351,6 +383,10 @@ func (c *Config) Check() error {
 			return bad("metrics.address", "%q is not host:port (e.g. 127.0.0.1:9464), or leave it empty for no endpoint", a)
 		}
 	}
+	return nil
+}
+
+func (c *Config) checkSecrets() error {
 	if _, err := c.IMAP.Password(); err != nil {
 		return bad("imap.password_env", "%v", err)
 	}

@@ -1,4 +1,4 @@
-package daemon
+package config
 
 import (
 	"crypto"
@@ -83,9 +83,6 @@ func readDKIMKey(path string) (crypto.Signer, error) {
 
 // checkDKIM validates trust.dkim_keys and the dkim section.
 func (c *Config) checkDKIM() error {
-	bad := func(key, format string, args ...any) error {
-		return &ConfigError{Key: key, Problem: fmt.Sprintf(format, args...)}
-	}
 	for name, rec := range c.Trust.DKIMKeys {
 		if !strings.Contains(name, "._domainkey.") {
 			return bad("trust.dkim_keys", "%q is not selector._domainkey.domain", name)
@@ -110,7 +107,7 @@ func (c *Config) checkDKIM() error {
 	if a, err := mail.ParseAddress(from); err == nil {
 		from = a.Address
 	}
-	if from = domainOf(from); !mailauth.Aligned(d.Domain, from) {
+	if from = from[strings.LastIndexByte(from, '@')+1:]; !mailauth.Aligned(d.Domain, from) {
 		return bad("dkim.domain", "%q is not aligned with %q, the domain of service.address: receivers' DMARC would ignore the signature", d.Domain, from)
 	}
 	if _, err := d.Signer(); err != nil {

@@ -1,4 +1,4 @@
-package daemon
+package config
 
 import (
 	"encoding/hex"
@@ -79,9 +79,6 @@ func defaultConsole() ConsoleConfig {
 
 // checkHTTP validates the http, console and api sections.
 func (c *Config) checkHTTP() error {
-	bad := func(key, format string, args ...any) error {
-		return &ConfigError{Key: key, Problem: fmt.Sprintf(format, args...)}
-	}
 	if a := c.HTTP.Address; a != "" {
 		if _, _, err := net.SplitHostPort(a); err != nil {
 			return bad("http.address", "%q is not host:port", a)

@@ -1,16 +1,19 @@
-// Package daemon is attestd's mail loop: it watches the service mailbox,
-// decides each request, stores the decision and its reply in one
-// transaction, sends the reply and files the original (SPEC sections 5
-// and 8).
+// Package daemon is attestd's mail loop: it watches the service mailbox
+// over IMAP, hands every message to the queue (package queue: claim,
+// decide, store, send, record) and files it in its folder, and runs the
+// periodic jobs: the outbox's retries and the retention of raw content
+// (SPEC sections 5 and 8).
 //
-// # Order of effects
+// # The loops
 //
-// For every message: claim it in the ledger (the attempt is counted before
-// anything else), decide, store outcome and reply together, send, record the
-// reply sent, move the original to its folder, mark the claim done. A crash
-// anywhere resumes from the ledger: a decided message is never decided
-// again, a sent reply is never sent again, and a message is only moved once
-// its reply is out (or permanently refused).
+// One IMAP connection IDLEs and says when the mailbox may have news; the
+// work connection sweeps the mailbox then (and every poll interval
+// anyway), fetches what is new in batches, hands each message to
+// [queue.Queue.Handle] on a bounded number of goroutines, and moves the
+// handled ones to their folders, one MOVE per folder, before closing their
+// claims. A message whose reply could not go out stays in the mailbox until
+// the outbox job settles the reply. A crash anywhere resumes from the
+// ledger (see package queue).
 package daemon
 
 import (
@@ -23,38 +26,30 @@ import (
 	"sync"
 	"time"
 
+	"github.com/cpam/attestd/config"
+	"github.com/cpam/attestd/decide"
+	"github.com/cpam/attestd/identity"
 	"github.com/cpam/attestd/inbox"
 	"github.com/cpam/attestd/mailauth"
 	"github.com/cpam/attestd/outbox"
+	"github.com/cpam/attestd/queue"
+	"github.com/cpam/attestd/redact"
 	"github.com/cpam/attestd/rules"
 	"github.com/cpam/attestd/store"
 	"github.com/cpam/attestd/templates/attestation"
 	"github.com/cpam/attestd/templates/reply"
 )
 
-// Store is what the daemon needs of the store.
+// Store is what the daemon needs of the store: the roles of *store.DB the
+// loops, the HTTP API and the console's retry play.
 type Store interface {
-	Registry
-	Claim(ctx context.Context, key store.MessageKey, messageID string, raw []byte) (*store.Claim, error)
-	RecordDecision(ctx context.Context, claimID int64, d store.Decision, now time.Time) error
-	MarkDone(ctx context.Context, claimID int64, now time.Time) error
-	OutboxForClaim(ctx context.Context, claimID int64) (*store.OutboxItem, error)
-	DueOutbox(ctx context.Context, now time.Time, limit int) ([]store.OutboxItem, error)
-	MarkSent(ctx context.Context, id int64, now time.Time) error
-	MarkRetry(ctx context.Context, id int64, errText string, next time.Time) error
-	MarkPermanent(ctx context.Context, id int64, errText string, now time.Time) error
-	PurgeRaw(ctx context.Context, before time.Time) (int64, error)
-	Unfinished(ctx context.Context, mailbox string) ([]store.Claim, error)
-	CountIssuedSince(ctx context.Context, compteID string, since time.Time) (int, error)
-	CountGenericSince(ctx context.Context, address string, since time.Time) (int, error)
-	RecordCall(ctx context.Context, callID string, d store.Decision, now time.Time) (int64, error)
-	EntryByID(ctx context.Context, id int64) (*store.Entry, []byte, error)
-	ReopenClaim(ctx context.Context, claimID int64, folders []string, e store.AuditEntry) error
-}
-
-// Mailer sends a stored reply.
-type Mailer interface {
-	Send(ctx context.Context, from string, to []string, raw []byte) error
+	identity.Registry
+	store.Ledger
+	store.Outbox
+	store.Counts
+	store.Retention
+	store.Calls
+	store.Reopen
 }
 
 // Result is what became of one message, for observers (the demo, the
@@ -64,7 +59,7 @@ type Result struct {
 	MessageID string
 	Outcome   rules.Outcome
 	Folder    string
-	Channel   Channel
+	Channel   identity.Channel
 	ReplyTo   string // "" when no reply went out
 	Reference string
 	Duration  time.Duration // from fetch to filed
@@ -75,8 +70,10 @@ type Result struct {
 
 // Options are the daemon's seams.
 type Options struct {
-	Store   Store
-	Mailer  Mailer
+	Store Store
+	// Mailer hands replies to the relay; nil: an SMTP sender made from the
+	// configuration.
+	Mailer  queue.Mailer
 	PDF     *attestation.PDFRenderer
 	Replies *reply.Replies
 	Logger  *slog.Logger
@@ -103,83 +100,90 @@ type Options struct {
 
 // Daemon is one running attestd.
 type Daemon struct {
-	cfg     Config
+	cfg     config.Config
 	store   Store
-	mailer  Mailer
+	queue   *queue.Queue
+	decider *decide.Decider
 	sender  *outbox.Sender // made by New, closed by Close
-	pdf     *attestation.PDFRenderer
-	replies *reply.Replies
 	log     *slog.Logger
 	now     func() time.Time
-	fixed   rules.Date
-	auth    *mailauth.Authenticator
-	ident   *Identifier
-	signer  outbox.Signer
-	limits  inbox.Limits
-	service reply.ServiceInfo
 	results chan<- Result
 	imap    inbox.IMAPConfig
 	obs     Observer
 
 	wake     chan struct{} // the mailbox may have news
 	sentWake chan struct{} // a reply went out: its original may move
-	rate     *rateGate     // rate limits under concurrent decisions
-	flight   *flight       // claims and replies being worked on now
-	journal  *sentJournal  // replies handed to the relay; nil: outbox.journal off
-	// handedBefore are the replies the journal says a previous run handed
-	// to the relay: Run records them as sent before anything else.
-	handedBefore []int64
 }
 
 // New builds a daemon; it does no network I/O. Seams left nil in o are
 // made from the configuration: the PDF renderer, the reply templates
 // (cfg.Templates overrides), the SMTP mailer (cfg.SMTP), the IMAP password
 // (cfg.IMAP's password_file or password_env). Close releases them.
-func New(cfg Config, o Options) (*Daemon, error) {
+func New(cfg config.Config, o Options) (*Daemon, error) {
 	if o.Store == nil {
 		return nil, errors.New("daemon: a store is required")
 	}
+	if cfg.Workers == 0 {
+		cfg.Workers = runtime.NumCPU()
+	}
+	sender, err := withDefaults(cfg, &o)
+	if err != nil {
+		return nil, err
+	}
+	d := &Daemon{
+		cfg: cfg, store: o.Store, sender: sender, log: o.Logger, now: o.Now, results: o.Results, obs: o.Observer,
+		wake: make(chan struct{}, 1), sentWake: make(chan struct{}, 1),
+		imap: inbox.IMAPConfig{
+			Address: cfg.IMAP.Address, TLS: cfg.IMAP.TLS, Username: cfg.IMAP.Username, Password: o.IMAPPassword,
+			Mailbox: cfg.IMAP.Mailbox, IdleWakeup: cfg.IMAP.IdleWakeup.D(), Timeout: cfg.IMAP.Timeout.D(),
+			TLSConfig: o.IMAPTLS,
+		},
+	}
+	d.decider = decide.New(cfg, decide.Options{Counts: o.Store, Registry: o.Store, PDF: o.PDF, Replies: o.Replies,
+		Signer: o.Signer, Today: o.Today, Logger: o.Logger, Observer: o.Observer,
+		Auth: &mailauth.Authenticator{TrustedIDs: cfg.Trust.AuthservIDs, LookupTXT: o.LookupTXT}})
+	d.queue, err = queue.New(queue.Options{Store: o.Store, Mailer: o.Mailer, Decider: d.decider, Logger: o.Logger,
+		Now: o.Now, Observer: o.Observer, MaxAttempts: cfg.Limits.MaxAttempts, JournalPath: cfg.Outbox.JournalPath(),
+		Retry: queue.RetryPolicy{Initial: cfg.Outbox.RetryInitial.D(), Max: cfg.Outbox.RetryMax.D(), MaxAttempts: cfg.Outbox.MaxAttempts}})
+	if err != nil {
+		d.Close()
+		return nil, err
+	}
+	return d, nil
+}
+
+// withDefaults makes the seams left nil in o from cfg, and the SMTP sender
+// when it makes the mailer.
+func withDefaults(cfg config.Config, o *Options) (*outbox.Sender, error) {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	if cfg.Workers == 0 {
-		cfg.Workers = runtime.NumCPU()
+	if o.Observer == nil {
+		o.Observer = nopObserver{}
 	}
-	var err error
-	if o.PDF == nil {
-		if o.PDF, err = signingRenderer(cfg.Signing, o.Logger); err != nil {
-			return nil, err
-		}
+	if o.IMAPTLS == nil && cfg.IMAP.InsecureSkipVerify {
+		o.IMAPTLS = &tls.Config{InsecureSkipVerify: true}
 	}
-	if o.Replies == nil {
-		if o.Replies, err = reply.LoadReplies(cfg.Templates); err != nil {
-			return nil, err
-		}
+	// Every log line passes through the redactor: error texts of the
+	// store, the IMAP server or the SMTP relay may hold addresses.
+	red, err := redact.New(cfg.Service.Address, cfg.IMAP.Username)
+	if err != nil {
+		return nil, err
+	}
+	o.Logger = slog.New(red.Handler(o.Logger.Handler()))
+	if err := renderers(cfg, o); err != nil {
+		return nil, err
 	}
 	if o.IMAPPassword == "" {
 		if o.IMAPPassword, err = cfg.IMAP.Password(); err != nil {
 			return nil, fmt.Errorf("imap password: %w", err)
 		}
 	}
-	var sender *outbox.Sender
-	if o.Mailer == nil {
-		smtpPassword := ""
-		if cfg.SMTP.Username != "" {
-			if smtpPassword, err = cfg.SMTP.Password(); err != nil {
-				return nil, fmt.Errorf("smtp password: %w", err)
-			}
-		}
-		sender = outbox.NewSender(outbox.SMTPConfig{
-			Address: cfg.SMTP.Address, TLS: cfg.SMTP.TLS, Username: cfg.SMTP.Username, Password: smtpPassword,
-			HELO: cfg.SMTP.HELO, Timeout: cfg.SMTP.Timeout.D(), InsecureSkipVerify: cfg.SMTP.InsecureSkipVerify,
-		})
-		o.Mailer = sender
-	}
 	if o.LookupTXT == nil {
-		if o.LookupTXT, err = KeyLookup(cfg.Trust.DKIMKeys); err != nil {
+		if o.LookupTXT, err = config.KeyLookup(cfg.Trust.DKIMKeys); err != nil {
 			return nil, err
 		}
 	}
@@ -188,46 +192,42 @@ func New(cfg Config, o Options) (*Daemon, error) {
 			return nil, fmt.Errorf("config: dkim: %w", err)
 		}
 	}
-	// Every log line passes through the redactor: error texts of the
-	// store, the IMAP server or the SMTP relay may hold addresses.
-	red, err := newRedactor(cfg.Service.Address, cfg.IMAP.Username)
-	if err != nil {
-		return nil, err
+	if o.Mailer != nil {
+		return nil, nil
 	}
-	o.Logger = slog.New(&redactHandler{next: o.Logger.Handler(), r: red})
-	if o.Observer == nil {
-		o.Observer = nopObserver{}
-	}
-	if cfg.Store.Driver == store.DriverSQLite {
-		o.Store = gatedStore{Store: o.Store, g: newWriteGate()} // see writeGate
-	}
-	if o.IMAPTLS == nil && cfg.IMAP.InsecureSkipVerify {
-		o.IMAPTLS = &tls.Config{InsecureSkipVerify: true}
-	}
-	d := &Daemon{
-		cfg: cfg, store: o.Store, mailer: o.Mailer, sender: sender, pdf: o.PDF, replies: o.Replies, log: o.Logger,
-		now: o.Now, fixed: o.Today, signer: o.Signer, results: o.Results, obs: o.Observer,
-		auth: &mailauth.Authenticator{TrustedIDs: cfg.Trust.AuthservIDs, LookupTXT: o.LookupTXT},
-		ident: &Identifier{Registry: o.Store, AgentDomains: cfg.Trust.AgentDomains, AgentAddresses: cfg.Trust.AgentAddresses,
-			GatewayDomain: cfg.Trust.Gateway.Domain, GatewayHeader: cfg.Trust.Gateway.Header},
-		limits:   limitsOf(cfg.Limits),
-		service:  reply.DefaultServiceInfo(),
-		wake:     make(chan struct{}, 1),
-		sentWake: make(chan struct{}, 1),
-		rate:     newRateGate(),
-		flight:   newFlight(),
-	}
-	if path := cfg.Outbox.JournalPath(); path != "" {
-		if d.journal, d.handedBefore, err = openJournal(path); err != nil {
-			return nil, err
+	return smtpSender(cfg, o)
+}
+
+// renderers makes the PDF renderer and the reply templates left nil.
+func renderers(cfg config.Config, o *Options) (err error) {
+	if o.PDF == nil {
+		if o.PDF, err = signingRenderer(cfg.Signing, o.Logger); err != nil {
+			return err
 		}
 	}
-	d.imap = inbox.IMAPConfig{
-		Address: cfg.IMAP.Address, TLS: cfg.IMAP.TLS, Username: cfg.IMAP.Username, Password: o.IMAPPassword,
-		Mailbox: cfg.IMAP.Mailbox, IdleWakeup: cfg.IMAP.IdleWakeup.D(), Timeout: cfg.IMAP.Timeout.D(),
-		TLSConfig: o.IMAPTLS,
+	if o.Replies == nil {
+		if o.Replies, err = reply.LoadReplies(cfg.Templates); err != nil {
+			return err
+		}
 	}
-	return d, nil
+	return nil
+}
+
+// smtpSender makes the mailer of the smtp section.
+func smtpSender(cfg config.Config, o *Options) (*outbox.Sender, error) {
+	password := ""
+	if cfg.SMTP.Username != "" {
+		var err error
+		if password, err = cfg.SMTP.Password(); err != nil {
+			return nil, fmt.Errorf("smtp password: %w", err)
+		}
+	}
+	sender := outbox.NewSender(outbox.SMTPConfig{
+		Address: cfg.SMTP.Address, TLS: cfg.SMTP.TLS, Username: cfg.SMTP.Username, Password: password,
+		HELO: cfg.SMTP.HELO, Timeout: cfg.SMTP.Timeout.D(), InsecureSkipVerify: cfg.SMTP.InsecureSkipVerify,
+	})
+	o.Mailer = sender
+	return sender, nil
 }
 
 // Close releases what New made: the SMTP connection and the sent journal.
@@ -236,27 +236,10 @@ func (d *Daemon) Close() error {
 	if d.sender != nil {
 		err = d.sender.Close()
 	}
-	if d.journal != nil {
-		err = errors.Join(err, d.journal.Close())
+	if d.queue != nil {
+		err = errors.Join(err, d.queue.Close())
 	}
 	return err
-}
-
-func limitsOf(l LimitsConfig) inbox.Limits {
-	lim := inbox.DefaultLimits()
-	lim.MaxMessageBytes = l.MaxMessageBytes
-	lim.MaxDepth = l.MaxMIMEDepth
-	lim.MaxParts = l.MaxMIMEParts
-	lim.MaxForwardDepth = l.MaxForwardDepth
-	lim.MaxTextBytes = l.MaxTextBytes
-	return lim
-}
-
-func (d *Daemon) today(now time.Time) rules.Date {
-	if !d.fixed.IsZero() {
-		return d.fixed
-	}
-	return rules.DateOf(now)
 }
 
 func signal(ch chan struct{}) {
@@ -269,7 +252,7 @@ func signal(ch chan struct{}) {
 // Run serves until ctx is done, then stops fetching, finishes what is in
 // flight and returns nil. It returns an error only when it cannot start.
 func (d *Daemon) Run(ctx context.Context) error {
-	d.recoverHanded(ctx)
+	d.queue.Recover(ctx)
 	var wg sync.WaitGroup
 	wg.Add(2)
 	go func() { defer wg.Done(); d.watchLoop(ctx) }()
@@ -283,11 +266,8 @@ func (d *Daemon) Run(ctx context.Context) error {
 	return nil
 }
 
-// backoff grows from 500 ms to 30 s.
-func backoff(attempt int) time.Duration {
-	d := 500 * time.Millisecond << min(attempt, 6)
-	return min(d, 30*time.Second)
-}
+// reconnect is the back-off of the IMAP connections: from 500 ms to 30 s.
+var reconnect = queue.RetryPolicy{Initial: 500 * time.Millisecond, Max: 30 * time.Second}
 
 func sleep(ctx context.Context, d time.Duration) bool {
 	t := time.NewTimer(d)
@@ -328,7 +308,7 @@ func (d *Daemon) watchLoop(ctx context.Context) {
 		}
 		d.log.Warn("imap idle connection lost, reconnecting", "err", err, "attempt", attempt+1)
 		signal(d.wake) // poll at once on the work connection
-		if !sleep(ctx, backoff(attempt)) {
+		if !sleep(ctx, reconnect.Backoff(attempt+1)) {
 			return
 		}
 	}
@@ -347,7 +327,7 @@ func (d *Daemon) workLoop(ctx context.Context) {
 			attempt = 0 // it had been up: start the back-off afresh
 		}
 		d.log.Warn("imap work connection lost, reconnecting", "err", err, "attempt", attempt+1)
-		if !sleep(ctx, backoff(attempt)) {
+		if !sleep(ctx, reconnect.Backoff(attempt+1)) {
 			return
 		}
 	}
@@ -383,88 +363,29 @@ func (d *Daemon) session(ctx context.Context) error {
 	}
 }
 
-// deliver sends one stored reply and records what happened, unless another
-// goroutine is sending it or it was settled or rescheduled meanwhile (it is
-// read again first). It returns the reply's state afterwards:
-// store.OutboxPending while it waits (for a retry, or for the goroutine
-// that has it), store.OutboxSent or store.OutboxPermanent.
-//
-// SMTP has no way to ask the relay afterwards whether it took a reply.
-// With a sent journal (outbox.journal, see sentJournal) the reply is noted
-// the instant its final dot is out, and a restart records it instead of
-// sending it again: it goes out twice only if the process dies between
-// those two writes. Without one, the window is the store write of
-// MarkSent, which comes right after Send and is retried at once. Either
-// way a reply whose acceptance could not be recorded is never sent again
-// by this process, only recorded.
-func (d *Daemon) deliver(ctx context.Context, it *store.OutboxItem) string {
-	if !d.flight.startSend(it.ID) {
-		return store.OutboxPending
+// signingRenderer is the PDF renderer of the configuration: signing when
+// signing.key_file is set. It says once in the log which.
+func signingRenderer(c config.SigningConfig, log *slog.Logger) (*attestation.PDFRenderer, error) {
+	pdf, err := attestation.NewPDFRenderer()
+	if err != nil {
+		return nil, err
 	}
-	defer d.flight.endSend(it.ID)
-	cur, err := d.store.OutboxForClaim(ctx, it.ClaimID)
-	switch {
-	case err != nil:
-		d.log.Warn("outbox: cannot read the reply, will retry", "outbox_id", it.ID, "err", err)
-		return store.OutboxPending
-	case cur == nil || cur.ID != it.ID:
-		return store.OutboxPending // a claim has one reply: not reached
-	case cur.State != store.OutboxPending:
-		return cur.State
+	s, err := c.Signer()
+	if err != nil {
+		return nil, fmt.Errorf("config: signing: %w", err)
 	}
-	now := d.now()
-	if cur.NextAttempt.After(now) {
-		return store.OutboxPending // rescheduled since it was listed
+	ds, err := c.DocumentSigner()
+	if err != nil {
+		return nil, fmt.Errorf("config: signing.pdf_certificate: %w", err)
 	}
-	if d.flight.isUnrecorded(cur.ID) {
-		return d.recordSent(ctx, cur.ID)
+	if ds != nil {
+		log.Info("attestation PDFs carry a PAdES signature")
+		pdf = pdf.WithDocumentSigner(ds)
 	}
-	err = d.send(ctx, cur)
-	switch {
-	case err == nil:
-		return d.recordSent(ctx, cur.ID)
-	case outbox.IsTemporary(err) && cur.Attempts+1 < d.cfg.Outbox.MaxAttempts:
-		next := now.Add(d.retryDelay(cur.Attempts))
-		d.log.Warn("outbox: temporary failure, will retry", "outbox_id", cur.ID, "attempt", cur.Attempts+1, "next", next, "err", err)
-		d.obs.ReplyDeferred(relayAnswered(err))
-		if err := d.store.MarkRetry(ctx, cur.ID, err.Error(), next); err != nil {
-			d.log.Error("outbox: cannot record the retry", "outbox_id", cur.ID, "err", err)
-		}
-		return store.OutboxPending
-	default:
-		d.log.Error("outbox: permanent failure, not retried; see `attestd outbox list`", "outbox_id", cur.ID, "err", err)
-		d.obs.ReplyRefused()
-		if err := d.store.MarkPermanent(ctx, cur.ID, err.Error(), now); err != nil {
-			d.log.Error("outbox: cannot record the permanent failure", "outbox_id", cur.ID, "err", err)
-			return store.OutboxPending
-		}
-		return store.OutboxPermanent
+	if s == nil {
+		log.Info("attestations carry no signed 2D code: signing.key_file is not set")
+		return pdf, nil
 	}
-}
-
-// recordSent records a reply the relay accepted, trying a few times at
-// once: until it is recorded, a restart would send it again.
-func (d *Daemon) recordSent(ctx context.Context, id int64) string {
-	var err error
-	for try := range 4 {
-		if err = d.store.MarkSent(ctx, id, d.now()); err == nil {
-			d.flight.setUnrecorded(id, false)
-			d.journalRecorded(id)
-			d.obs.ReplySent()
-			return store.OutboxSent
-		}
-		d.log.Warn("outbox: cannot record a sent reply yet, trying again", "outbox_id", id, "try", try+1, "err", err)
-		if !sleep(ctx, 50*time.Millisecond<<try) {
-			break
-		}
-	}
-	d.flight.setUnrecorded(id, true)
-	d.log.Error("outbox: reply sent but not recorded; recorded at the next retry, sent again only if attestd stops before",
-		"outbox_id", id, "err", err)
-	return store.OutboxPending
-}
-
-func (d *Daemon) retryDelay(attempts int) time.Duration {
-	delay := d.cfg.Outbox.RetryInitial.D() << min(attempts, 20)
-	return min(delay, d.cfg.Outbox.RetryMax.D())
+	log.Info("attestations carry a signed 2D code", "key_id", s.KeyID())
+	return pdf.WithSigner(s), nil
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/emersion/go-message/mail"
 
+	"github.com/cpam/attestd/config"
 	"github.com/cpam/attestd/daemon"
 	"github.com/cpam/attestd/internal/localmail"
 	"github.com/cpam/attestd/rules"
@@ -34,7 +35,7 @@ type sentMail struct {
 // default, Dovecot and Mailpit when the environment points at them.
 type mailEnv interface {
 	// configure points cfg at the servers and returns the IMAP password.
-	configure(cfg *daemon.Config) string
+	configure(cfg *config.Config) string
 	deliver(t testing.TB, raw []byte)
 	sent(t testing.TB) []sentMail
 	// folder returns the raw messages of a folder of the service mailbox.
@@ -62,7 +63,7 @@ func newLocalEnv(t testing.TB) *localEnv {
 	return &localEnv{imap: imapSrv, smtp: smtpSrv}
 }
 
-func (e *localEnv) configure(cfg *daemon.Config) string {
+func (e *localEnv) configure(cfg *config.Config) string {
 	cfg.IMAP.Address, cfg.IMAP.Username = e.imap.Addr(), serviceUser
 	cfg.SMTP.Address = e.smtp.Addr()
 	return "secret"
@@ -97,12 +98,12 @@ func (e *localEnv) folder(t testing.TB, name string) [][]byte {
 }
 
 // testConfig is the configuration the samples assume (expected.json).
-func testConfig(t testing.TB) daemon.Config {
+func testConfig(t testing.TB) config.Config {
 	cfg := daemon.SampleConfig()
-	cfg.IMAP.PollInterval = daemon.Duration(time.Second)
-	cfg.IMAP.IdleWakeup = daemon.Duration(50 * time.Millisecond)
-	cfg.Outbox.RetryInitial = daemon.Duration(100 * time.Millisecond)
-	cfg.Outbox.RetryMax = daemon.Duration(time.Second)
+	cfg.IMAP.PollInterval = config.Duration(time.Second)
+	cfg.IMAP.IdleWakeup = config.Duration(50 * time.Millisecond)
+	cfg.Outbox.RetryInitial = config.Duration(100 * time.Millisecond)
+	cfg.Outbox.RetryMax = config.Duration(time.Second)
 	return cfg
 }
 
@@ -147,7 +148,7 @@ type running struct {
 }
 
 // start runs a daemon against env until the test ends (or stop).
-func start(t testing.TB, env mailEnv, cfg daemon.Config, o daemon.Options) *running {
+func start(t testing.TB, env mailEnv, cfg config.Config, o daemon.Options) *running {
 	t.Helper()
 	cfg.IMAP.Username = serviceUser
 	o.IMAPPassword = env.configure(&cfg)

@@ -5,8 +5,6 @@ import (
 	"log/slog"
 
 	"github.com/robfig/cron/v3"
-
-	"github.com/cpam/attestd/store"
 )
 
 // The schedules of the periodic jobs (robfig/cron syntax).
@@ -36,21 +34,11 @@ func (d *Daemon) jobs(ctx context.Context) {
 	<-c.Stop().Done()
 }
 
-// retryDue sends the replies whose next attempt is due, until stop is
-// done; a reply it starts is finished under work.
+// retryDue delivers the replies whose retry is due, and wakes the work
+// connection when some were settled: their originals may be filed now.
 func (d *Daemon) retryDue(stop, work context.Context) {
-	items, err := d.store.DueOutbox(work, d.now(), 50)
-	if err != nil {
-		d.log.Warn("outbox: cannot read due replies, will try again", "err", err)
-		return
-	}
-	for i := range items {
-		if stop.Err() != nil {
-			return
-		}
-		if d.deliver(work, &items[i]) != store.OutboxPending {
-			signal(d.sentWake)
-		}
+	if d.queue.RetryDue(stop, work) > 0 {
+		signal(d.sentWake)
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cpam/attestd/config"
 	"github.com/cpam/attestd/daemon"
 )
 
@@ -57,7 +58,7 @@ func TestJournalConfig(t *testing.T) {
 		{"store: {driver: sqlite, dsn: " + dir + "/attestd.db}\noutbox: {journal: 'off'}\n", ""},
 		{"store: {driver: postgres, dsn: 'postgres://u@h/db'}\noutbox: {journal: " + dir + "/pg.sent}\n", dir + "/pg.sent"},
 	} {
-		cfg, err := daemon.ParseConfig([]byte(base + tc.extra))
+		cfg, err := config.Parse([]byte(base + tc.extra))
 		if err != nil {
 			t.Errorf("%q: %v", tc.extra, err)
 			continue
@@ -68,7 +69,7 @@ func TestJournalConfig(t *testing.T) {
 	}
 	// A journal in a missing directory passes check-config (it may exist
 	// only where the daemon runs) and stops the daemon at start, by name.
-	cfg, err := daemon.ParseConfig([]byte(base + "outbox: {journal: " + dir + "/missing/attestd.sent}\n"))
+	cfg, err := config.Parse([]byte(base + "outbox: {journal: " + dir + "/missing/attestd.sent}\n"))
 	if err != nil {
 		t.Fatalf("check-config refused a journal whose directory is elsewhere: %v", err)
 	}

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cpam/attestd/config"
 	"github.com/cpam/attestd/daemon"
 	"github.com/cpam/attestd/metrics"
 	"github.com/cpam/attestd/samples"
@@ -98,10 +99,10 @@ func fetch(t *testing.T, url string) (int, string) {
 func TestConfigMetricsAddress(t *testing.T) {
 	cfg := daemon.SampleConfig()
 	cfg.IMAP.Username = serviceUser
-	cfg.IMAP.Secret = daemon.Secret{Env: "ATTESTD_TEST_NO_SUCH_PASSWORD"}
+	cfg.IMAP.Secret = config.Secret{Env: "ATTESTD_TEST_NO_SUCH_PASSWORD"}
 	t.Setenv("ATTESTD_TEST_NO_SUCH_PASSWORD", "x")
 	cfg.Metrics.Address = "9464"
-	var ce *daemon.ConfigError
+	var ce *config.Error
 	if err := cfg.Check(); !errors.As(err, &ce) || ce.Key != "metrics.address" {
 		t.Errorf("metrics.address 9464: %v, want an error naming metrics.address", err)
 	}

@@ -1,10 +1,10 @@
 package daemon
 
 import (
-	"errors"
 	"time"
 
-	"github.com/cpam/attestd/outbox"
+	"github.com/cpam/attestd/decide"
+	"github.com/cpam/attestd/queue"
 )
 
 // Observer is told what the daemon does, for metrics and health checks
@@ -20,15 +20,9 @@ type Observer interface {
 	MessageDeferred()
 	// AttestationRendered: an attestation PDF was rendered (a request
 	// over its compte's daily limit renders none).
-	AttestationRendered()
-	// ReplySent: the SMTP relay accepted a reply.
-	ReplySent()
-	// ReplyDeferred: a temporary SMTP failure, the outbox retries later.
-	// reachable is false when no relay answered at all (connection
-	// refused or cut, timeout).
-	ReplyDeferred(reachable bool)
-	// ReplyRefused: a permanent SMTP failure; the reply is not retried.
-	ReplyRefused()
+	decide.Observer
+	// ReplySent, ReplyDeferred and ReplyRefused: what became of a reply.
+	queue.Observer
 	// IMAPConnection: the "work" or the "idle" connection went up or down.
 	IMAPConnection(conn string, up bool)
 	// Polled: a command on the work connection succeeded at t (a search
@@ -47,10 +41,3 @@ func (nopObserver) ReplyDeferred(bool)                   {}
 func (nopObserver) ReplyRefused()                        {}
 func (nopObserver) IMAPConnection(string, bool)          {}
 func (nopObserver) Polled(time.Time)                     {}
-
-// relayAnswered reports whether a failed send got an SMTP reply at all: a
-// 4xx means the relay is there but busy, a network error that it is not.
-func relayAnswered(err error) bool {
-	var se *outbox.SendError
-	return errors.As(err, &se) && se.Code != 0
-}

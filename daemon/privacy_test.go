@@ -18,6 +18,7 @@ import (
 	"github.com/emersion/go-smtp"
 	"golang.org/x/text/unicode/norm"
 
+	"github.com/cpam/attestd/config"
 	"github.com/cpam/attestd/daemon"
 	"github.com/cpam/attestd/internal/pdftext"
 	"github.com/cpam/attestd/rules"
@@ -181,7 +182,7 @@ func checkNoPersonalData(t testing.TB, p *personalData, m sentMail) {
 // data of a compte goes only to its address on file, the gateway or an
 // allow-listed agent of cfg. A value several comptes share (a postal code,
 // a family name) may go to the address on file of any of them.
-func checkRecipients(t testing.TB, p *personalData, cfg daemon.Config, replies []sentMail) {
+func checkRecipients(t testing.TB, p *personalData, cfg config.Config, replies []sentMail) {
 	t.Helper()
 	trusted := func(to string) bool {
 		return (cfg.Trust.Gateway.Domain != "" && strings.HasSuffix(to, "@"+strings.ToLower(cfg.Trust.Gateway.Domain))) ||
@@ -338,7 +339,7 @@ func (f *flakyRegistry) CompteByNIR(ctx context.Context, nir string) (*rules.Com
 func TestFailuresLogNoPersonalData(t *testing.T) {
 	cfg := testConfig(t)
 	cfg.Limits.MaxAttempts = 1
-	cfg.IMAP.PollInterval = daemon.Duration(100 * time.Millisecond)
+	cfg.IMAP.PollInterval = config.Duration(100 * time.Millisecond)
 	reg := &flakyRegistry{DB: openStore(t)}
 	r := newTrustRun(t, cfg, daemon.Options{Store: reg})
 	eva := request{from: "eva.dupont@example.org", headers: []string{arPass("example.org")},

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cpam/attestd/daemon"
+	"github.com/cpam/attestd/config"
 	"github.com/cpam/attestd/internal/mailenv"
 )
 
@@ -41,7 +41,7 @@ func newRealEnv(t testing.TB) *realEnv {
 	return e
 }
 
-func (e *realEnv) configure(cfg *daemon.Config) string {
+func (e *realEnv) configure(cfg *config.Config) string {
 	cfg.IMAP.Address, cfg.IMAP.Username = e.env.IMAPAddr, e.env.IMAPUser
 	cfg.SMTP.Address = e.env.SMTPAddr
 	return e.env.IMAPPassword

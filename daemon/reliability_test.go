@@ -20,6 +20,7 @@ import (
 	"github.com/emersion/go-message/textproto"
 	"github.com/emersion/go-smtp"
 
+	"github.com/cpam/attestd/config"
 	"github.com/cpam/attestd/daemon"
 	"github.com/cpam/attestd/rules"
 	"github.com/cpam/attestd/samples"
@@ -107,7 +108,7 @@ func countReplies(reqs []req) int {
 
 // reliabilityConfig is testConfig with rate limits high enough for a test
 // that sends the same sample many times.
-func reliabilityConfig(t testing.TB) daemon.Config {
+func reliabilityConfig(t testing.TB) config.Config {
 	cfg := testConfig(t)
 	cfg.Limits.AttestationsPerComptePerDay = 10000
 	cfg.Limits.GenericRepliesPerAddressPerDay = 10000
@@ -890,7 +891,7 @@ func TestRetention(t *testing.T) {
 	t0 := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
 	clock := func(at time.Time) func() time.Time { return func() time.Time { return at } }
 	cfg := reliabilityConfig(t)
-	cfg.Outbox.Retention = daemon.Duration(720 * time.Hour)
+	cfg.Outbox.Retention = config.Duration(720 * time.Hour)
 	reqs := []req{sample(t, "01-eva-simple.eml", "retention@reliability.test")}
 	r := start(t, env, cfg, daemon.Options{Store: db, Now: clock(t0)})
 	deliverAll(t, env, reqs)
@@ -1030,9 +1031,9 @@ func TestResumeClosesFiledClaims(t *testing.T) {
 // TestRetentionConfig: a negative outbox.retention is refused by name.
 func TestRetentionConfig(t *testing.T) {
 	t.Setenv("ATTESTD_TEST_IMAP_PASSWORD", "x")
-	_, err := daemon.ParseConfig([]byte("imap: {username: u, password_env: ATTESTD_TEST_IMAP_PASSWORD}\n" +
+	_, err := config.Parse([]byte("imap: {username: u, password_env: ATTESTD_TEST_IMAP_PASSWORD}\n" +
 		"trust: {authserv_ids: [mx.example]}\noutbox: {retention: -1h}\n"))
-	var ce *daemon.ConfigError
+	var ce *config.Error
 	if !errors.As(err, &ce) || ce.Key != "outbox.retention" {
 		t.Errorf("negative retention: %v, want an error naming outbox.retention", err)
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/cpam/attestd/inbox"
+	"github.com/cpam/attestd/queue"
 	"github.com/cpam/attestd/store"
 )
 
@@ -59,7 +60,7 @@ func (d *Daemon) moveBack(ctx context.Context, folder, messageID string) error {
 		}
 		uids = uids[n:]
 		for _, m := range fetched {
-			if m.Raw != nil && headerMessageID(m.Raw, store.MessageKey{}) == messageID {
+			if m.Raw != nil && queue.MessageID(m.Raw, store.MessageKey{}) == messageID {
 				return s.Move([]uint32{m.UID}, d.cfg.IMAP.Mailbox)
 			}
 		}

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cpam/attestd/config"
 	"github.com/cpam/attestd/daemon"
 	"github.com/cpam/attestd/internal/pdftext"
 	"github.com/cpam/attestd/rules"
@@ -44,7 +45,7 @@ func TestSignedSamples(t *testing.T) {
 	env := newLocalEnv(t)
 	keyFile, ring := signingKey(t)
 	cfg := testConfig(t)
-	cfg.Signing = daemon.SigningConfig{KeyFile: keyFile}
+	cfg.Signing = config.SigningConfig{KeyFile: keyFile}
 	d := start(t, env, cfg, daemon.Options{})
 	reqs := samples.Requests()
 	for _, r := range reqs {
@@ -127,8 +128,8 @@ func TestCheckConfigSigning(t *testing.T) {
 		"signing: {pdf_certificate: " + keyFile + "}\n":                      "signing.pdf_certificate",
 		"signing: {key_id: E2E1}\n":                                          "signing.key_file",
 	} {
-		_, err := daemon.ParseConfig([]byte(base + yaml))
-		var ce *daemon.ConfigError
+		_, err := config.Parse([]byte(base + yaml))
+		var ce *config.Error
 		switch {
 		case wantErr == "" && err != nil:
 			t.Errorf("%s: %v", yaml, err)

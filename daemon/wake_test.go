@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cpam/attestd/config"
 	"github.com/cpam/attestd/daemon"
 	"github.com/cpam/attestd/internal/loadgen"
 	"github.com/cpam/attestd/samples"
@@ -24,8 +25,8 @@ func TestNewMailWakesTheDaemon(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			env := newEnv(t)
 			cfg := testConfig(t)
-			cfg.IMAP.PollInterval = daemon.Duration(time.Hour)
-			cfg.IMAP.IdleWakeup = daemon.Duration(100 * time.Millisecond)
+			cfg.IMAP.PollInterval = config.Duration(time.Hour)
+			cfg.IMAP.IdleWakeup = config.Duration(100 * time.Millisecond)
 			d := start(t, env, cfg, daemon.Options{})
 			raw := samples.Requests()[0].Raw
 			for i := range 3 {

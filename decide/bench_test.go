@@ -1,4 +1,4 @@
-package daemon
+package decide_test
 
 import (
 	"context"
@@ -6,14 +6,19 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cpam/attestd/decide"
+	"github.com/cpam/attestd/internal/loadgen"
+	"github.com/cpam/attestd/mailauth"
 	"github.com/cpam/attestd/rules"
 	"github.com/cpam/attestd/samples"
 	"github.com/cpam/attestd/store"
+	"github.com/cpam/attestd/templates/attestation"
+	"github.com/cpam/attestd/templates/reply"
 )
 
-// benchDaemon is a daemon on the sample registry, never started: the
-// benchmarks call decide. limit is the attestations per compte and day.
-func benchDaemon(b *testing.B, limit int) *Daemon {
+// benchDecider is a decider on the sample registry (SQLite) and the
+// samples' configuration. limit is the attestations per compte and day.
+func benchDecider(b *testing.B, limit int) *decide.Decider {
 	ctx := context.Background()
 	db, err := store.Open(ctx, "sqlite", filepath.Join(b.TempDir(), "attestd.db"))
 	if err != nil {
@@ -23,16 +28,20 @@ func benchDaemon(b *testing.B, limit int) *Daemon {
 	if err := samples.LoadInto(ctx, db); err != nil {
 		b.Fatal(err)
 	}
-	cfg := SampleConfig()
-	cfg.IMAP.Username = "attestation@cpam.example"
+	cfg := loadgen.SampleConfig(samples.ExpectedCases())
 	cfg.Limits.AttestationsPerComptePerDay = limit
 	cfg.Limits.GenericRepliesPerAddressPerDay = 1 << 30
-	d, err := New(cfg, Options{Store: db, IMAPPassword: "x", Today: rules.MustDate(samples.ExpectedCases().Today)})
+	pdf, err := attestation.NewPDFRenderer()
 	if err != nil {
 		b.Fatal(err)
 	}
-	b.Cleanup(func() { d.Close() })
-	return d
+	replies, err := reply.LoadReplies("")
+	if err != nil {
+		b.Fatal(err)
+	}
+	return decide.New(cfg, decide.Options{Counts: db, Registry: db, PDF: pdf, Replies: replies,
+		Auth:  &mailauth.Authenticator{TrustedIDs: cfg.Trust.AuthservIDs},
+		Today: rules.MustDate(samples.ExpectedCases().Today)})
 }
 
 // BenchmarkDecide measures the decision of one message without the mail
@@ -41,19 +50,19 @@ func benchDaemon(b *testing.B, limit int) *Daemon {
 // requests in turn (ns/op is per message), the others one sample each.
 func BenchmarkDecide(b *testing.B) {
 	ctx := context.Background()
-	d := benchDaemon(b, 1<<30)
+	d := benchDecider(b, 1<<30)
 	now := time.Date(2026, 11, 25, 9, 30, 0, 0, time.UTC)
 	reqs := samples.Requests()
 	run := func(b *testing.B, pick func(i int) samples.Request) {
 		b.ReportAllocs()
 		for i := 0; b.Loop(); i++ {
 			r := pick(i)
-			v, err := d.decide(ctx, r.Raw, r.Name, now)
+			v, err := d.Decide(ctx, r.Raw, r.Name, now)
 			if err != nil {
 				b.Fatalf("%s: %v", r.Name, err)
 			}
-			if v.release != nil {
-				v.release()
+			if v.Release != nil {
+				v.Release()
 			}
 		}
 	}
@@ -73,14 +82,14 @@ func BenchmarkDecide(b *testing.B) {
 // PDF, so both cost a fraction of BenchmarkDecide's issued requests.
 func BenchmarkDecideOverLimit(b *testing.B) {
 	ctx := context.Background()
-	d := benchDaemon(b, 1)
+	d := benchDecider(b, 1)
 	now := time.Date(2026, 11, 25, 9, 30, 0, 0, time.UTC)
 	byName := map[string][]byte{}
 	for _, r := range samples.Requests() {
 		byName[r.Name] = r.Raw
 	}
 	// Benoit's one attestation of the day, reserved and never released.
-	if v, err := d.decide(ctx, byName["02-benoit-famille-mentions.eml"], "first", now); err != nil || v.Outcome != rules.Issued {
+	if v, err := d.Decide(ctx, byName["02-benoit-famille-mentions.eml"], "first", now); err != nil || v.Outcome != rules.Issued {
 		b.Fatalf("first request: %v %v", v.Outcome, err)
 	}
 	for _, tc := range []struct {
@@ -90,7 +99,7 @@ func BenchmarkDecideOverLimit(b *testing.B) {
 		b.Run(tc.name, func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
-				v, err := d.decide(ctx, byName[tc.name], tc.name, now)
+				v, err := d.Decide(ctx, byName[tc.name], tc.name, now)
 				if err != nil || v.Outcome != tc.want {
 					b.Fatalf("%s: %s %v, want %s", tc.name, v.Outcome, err, tc.want)
 				}

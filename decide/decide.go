@@ -1,4 +1,11 @@
-package daemon
+// Package decide decides one request: it reads the message (package inbox),
+// checks who sends it (an Authenticator, package identity), applies the
+// entitlement rules (package rules), renders the attestation and the reply
+// (package templates), composes the reply (package outbox) and holds the
+// rate limits of SPEC section 7. Its [Decider] is the decision step of
+// package queue's state machine; it writes nothing but the rate limits'
+// reservations, which the queue releases once the verdict is recorded.
+package decide
 
 import (
 	"context"
@@ -6,11 +13,16 @@ import (
 	"encoding/base32"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"time"
 
+	"github.com/cpam/attestd/config"
+	"github.com/cpam/attestd/identity"
 	"github.com/cpam/attestd/inbox"
+	"github.com/cpam/attestd/mailauth"
 	"github.com/cpam/attestd/outbox"
+	"github.com/cpam/attestd/queue"
 	"github.com/cpam/attestd/request"
 	"github.com/cpam/attestd/rules"
 	"github.com/cpam/attestd/store"
@@ -18,89 +30,139 @@ import (
 	"github.com/cpam/attestd/templates/reply"
 )
 
-// verdict is the decision for one message, ready to be stored with its
-// reply in one transaction.
-type verdict struct {
-	Outcome   rules.Outcome
-	Folder    string
-	Channel   Channel
-	CompteID  string
-	ReplyTo   string
-	Generic   bool
-	Reference string
-	Reply     *store.OutboxMessage
-	// Detail says why, for the operator's log line; never personal data.
-	Detail string
-	// release frees the rate-limit reservation this verdict holds, once
-	// it is recorded; nil when it holds none.
-	release func()
+// Authenticator tells whether a message really comes from the domain of
+// its From address (SPEC section 2, "authenticated"); mailauth.Authenticator
+// is the one attestd uses. mustSign lists the header fields a DKIM
+// signature must cover to count.
+type Authenticator interface {
+	Check(raw []byte, from string, mustSign []string) mailauth.Result
+}
+
+// Options are the decider's seams.
+type Options struct {
+	// Counts are the store's counts the rate limits read.
+	Counts store.Counts
+	// Registry is where identity looks comptes up.
+	Registry identity.Registry
+	Auth     Authenticator
+	PDF      *attestation.PDFRenderer
+	Replies  *reply.Replies
+	// Signer DKIM-signs replies; nil: unsigned.
+	Signer outbox.Signer
+	// Today, when not zero, fixes the date the rules run at (acceptance
+	// environments); the clock still stamps records and mails.
+	Today  rules.Date
+	Logger *slog.Logger
+	// Observer is told of every attestation rendered; nil: nobody.
+	Observer Observer
+}
+
+// Observer is told what the decider does, for metrics; it must be safe for
+// concurrent use and cheap.
+type Observer interface {
+	// AttestationRendered: an attestation PDF was rendered (a request
+	// over its compte's daily limit renders none).
+	AttestationRendered()
+}
+
+type nopObserver struct{}
+
+func (nopObserver) AttestationRendered() {}
+
+// Decider decides messages under one configuration. It is safe for
+// concurrent use; the rate limits hold across its goroutines.
+type Decider struct {
+	cfg     config.Config
+	counts  store.Counts
+	auth    Authenticator
+	ident   *identity.Identifier
+	pdf     *attestation.PDFRenderer
+	replies *reply.Replies
+	signer  outbox.Signer
+	fixed   rules.Date
+	log     *slog.Logger
+	obs     Observer
+	limits  inbox.Limits
+	service reply.ServiceInfo
+	rate    *rateGate // rate limits under concurrent decisions
+}
+
+// New returns a Decider for cfg; every seam of o but Signer and Today is
+// required.
+func New(cfg config.Config, o Options) *Decider {
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.Observer == nil {
+		o.Observer = nopObserver{}
+	}
+	t := cfg.Trust
+	return &Decider{
+		cfg: cfg, counts: o.Counts, auth: o.Auth, pdf: o.PDF, replies: o.Replies, signer: o.Signer, fixed: o.Today, log: o.Logger, obs: o.Observer,
+		ident: &identity.Identifier{Registry: o.Registry, AgentDomains: t.AgentDomains, AgentAddresses: t.AgentAddresses,
+			GatewayDomain: t.Gateway.Domain, GatewayHeader: t.Gateway.Header},
+		limits:  limitsOf(cfg.Limits),
+		service: reply.DefaultServiceInfo(),
+		rate:    newRateGate(),
+	}
+}
+
+func limitsOf(l config.LimitsConfig) inbox.Limits {
+	lim := inbox.DefaultLimits()
+	lim.MaxMessageBytes = l.MaxMessageBytes
+	lim.MaxDepth = l.MaxMIMEDepth
+	lim.MaxParts = l.MaxMIMEParts
+	lim.MaxForwardDepth = l.MaxForwardDepth
+	lim.MaxTextBytes = l.MaxTextBytes
+	return lim
 }
 
 // reference is the attestation's unique reference, derived from the
 // message's ledger key so that a decision redone after a crash gives the
-// same one.
-func reference(msgID string, today rules.Date) string {
+// same one; the only place it is made.
+func (d *Decider) reference(msgID string, now time.Time) string {
+	today := d.today(now)
 	sum := sha256.Sum256([]byte(msgID))
 	code := base32.StdEncoding.EncodeToString(sum[:])[:10]
 	return "AD-" + today.Compact() + "-" + code
 }
 
-// decide reads one message and decides its outcome and reply. An error is an
-// internal failure (the store unreachable): the message is retried.
-func (d *Daemon) decide(ctx context.Context, raw []byte, msgID string, now time.Time) (v verdict, err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			err = fmt.Errorf("panic while deciding: %v", r)
-		}
-	}()
+// today is the date the rules run at.
+func (d *Decider) today(now time.Time) rules.Date {
+	if !d.fixed.IsZero() {
+		return d.fixed
+	}
+	return rules.DateOf(now)
+}
+
+// Decide reads one message and decides its outcome and reply; the
+// verdict's Release must be called once it is recorded (see
+// [queue.Decider]). An error is an internal failure (the store
+// unreachable): the message is retried.
+func (d *Decider) Decide(ctx context.Context, raw []byte, msgID string, now time.Time) (queue.Verdict, error) {
 	folders := d.cfg.IMAP.Folders
 	if raw == nil {
-		return verdict{Outcome: rules.Rejected, Folder: folders.Quarantine, Detail: "over the size limit"}, nil
+		return queue.Verdict{Outcome: rules.Rejected, Folder: folders.Quarantine, Detail: "over the size limit"}, nil
 	}
 	msg, err := inbox.ParseMessage(raw, d.limits)
 	if err != nil {
 		if errors.Is(err, inbox.ErrTooLarge) || errors.Is(err, inbox.ErrUnreadable) {
-			return verdict{Outcome: rules.Rejected, Folder: folders.Quarantine, Detail: err.Error()}, nil
+			return queue.Verdict{Outcome: rules.Rejected, Folder: folders.Quarantine, Detail: err.Error()}, nil
 		}
-		return verdict{}, err
+		return queue.Verdict{}, err
 	}
 	if why := d.suppression(msg); why != "" {
-		return verdict{Outcome: rules.Suppressed, Folder: folders.Processed, Detail: why}, nil
+		return queue.Verdict{Outcome: rules.Suppressed, Folder: folders.Processed, Detail: why}, nil
 	}
-	from := msg.From
-	ch := d.ident.ChannelOf(from)
-	var mustSign []string
-	if ch == ChannelGateway {
-		mustSign = []string{d.cfg.Trust.Gateway.Header}
-	}
-	auth := d.auth.Check(raw, from, mustSign)
-	today := d.today(now)
-	reading := request.ReadMessage(msg, &request.ReadOptions{Today: today})
-	v = verdict{Channel: ch}
-	if !auth.Pass {
-		v.Outcome, v.Folder, v.Detail = rules.SenderUnverified, folders.Manual, "authentication failed: "+auth.Reason
-		return v, nil
-	}
-	if reading.OtherDocument || !reading.Attestation {
-		v.Outcome, v.Folder = rules.NotAttestation, folders.Manual
-		return v, nil
-	}
-	claims := Claims{
-		From: from, Authenticated: auth.Pass,
-		AuthorNIR: reading.Author.NIR, AuthorBirth: reading.Author.Birth, AuthorNames: reading.Author.FirstNames,
-	}
-	if ch == ChannelGateway {
-		claims.GatewayNIRs = msg.Header.Values(d.cfg.Trust.Gateway.Header)
-	}
-	for _, n := range reading.NIRs {
-		claims.NIRs = append(claims.NIRs, FoundNIR{Normalized: n.Normalized, Valid: n.Valid})
-	}
-	who, err := d.ident.Identify(ctx, claims)
+	v, who, done, err := d.identify(ctx, raw, msg, now)
 	if err != nil {
-		return verdict{}, err
+		return queue.Verdict{}, err
+	}
+	if done {
+		return v, nil
 	}
 	v.ReplyTo = who.ReplyTo
-	v.Reference = reference(msgID, today)
+	v.Reference = d.reference(msgID, now)
 	if who.Outcome != "" {
 		v.Outcome = who.Outcome
 		if who.Outcome == rules.SenderUnverified {
@@ -110,7 +172,47 @@ func (d *Daemon) decide(ctx context.Context, raw []byte, msgID string, now time.
 		v.Folder, v.Generic = folders.Processed, true
 		return d.withGenericReply(ctx, v, msg, who, now)
 	}
+	return d.entitlement(ctx, v, msg, who, now)
+}
+
+// identify authenticates the sender, checks that the message asks for an
+// attestation and establishes who asks. done is set when the verdict is
+// reached already (unverified sender, not a request for an attestation).
+func (d *Decider) identify(ctx context.Context, raw []byte, msg *inbox.Message, now time.Time) (v queue.Verdict, who identity.Identity, done bool, err error) {
+	folders := d.cfg.IMAP.Folders
+	from := msg.From
+	ch := d.ident.ChannelOf(from)
+	var mustSign []string
+	if ch == identity.ChannelGateway {
+		mustSign = []string{d.cfg.Trust.Gateway.Header}
+	}
+	auth := d.auth.Check(raw, from, mustSign)
+	reading := request.ReadMessage(msg, &request.ReadOptions{Today: d.today(now)})
+	v = queue.Verdict{Channel: ch}
+	if !auth.Pass {
+		v.Outcome, v.Folder, v.Detail = rules.SenderUnverified, folders.Manual, "authentication failed: "+auth.Reason
+		return v, who, true, nil
+	}
+	if reading.OtherDocument || !reading.Attestation {
+		v.Outcome, v.Folder = rules.NotAttestation, folders.Manual
+		return v, who, true, nil
+	}
+	as := identity.Assertions{
+		From: from, Authenticated: auth.Pass, NIRs: reading.NIRs,
+		AuthorNIR: reading.Author.NIR, AuthorBirth: reading.Author.Birth, AuthorNames: reading.Author.FirstNames,
+	}
+	if ch == identity.ChannelGateway {
+		as.GatewayNIRs = msg.Header.Values(d.cfg.Trust.Gateway.Header)
+	}
+	who, err = d.ident.Identify(ctx, as)
+	return v, who, false, err
+}
+
+// entitlement decides the request of an identified compte by the rules
+// and gives the verdict with its reply.
+func (d *Decider) entitlement(ctx context.Context, v queue.Verdict, msg *inbox.Message, who identity.Identity, now time.Time) (queue.Verdict, error) {
 	v.CompteID = who.Compte.ID
+	today := d.today(now)
 	req := request.ReadMessage(msg, &request.ReadOptions{Known: firstNames(who.Compte), Today: today}).Request
 	if !req.Family && len(req.Targets) == 0 {
 		for _, b := range who.Named {
@@ -131,18 +233,18 @@ func issuedAt(now time.Time, today rules.Date) time.Time {
 // answer gives the verdict and reply of a decision on a known compte. An
 // attestation is reserved under the compte's daily limit before its PDF is
 // rendered, so that a request over the limit costs no PDF (SPEC section 7);
-// the reservation is released when anything after it fails, or by handle
-// once the verdict is recorded.
-func (d *Daemon) answer(ctx context.Context, v verdict, msg *inbox.Message, who Identity, dec rules.Decision, now time.Time, today rules.Date) (verdict, error) {
+// the reservation is released when anything after it fails, or by the
+// queue once the verdict is recorded.
+func (d *Decider) answer(ctx context.Context, v queue.Verdict, msg *inbox.Message, who identity.Identity, dec rules.Decision, now time.Time, today rules.Date) (queue.Verdict, error) {
 	v.Outcome, v.Folder = dec.Outcome, d.cfg.IMAP.Folders.Processed
 	if dec.Outcome != rules.Issued {
 		return d.withPersonalReply(v, msg, who, dec, nil, now)
 	}
 	compteID := who.Compte.ID
 	release, ok, err := d.rate.reserve("compte:"+compteID, d.cfg.Limits.AttestationsPerComptePerDay,
-		func() (int, error) { return d.store.CountIssuedSince(ctx, compteID, now.Add(-24*time.Hour)) })
+		func() (int, error) { return d.counts.CountIssuedSince(ctx, compteID, now.Add(-24*time.Hour)) })
 	if err != nil {
-		return verdict{}, fmt.Errorf("rate limit: %w", err)
+		return queue.Verdict{}, fmt.Errorf("rate limit: %w", err)
 	}
 	if !ok {
 		return d.overLimit(v, msg, who, now, today)
@@ -150,109 +252,29 @@ func (d *Daemon) answer(ctx context.Context, v verdict, msg *inbox.Message, who 
 	doc, err := d.pdf.Render(attestation.AttestationInput{Compte: who.Compte, Decision: dec, Reference: v.Reference, IssuedAt: issuedAt(now, today)})
 	if err != nil {
 		release()
-		return verdict{}, fmt.Errorf("render the attestation: %w", err)
+		return queue.Verdict{}, fmt.Errorf("render the attestation: %w", err)
 	}
 	d.obs.AttestationRendered()
 	att := &outbox.Attachment{Name: doc.FileName, ContentType: "application/pdf", Data: doc.Bytes}
 	if v, err = d.withPersonalReply(v, msg, who, dec, att, now); err != nil {
 		release()
-		return verdict{}, err
+		return queue.Verdict{}, err
 	}
-	v.release = release
+	v.Release = release
 	return v, nil
-}
-
-// withPersonalReply adds the reply that may speak of the compte, with the
-// attestation when there is one.
-func (d *Daemon) withPersonalReply(v verdict, msg *inbox.Message, who Identity, dec rules.Decision, att *outbox.Attachment, now time.Time) (verdict, error) {
-	fileName := ""
-	if att != nil {
-		fileName = att.Name
-	}
-	body, err := d.replies.Personal(reply.NewPersonalData(who.Compte, dec, v.Reference, fileName, d.service))
-	if err != nil {
-		return verdict{}, fmt.Errorf("render the reply: %w", err)
-	}
-	return d.withReply(v, msg, who, body, att, now)
-}
-
-// overLimit is the verdict on an attestation beyond the compte's daily
-// limit (SPEC section 7). On the direct channel it is suppressed, with no
-// reply, as any rate limit. The gateway and the agents answer for the
-// insured, who would otherwise wait in vain: they get limit_reached, a
-// generic reply saying when a request will be answered again (24 hours
-// from now at the latest, when the attestations counted now are all older
-// than the window).
-func (d *Daemon) overLimit(v verdict, msg *inbox.Message, who Identity, now time.Time, today rules.Date) (verdict, error) {
-	const why = "rate limit: attestations per compte"
-	if v.Channel == ChannelDirect {
-		return verdict{Outcome: rules.Suppressed, Folder: v.Folder, Channel: v.Channel, Detail: why}, nil
-	}
-	v.Outcome, v.Generic, v.Detail = rules.LimitReached, true, why
-	body, err := d.replies.Generic(reply.GenericData{Outcome: rules.LimitReached, Reference: v.Reference, ByNIR: true,
-		RetryAfter: issuedAt(now, today).Add(24 * time.Hour), Service: d.service})
-	if err != nil {
-		return verdict{}, fmt.Errorf("render the reply: %w", err)
-	}
-	return d.withReply(v, msg, who, body, nil, now)
 }
 
 // limited returns v with a reservation under the rate limit of key, or a
 // suppressed verdict when the limit is reached (SPEC section 7).
-func (d *Daemon) limited(v verdict, key string, limit int, why string, count func() (int, error)) (verdict, error) {
+func (d *Decider) limited(v queue.Verdict, key string, limit int, why string, count func() (int, error)) (queue.Verdict, error) {
 	release, ok, err := d.rate.reserve(key, limit, count)
 	if err != nil {
-		return verdict{}, fmt.Errorf("rate limit: %w", err)
+		return queue.Verdict{}, fmt.Errorf("rate limit: %w", err)
 	}
 	if !ok {
-		return verdict{Outcome: rules.Suppressed, Folder: d.cfg.IMAP.Folders.Processed, Channel: v.Channel, Detail: why}, nil
+		return queue.Verdict{Outcome: rules.Suppressed, Folder: d.cfg.IMAP.Folders.Processed, Channel: v.Channel, Detail: why}, nil
 	}
-	v.release = release
-	return v, nil
-}
-
-// withGenericReply adds the reply that carries no personal data, unless the
-// address already had its share of them today.
-//
-// The limit protects one person's mailbox; the gateway and the agents are
-// authenticated CPAM systems answering for many insured persons, whose
-// replies it does not hold back.
-func (d *Daemon) withGenericReply(ctx context.Context, v verdict, msg *inbox.Message, who Identity, now time.Time) (verdict, error) {
-	body, err := d.replies.Generic(reply.GenericData{Outcome: v.Outcome, Reference: v.Reference,
-		ByNIR: v.Channel != ChannelDirect, Service: d.service})
-	if err != nil {
-		return verdict{}, fmt.Errorf("render the reply: %w", err)
-	}
-	if v, err = d.withReply(v, msg, who, body, nil, now); err != nil || v.Channel != ChannelDirect {
-		return v, err
-	}
-	addr := v.ReplyTo
-	return d.limited(v, "generic:"+strings.ToLower(addr), d.cfg.Limits.GenericRepliesPerAddressPerDay, "rate limit: generic replies per address",
-		func() (int, error) { return d.store.CountGenericSince(ctx, addr, now.Add(-24*time.Hour)) })
-}
-
-func (d *Daemon) withReply(v verdict, msg *inbox.Message, who Identity, body reply.Body, att *outbox.Attachment, now time.Time) (verdict, error) {
-	refs := append([]string(nil), msg.References...)
-	raw, id, err := outbox.Compose(outbox.Reply{
-		ID:              strings.ToLower(v.Reference),
-		MessageIDDomain: d.cfg.Service.Domain,
-		From:            d.cfg.Service.Address,
-		To:              v.ReplyTo,
-		Subject:         replySubject(v, msg.Subject),
-		InReplyTo:       msg.MessageID,
-		References:      refs,
-		Outcome:         string(v.Outcome),
-		Text:            body.Text,
-		HTML:            body.HTML,
-		Attachment:      att,
-		ExtraHeaders:    who.ReplyHeaders,
-		Date:            now,
-		Signer:          d.signer,
-	})
-	if err != nil {
-		return verdict{}, fmt.Errorf("compose the reply: %w", err)
-	}
-	v.Reply = &store.OutboxMessage{From: d.cfg.Service.Address, To: []string{v.ReplyTo}, Raw: raw, MessageID: id}
+	v.Release = release
 	return v, nil
 }
 
@@ -266,7 +288,7 @@ func firstNames(c *rules.Compte) []string {
 
 // suppression returns why no reply may go to this message (SPEC section 7),
 // or "".
-func (d *Daemon) suppression(m *inbox.Message) string {
+func (d *Decider) suppression(m *inbox.Message) string {
 	h := m.Header
 	if v := strings.ToLower(strings.TrimSpace(h.Get("Auto-Submitted"))); v != "" && v != "no" {
 		return "auto-submitted"

@@ -12,9 +12,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/cpam/attestd/config"
 	"gopkg.in/yaml.v3"
-
-	"github.com/cpam/attestd/daemon"
 )
 
 // There is no Docker engine where the tests run: these tests read
@@ -186,10 +185,10 @@ func (c *composeFile) attestdServices(t *testing.T) []*service {
 }
 
 // attestdConfig reads the configuration file that s runs with, through
-// attestd's own parser (daemon.LoadConfig: unknown keys and bad values are
+// attestd's own parser (config.Load: unknown keys and bad values are
 // errors), in the environment that compose gives the service: a password
 // named by password_env must be set there.
-func attestdConfig(t *testing.T, s *service) daemon.Config {
+func attestdConfig(t *testing.T, s *service) config.Config {
 	t.Helper()
 	cfgPath, ok := s.flag("--config")
 	if !ok {
@@ -207,7 +206,7 @@ func attestdConfig(t *testing.T, s *service) daemon.Config {
 	for k, v := range s.Environment {
 		t.Setenv(k, v)
 	}
-	cfg, err := daemon.LoadConfig(file)
+	cfg, err := config.Load(file)
 	if err != nil {
 		t.Fatalf("service %s: attestd refuses %s with the service's environment: %v", s.name, file, err)
 	}

@@ -1,4 +1,4 @@
-package main
+package e2e
 
 import (
 	"context"
@@ -45,7 +45,7 @@ func TestAcceptanceCommandAgainstDovecotAndMailpit(t *testing.T) {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	registry, err := filepath.Abs("../../samples/registry.json")
+	registry, err := filepath.Abs("../samples/registry.json")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,7 +65,7 @@ registry: {import_on_start: %q}
 	}
 	defer logFile.Close()
 	daemonLog := func() string { b, _ := os.ReadFile(logFile.Name()); return string(b) }
-	daemon := exec.Command(binary, "run", "--config", filepath.Join(dir, "attestd.yaml"), "--today", "2026-11-25")
+	daemon := exec.Command(needBinary(t), "run", "--config", filepath.Join(dir, "attestd.yaml"), "--today", "2026-11-25")
 	daemon.Stdout, daemon.Stderr = logFile, logFile
 	if err := daemon.Start(); err != nil {
 		t.Fatal(err)

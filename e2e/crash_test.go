@@ -1,4 +1,4 @@
-package crashtest
+package e2e
 
 import (
 	"bufio"
@@ -126,13 +126,9 @@ type env struct {
 // SIGKILLs.
 func setUp(t *testing.T, kills int) *env {
 	t.Helper()
-	e := &env{dir: t.TempDir()}
-	e.bin = os.Getenv("ATTESTD_CRASH_BINARY")
+	e := &env{dir: t.TempDir(), bin: os.Getenv("ATTESTD_CRASH_BINARY")}
 	if e.bin == "" {
-		e.bin = filepath.Join(e.dir, "attestd")
-		if out, err := exec.Command("go", "build", "-o", e.bin, "../cmd/attestd").CombinedOutput(); err != nil {
-			t.Fatalf("go build ./cmd/attestd: %v\n%s", err, out)
-		}
+		e.bin = needBinary(t)
 	}
 	var err error
 	if e.imap, err = localmail.StartIMAP("127.0.0.1:0", map[string]string{user: password}); err != nil {

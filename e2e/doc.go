@@ -1,6 +1,19 @@
-// Package crashtest is the crash test of attestd (SPEC section 8, "never
-// lose a request, never answer twice"). It has no code of its own: its test
-// builds cmd/attestd, starts in-process IMAP and SMTP servers (localmail),
+// Package e2e holds the slow end-to-end tests that run the attestd binary as
+// a user would across the whole service: the crash test (crash_test.go),
+// `attestd acceptance` against Dovecot and Mailpit (acceptance_test.go),
+// the dates an attestation carries with --today (dates_test.go), the demo
+// on requests without a Message-ID, the registry import's refusals, and
+// keys/render/verify of the signed code. TestMain builds cmd/attestd once
+// for all of them; `go test -short ./...` skips them all (and builds
+// nothing). The tests of the command line itself (usage, --help, exit
+// statuses, check-config, healthcheck, SIGHUP) stay beside its command
+// table in cmd/attestd, which builds its own, version-stamped binary (also
+// skipped under -short). The package has no code of its own.
+//
+// # The crash test
+//
+// TestCrash is the crash test of attestd (SPEC section 8, "never lose a
+// request, never answer twice"). It starts in-process IMAP and SMTP servers (localmail),
 // runs `attestd run --config` as a separate process while a stream of
 // requests arrives, kills it with SIGKILL at random moments and restarts it
 // each time, then lets a last clean run drain everything, stops it with
@@ -25,11 +38,11 @@
 // `go test ./...` runs a short version (10 kills, a few seconds). The full
 // run:
 //
-//	ATTESTD_CRASH_KILLS=100 go test -run TestCrash -v -timeout 30m ./crashtest/
+//	ATTESTD_CRASH_KILLS=100 go test -run '^TestCrash$' -v -timeout 30m ./e2e/
 //
 // ATTESTD_CRASH_REQUESTS sets the number of requests (default 60 per kill),
 // ATTESTD_CRASH_BINARY runs that attestd binary instead of building one,
 // ATTESTD_CRASH_SEED replays the kill moments of an earlier run and
 // ATTESTD_CRASH_KEEP=DIR keeps the store, the configuration and each run's
 // log in DIR.
-package crashtest
+package e2e

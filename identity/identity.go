@@ -1,4 +1,13 @@
-package daemon
+// Package identity tells who asks (SPEC section 2): the channel a message
+// came by (direct, the secure-messaging gateway, an agent), the compte it
+// is about, and the one address its reply may go to.
+//
+// # The reply-address invariant
+//
+// A reply carrying personal data goes only to an address the registry holds
+// for the compte, to the gateway, or to an agent: [Identity.ReplyTo] is
+// that address, set here and nowhere else.
+package identity
 
 import (
 	"context"
@@ -6,17 +15,19 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/cpam/attestd/request"
 	"github.com/cpam/attestd/rules"
 )
 
 // Channel is how a message reached the service (SPEC section 2).
 type Channel string
 
-// The three channels.
+// The three mail channels, and the HTTP API's (issue 13).
 const (
 	ChannelDirect  Channel = "direct"
 	ChannelGateway Channel = "gateway"
 	ChannelAgent   Channel = "agent"
+	ChannelAPI     Channel = "api"
 )
 
 // Registry is the part of the store identity needs.
@@ -43,21 +54,18 @@ type Identity struct {
 	Named []*rules.Beneficiary
 }
 
-// Claims is what identity needs to know of a message.
-type Claims struct {
+// Assertions are what a message asserts about who sends it, as far as
+// identity needs to know: its From address and whether it is authenticated,
+// the gateway's header, and what its text says (NIRs, the author's own
+// NIR, birth date and names).
+type Assertions struct {
 	From          string   // lower-cased address of From
 	Authenticated bool     // see mailauth.Authenticator
 	GatewayNIRs   []string // values of the gateway header
-	NIRs          []FoundNIR
+	NIRs          []request.FoundNIR
 	AuthorNIR     string
 	AuthorBirth   rules.Date
 	AuthorNames   []string
-}
-
-// FoundNIR is a NIR-looking sequence found in a message.
-type FoundNIR struct {
-	Normalized string
-	Valid      bool
 }
 
 // Identifier resolves who asks (SPEC section 2).
@@ -71,7 +79,7 @@ type Identifier struct {
 
 // ChannelOf tells the channel from the From address alone.
 func (id *Identifier) ChannelOf(from string) Channel {
-	domain := domainOf(from)
+	domain := DomainOf(from)
 	switch {
 	case id.GatewayDomain != "" && strings.EqualFold(domain, id.GatewayDomain):
 		return ChannelGateway
@@ -82,13 +90,14 @@ func (id *Identifier) ChannelOf(from string) Channel {
 	return ChannelDirect
 }
 
-func domainOf(addr string) string {
+// DomainOf is the domain of an address, lower-cased.
+func DomainOf(addr string) string {
 	return strings.ToLower(addr[strings.LastIndexByte(addr, '@')+1:])
 }
 
 // Identify establishes the compte. An error is an internal failure (the
 // registry could not be read), to be retried.
-func (id *Identifier) Identify(ctx context.Context, c Claims) (Identity, error) {
+func (id *Identifier) Identify(ctx context.Context, c Assertions) (Identity, error) {
 	ch := id.ChannelOf(c.From)
 	out := Identity{Channel: ch}
 	if !c.Authenticated {
@@ -104,7 +113,7 @@ func (id *Identifier) Identify(ctx context.Context, c Claims) (Identity, error) 
 	return id.direct(ctx, c, out)
 }
 
-func (id *Identifier) direct(ctx context.Context, c Claims, out Identity) (Identity, error) {
+func (id *Identifier) direct(ctx context.Context, c Assertions, out Identity) (Identity, error) {
 	comptes, err := id.Registry.ComptesByEmail(ctx, c.From)
 	if err != nil {
 		return out, fmt.Errorf("identity: look up the sender: %w", err)
@@ -136,14 +145,14 @@ func (id *Identifier) direct(ctx context.Context, c Claims, out Identity) (Ident
 
 // describes reports whether what the author says of himself fits b: his
 // NIR, his date of birth, or his first name.
-func describes(b *rules.Beneficiary, c Claims) bool {
+func describes(b *rules.Beneficiary, c Assertions) bool {
 	if b == nil {
 		return false
 	}
 	if c.AuthorNIR != "" && c.AuthorNIR == b.NIR {
 		return true
 	}
-	if slices.ContainsFunc(c.NIRs, func(n FoundNIR) bool { return n.Valid && n.Normalized == b.NIR }) {
+	if slices.ContainsFunc(c.NIRs, func(n request.FoundNIR) bool { return n.Valid && n.Normalized == b.NIR }) {
 		return true
 	}
 	if !c.AuthorBirth.IsZero() {
@@ -153,7 +162,7 @@ func describes(b *rules.Beneficiary, c Claims) bool {
 	return slices.ContainsFunc(c.AuthorNames, func(n string) bool { return rules.FoldName(n) == first })
 }
 
-func (id *Identifier) gateway(ctx context.Context, c Claims, out Identity) (Identity, error) {
+func (id *Identifier) gateway(ctx context.Context, c Assertions, out Identity) (Identity, error) {
 	out.ReplyTo = c.From
 	if len(c.GatewayNIRs) != 1 {
 		// None, or a second header added beside the signed one: the
@@ -183,7 +192,7 @@ func (id *Identifier) gateway(ctx context.Context, c Claims, out Identity) (Iden
 //   - NIRs of several comptes: sender_ambiguous, one request per insured;
 //   - NIRs of one compte: that compte, and the beneficiaries named by NIR
 //     are the ones asked for unless the text says otherwise.
-func (id *Identifier) agent(ctx context.Context, c Claims, out Identity) (Identity, error) {
+func (id *Identifier) agent(ctx context.Context, c Assertions, out Identity) (Identity, error) {
 	out.ReplyTo = c.From
 	var valid []string
 	for _, n := range c.NIRs {

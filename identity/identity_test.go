@@ -1,4 +1,4 @@
-package daemon_test
+package identity_test
 
 import (
 	"context"
@@ -6,7 +6,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/cpam/attestd/daemon"
+	"github.com/cpam/attestd/identity"
+	"github.com/cpam/attestd/request"
 	"github.com/cpam/attestd/rules"
 	"github.com/cpam/attestd/samples"
 )
@@ -89,8 +90,8 @@ func wrongKey(nir string) string {
 	return nir[:13] + "00"
 }
 
-func newIdentifier(reg daemon.Registry) *daemon.Identifier {
-	return &daemon.Identifier{
+func newIdentifier(reg identity.Registry) *identity.Identifier {
+	return &identity.Identifier{
 		Registry: reg, AgentDomains: []string{"agents.cpam.example"}, AgentAddresses: []string{"referent@cpam.example"},
 		GatewayDomain: "messagerie.ameli.example", GatewayHeader: "X-Ameli-NIR",
 	}
@@ -98,19 +99,19 @@ func newIdentifier(reg daemon.Registry) *daemon.Identifier {
 
 func TestChannelOfRefusesLookAlikes(t *testing.T) {
 	id := newIdentifier(nil)
-	for from, want := range map[string]daemon.Channel{
-		"agent.martin@agents.cpam.example":             daemon.ChannelAgent,
-		"Agent.Martin@AGENTS.CPAM.example":             daemon.ChannelAgent,
-		"referent@cpam.example":                        daemon.ChannelAgent,
-		"messagerie@messagerie.ameli.example":          daemon.ChannelGateway,
-		"agent.martin@agents.cpam.example.evil.test":   daemon.ChannelDirect,
-		"agent.martin@agents-cpam.example":             daemon.ChannelDirect,
-		"agent.martin@xagents.cpam.example":            daemon.ChannelDirect,
-		"agent.martin@sub.agents.cpam.example":         daemon.ChannelDirect,
-		"agents.cpam.example@evil.test":                daemon.ChannelDirect,
-		"other@cpam.example":                           daemon.ChannelDirect,
-		"messagerie@messagerie.ameli.example.evil.net": daemon.ChannelDirect,
-		"messagerie@evil-messagerie.ameli.example":     daemon.ChannelDirect,
+	for from, want := range map[string]identity.Channel{
+		"agent.martin@agents.cpam.example":             identity.ChannelAgent,
+		"Agent.Martin@AGENTS.CPAM.example":             identity.ChannelAgent,
+		"referent@cpam.example":                        identity.ChannelAgent,
+		"messagerie@messagerie.ameli.example":          identity.ChannelGateway,
+		"agent.martin@agents.cpam.example.evil.test":   identity.ChannelDirect,
+		"agent.martin@agents-cpam.example":             identity.ChannelDirect,
+		"agent.martin@xagents.cpam.example":            identity.ChannelDirect,
+		"agent.martin@sub.agents.cpam.example":         identity.ChannelDirect,
+		"agents.cpam.example@evil.test":                identity.ChannelDirect,
+		"other@cpam.example":                           identity.ChannelDirect,
+		"messagerie@messagerie.ameli.example.evil.net": identity.ChannelDirect,
+		"messagerie@evil-messagerie.ameli.example":     identity.ChannelDirect,
 	} {
 		if got := id.ChannelOf(from); got != want {
 			t.Errorf("ChannelOf(%s) = %s, want %s", from, got, want)
@@ -123,23 +124,23 @@ func TestIdentifyDirect(t *testing.T) {
 	id := newIdentifier(sampleRegistry(t))
 	tests := []struct {
 		name    string
-		claims  daemon.Claims
+		claims  identity.Assertions
 		outcome rules.Outcome
 		compte  string
 		replyTo string
 	}{
-		{"on file", daemon.Claims{From: "eva.dupont@example.org", Authenticated: true}, "", "C-EVA", "eva.dupont@example.org"},
-		{"not authenticated", daemon.Claims{From: "eva.dupont@example.org"}, rules.SenderUnverified, "", ""},
-		{"unknown", daemon.Claims{From: "jean.inconnu@example.net", Authenticated: true}, rules.SenderUnknown, "", "jean.inconnu@example.net"},
-		{"shared, undescribed", daemon.Claims{From: "famille.rousseau@example.com", Authenticated: true},
+		{"on file", identity.Assertions{From: "eva.dupont@example.org", Authenticated: true}, "", "C-EVA", "eva.dupont@example.org"},
+		{"not authenticated", identity.Assertions{From: "eva.dupont@example.org"}, rules.SenderUnverified, "", ""},
+		{"unknown", identity.Assertions{From: "jean.inconnu@example.net", Authenticated: true}, rules.SenderUnknown, "", "jean.inconnu@example.net"},
+		{"shared, undescribed", identity.Assertions{From: "famille.rousseau@example.com", Authenticated: true},
 			rules.SenderAmbiguous, "", "famille.rousseau@example.com"},
-		{"shared, by birth date", daemon.Claims{From: "famille.rousseau@example.com", Authenticated: true,
+		{"shared, by birth date", identity.Assertions{From: "famille.rousseau@example.com", Authenticated: true,
 			AuthorBirth: rules.MustDate("1981-04-30")}, "", "C-THOMAS", "famille.rousseau@example.com"},
-		{"shared, by first name", daemon.Claims{From: "famille.rousseau@example.com", Authenticated: true,
+		{"shared, by first name", identity.Assertions{From: "famille.rousseau@example.com", Authenticated: true,
 			AuthorNames: []string{"Julie"}}, "", "C-JULIE", "famille.rousseau@example.com"},
-		{"shared, by NIR", daemon.Claims{From: "famille.rousseau@example.com", Authenticated: true,
-			NIRs: []daemon.FoundNIR{{Normalized: nirThomas, Valid: true}}}, "", "C-THOMAS", "famille.rousseau@example.com"},
-		{"shared, a birth date of neither", daemon.Claims{From: "famille.rousseau@example.com", Authenticated: true,
+		{"shared, by NIR", identity.Assertions{From: "famille.rousseau@example.com", Authenticated: true,
+			NIRs: []request.FoundNIR{{Normalized: nirThomas, Valid: true}}}, "", "C-THOMAS", "famille.rousseau@example.com"},
+		{"shared, a birth date of neither", identity.Assertions{From: "famille.rousseau@example.com", Authenticated: true,
 			AuthorBirth: rules.MustDate("1990-01-01"), AuthorNames: []string{"Julie"}}, rules.SenderAmbiguous, "", "famille.rousseau@example.com"},
 	}
 	for _, tc := range tests {
@@ -153,7 +154,7 @@ func TestIdentifyDirect(t *testing.T) {
 	}
 }
 
-func checkIdentity(t *testing.T, who daemon.Identity, outcome rules.Outcome, compte, replyTo string) {
+func checkIdentity(t *testing.T, who identity.Identity, outcome rules.Outcome, compte, replyTo string) {
 	t.Helper()
 	if who.Outcome != outcome {
 		t.Errorf("outcome %q, want %q", who.Outcome, outcome)
@@ -173,7 +174,7 @@ func checkIdentity(t *testing.T, who daemon.Identity, outcome rules.Outcome, com
 	}
 }
 
-func namedFirstNames(who daemon.Identity) []string {
+func namedFirstNames(who identity.Identity) []string {
 	var out []string
 	for _, b := range who.Named {
 		out = append(out, b.Prenom)
@@ -184,12 +185,12 @@ func namedFirstNames(who daemon.Identity) []string {
 func TestIdentifyGateway(t *testing.T) {
 	ctx := context.Background()
 	id := newIdentifier(sampleRegistry(t))
-	claims := func(headers ...string) daemon.Claims {
-		return daemon.Claims{From: gatewayAdr, Authenticated: true, GatewayNIRs: headers}
+	claims := func(headers ...string) identity.Assertions {
+		return identity.Assertions{From: gatewayAdr, Authenticated: true, GatewayNIRs: headers}
 	}
 	tests := []struct {
 		name    string
-		claims  daemon.Claims
+		claims  identity.Assertions
 		outcome rules.Outcome
 		compte  string
 		replyTo string
@@ -202,7 +203,7 @@ func TestIdentifyGateway(t *testing.T) {
 		{"two equal headers", claims(nirBenoit, nirBenoit), rules.SenderUnverified, "", "", ""},
 		{"wrong key", claims(wrongKey(nirBenoit)), rules.NIRInvalid, "", gatewayAdr, ""},
 		{"unknown NIR", claims(unknownNIR(t)), rules.SenderUnknown, "", gatewayAdr, ""},
-		{"not authenticated", daemon.Claims{From: gatewayAdr, GatewayNIRs: []string{nirBenoit}}, rules.SenderUnverified, "", "", ""},
+		{"not authenticated", identity.Assertions{From: gatewayAdr, GatewayNIRs: []string{nirBenoit}}, rules.SenderUnverified, "", "", ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -214,7 +215,7 @@ func TestIdentifyGateway(t *testing.T) {
 			if got := strings.Join(namedFirstNames(who), ","); got != tc.named {
 				t.Errorf("named %q, want %q", got, tc.named)
 			}
-			if who.Channel != daemon.ChannelGateway {
+			if who.Channel != identity.ChannelGateway {
 				t.Errorf("channel %s", who.Channel)
 			}
 			if tc.compte != "" && who.ReplyHeaders["X-Ameli-NIR"] != strings.TrimSpace(tc.claims.GatewayNIRs[0]) {
@@ -229,32 +230,32 @@ func TestIdentifyGateway(t *testing.T) {
 func TestIdentifyAgentSeveralNIRs(t *testing.T) {
 	ctx := context.Background()
 	id := newIdentifier(sampleRegistry(t))
-	valid := func(n string) daemon.FoundNIR { return daemon.FoundNIR{Normalized: n, Valid: true} }
-	invalid := func(n string) daemon.FoundNIR { return daemon.FoundNIR{Normalized: n} }
+	valid := func(n string) request.FoundNIR { return request.FoundNIR{Normalized: n, Valid: true} }
+	invalid := func(n string) request.FoundNIR { return request.FoundNIR{Normalized: n} }
 	tests := []struct {
 		name    string
-		nirs    []daemon.FoundNIR
+		nirs    []request.FoundNIR
 		outcome rules.Outcome
 		compte  string
 		named   string
 	}{
-		{"the insured's NIR", []daemon.FoundNIR{valid(nirMarie)}, "", "C-MARIE", ""},
-		{"written twice", []daemon.FoundNIR{valid(nirMarie), valid(nirMarie)}, "", "C-MARIE", ""},
-		{"a child's NIR", []daemon.FoundNIR{valid(nirLucas)}, "", "C-BENOIT", "LUCAS"},
-		{"two children of one compte", []daemon.FoundNIR{valid(nirLea), valid(nirLucas)}, "", "C-BENOIT", "LÉA,LUCAS"},
-		{"the insured and a child", []daemon.FoundNIR{valid(nirBenoit), valid(nirLea)}, "", "C-BENOIT", "BENOIT,LÉA"},
-		{"with the NIR written without key", []daemon.FoundNIR{invalid(nirMarie[:13]), valid(nirMarie)}, "", "C-MARIE", ""},
+		{"the insured's NIR", []request.FoundNIR{valid(nirMarie)}, "", "C-MARIE", ""},
+		{"written twice", []request.FoundNIR{valid(nirMarie), valid(nirMarie)}, "", "C-MARIE", ""},
+		{"a child's NIR", []request.FoundNIR{valid(nirLucas)}, "", "C-BENOIT", "LUCAS"},
+		{"two children of one compte", []request.FoundNIR{valid(nirLea), valid(nirLucas)}, "", "C-BENOIT", "LÉA,LUCAS"},
+		{"the insured and a child", []request.FoundNIR{valid(nirBenoit), valid(nirLea)}, "", "C-BENOIT", "BENOIT,LÉA"},
+		{"with the NIR written without key", []request.FoundNIR{invalid(nirMarie[:13]), valid(nirMarie)}, "", "C-MARIE", ""},
 		{"no NIR", nil, rules.NIRInvalid, "", ""},
-		{"only a NIR without key", []daemon.FoundNIR{invalid(nirMarie[:13])}, rules.NIRInvalid, "", ""},
-		{"wrong key", []daemon.FoundNIR{invalid(wrongKey(nirMarie))}, rules.NIRInvalid, "", ""},
-		{"a wrong key beside a valid NIR", []daemon.FoundNIR{valid(nirBenoit), invalid(wrongKey(nirLea))}, rules.NIRInvalid, "", ""},
-		{"unknown NIR", []daemon.FoundNIR{valid(unknownNIR(t))}, rules.SenderUnknown, "", ""},
-		{"an unknown NIR beside a known one", []daemon.FoundNIR{valid(nirMarie), valid(unknownNIR(t))}, rules.SenderUnknown, "", ""},
-		{"NIRs of two comptes", []daemon.FoundNIR{valid(nirMarie), valid(nirEva)}, rules.SenderAmbiguous, "", ""},
+		{"only a NIR without key", []request.FoundNIR{invalid(nirMarie[:13])}, rules.NIRInvalid, "", ""},
+		{"wrong key", []request.FoundNIR{invalid(wrongKey(nirMarie))}, rules.NIRInvalid, "", ""},
+		{"a wrong key beside a valid NIR", []request.FoundNIR{valid(nirBenoit), invalid(wrongKey(nirLea))}, rules.NIRInvalid, "", ""},
+		{"unknown NIR", []request.FoundNIR{valid(unknownNIR(t))}, rules.SenderUnknown, "", ""},
+		{"an unknown NIR beside a known one", []request.FoundNIR{valid(nirMarie), valid(unknownNIR(t))}, rules.SenderUnknown, "", ""},
+		{"NIRs of two comptes", []request.FoundNIR{valid(nirMarie), valid(nirEva)}, rules.SenderAmbiguous, "", ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			who, err := id.Identify(ctx, daemon.Claims{From: agentAddr, Authenticated: true, NIRs: tc.nirs})
+			who, err := id.Identify(ctx, identity.Assertions{From: agentAddr, Authenticated: true, NIRs: tc.nirs})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -262,7 +263,7 @@ func TestIdentifyAgentSeveralNIRs(t *testing.T) {
 			if got := strings.Join(namedFirstNames(who), ","); got != tc.named {
 				t.Errorf("named %q, want %q", got, tc.named)
 			}
-			if who.Channel != daemon.ChannelAgent {
+			if who.Channel != identity.ChannelAgent {
 				t.Errorf("channel %s", who.Channel)
 			}
 		})
@@ -273,9 +274,9 @@ func TestIdentifyRegistryDownIsAnError(t *testing.T) {
 	reg := sampleRegistry(t)
 	reg.fail = errors.New("database is locked")
 	id := newIdentifier(reg)
-	for _, c := range []daemon.Claims{
+	for _, c := range []identity.Assertions{
 		{From: "eva.dupont@example.org", Authenticated: true},
-		{From: agentAddr, Authenticated: true, NIRs: []daemon.FoundNIR{{Normalized: nirEva, Valid: true}}},
+		{From: agentAddr, Authenticated: true, NIRs: []request.FoundNIR{{Normalized: nirEva, Valid: true}}},
 		{From: gatewayAdr, Authenticated: true, GatewayNIRs: []string{nirEva}},
 	} {
 		who, err := id.Identify(context.Background(), c)

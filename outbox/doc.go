@@ -20,5 +20,5 @@
 // reusing one connection across messages. Every failure comes back as a
 // [*SendError] whose Temporary field is decided in one place (errors.go):
 // 4xx replies and network trouble are temporary, 5xx replies are permanent.
-// [RetryPolicy] says when to try again and when to give up.
+// When to try again and when to give up is package queue's (its RetryPolicy).
 package outbox

@@ -45,7 +45,7 @@ func ExampleSender_Send() {
 	err = sender.Send(context.Background(), "attestation@cpam.example", []string{"eva@example.org"}, raw)
 	switch {
 	case outbox.IsTemporary(err):
-		fmt.Println("try again after", outbox.Backoff(1))
+		fmt.Println("temporary failure, try again later:", err)
 	case err != nil:
 		fmt.Println("give up:", err)
 	default:

@@ -1,23 +1,20 @@
-package daemon
+package queue
 
 import (
 	"bufio"
-	"context"
 	"errors"
 	"fmt"
 	"os"
 	"strconv"
 	"strings"
 	"sync"
-
-	"github.com/cpam/attestd/store"
 )
 
 // compactAfter is how many records the sent journal takes before it is
 // rewritten with only its live entries.
 const compactAfter = 1000
 
-// sentJournal is the local, append-only record of the replies handed to
+// journal is the local, append-only record of the replies handed to
 // the relay (outbox.journal), which closes the window in which a crash
 // sends a reply twice.
 //
@@ -45,7 +42,7 @@ const compactAfter = 1000
 // "r ID" (recorded by the store: the entry is dead); the last one for an
 // ID wins. The journal is rewritten with only its live entries at start
 // and every compactAfter records.
-type sentJournal struct {
+type journal struct {
 	path string
 
 	// fmu guards f: records are written under its read lock (O_APPEND
@@ -62,7 +59,7 @@ type sentJournal struct {
 // openJournal opens (or creates) the journal at path and returns it with
 // the IDs it names as handed over and not cancelled: the replies a
 // previous run gave the relay but may not have recorded.
-func openJournal(path string) (*sentJournal, []int64, error) {
+func openJournal(path string) (*journal, []int64, error) {
 	live, err := readJournal(path)
 	if err != nil {
 		return nil, nil, err
@@ -71,7 +68,7 @@ func openJournal(path string) (*sentJournal, []int64, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("outbox.journal: open %s: %w (check the directory exists and is writable)", path, err)
 	}
-	j := &sentJournal{path: path, f: f, live: map[int64]bool{}}
+	j := &journal{path: path, f: f, live: map[int64]bool{}}
 	ids := make([]int64, 0, len(live))
 	for id := range live {
 		j.live[id] = true
@@ -119,7 +116,7 @@ func readJournal(path string) (map[int64]bool, error) {
 // (another goroutine, the garbage collector's assists) delays it. done
 // must be called once the send is over: it says whether the note was
 // written, and keeps the journal's file in place until then.
-func (j *sentJournal) prepare(id int64) (note func(), done func() (bool, error)) {
+func (j *journal) prepare(id int64) (note func(), done func() (bool, error)) {
 	j.fmu.RLock()
 	rec := []byte("s " + strconv.FormatInt(id, 10) + "\n")
 	var (
@@ -152,7 +149,7 @@ func (j *sentJournal) prepare(id int64) (note func(), done func() (bool, error))
 }
 
 // handed records that reply id was handed to the relay.
-func (j *sentJournal) handed(id int64) error {
+func (j *journal) handed(id int64) error {
 	note, done := j.prepare(id)
 	note()
 	_, err := done()
@@ -161,10 +158,10 @@ func (j *sentJournal) handed(id int64) error {
 
 // refused cancels handed: the relay did not take reply id after all, it
 // may be sent again.
-func (j *sentJournal) refused(id int64) error { return j.forget(id, "u") }
+func (j *journal) refused(id int64) error { return j.forget(id, "u") }
 
 // forget writes a record op that ends the entry of reply id.
-func (j *sentJournal) forget(id int64, op string) error {
+func (j *journal) forget(id int64, op string) error {
 	j.mu.Lock()
 	delete(j.live, id)
 	j.records++
@@ -182,7 +179,7 @@ func (j *sentJournal) forget(id int64, op string) error {
 
 // recorded notes that the store has recorded reply id: its entry is dead.
 // The journal is compacted when it has grown past compactAfter records.
-func (j *sentJournal) recorded(id int64) error {
+func (j *journal) recorded(id int64) error {
 	if err := j.forget(id, "r"); err != nil {
 		return err
 	}
@@ -198,7 +195,7 @@ func (j *sentJournal) recorded(id int64) error {
 // compact rewrites the journal with only its live entries.
 // It writes them to a new file and renames it over the journal (atomic
 // for a process kill), then appends to the new file.
-func (j *sentJournal) compact() error {
+func (j *journal) compact() error {
 	j.fmu.Lock()
 	defer j.fmu.Unlock()
 	j.mu.Lock()
@@ -228,7 +225,7 @@ func (j *sentJournal) compact() error {
 }
 
 // Close closes the journal file.
-func (j *sentJournal) Close() error {
+func (j *journal) Close() error {
 	j.fmu.Lock()
 	defer j.fmu.Unlock()
 	if j.f == nil {
@@ -237,71 +234,4 @@ func (j *sentJournal) Close() error {
 	err := j.f.Close()
 	j.f = nil
 	return err
-}
-
-// hookMailer is a Mailer that calls back the instant the message is handed
-// to the relay ([outbox.Sender.SendWithHook]).
-type hookMailer interface {
-	SendWithHook(ctx context.Context, from string, to []string, raw []byte, afterDot func()) error
-}
-
-// send hands one reply to the mailer. With a sent journal and a mailer
-// that can say when the final dot is out, the reply is noted in the
-// journal at that instant, and the note cancelled if the relay refuses it.
-func (d *Daemon) send(ctx context.Context, it *store.OutboxItem) error {
-	hm, ok := d.mailer.(hookMailer)
-	if d.journal == nil || !ok {
-		return d.mailer.Send(ctx, it.From, it.To, it.Raw)
-	}
-	note, done := d.journal.prepare(it.ID)
-	err := hm.SendWithHook(ctx, it.From, it.To, it.Raw, note)
-	handed, jerr := done()
-	if jerr != nil {
-		d.log.Warn("outbox: cannot note a reply in the sent journal; a crash before it is recorded would send it again", "outbox_id", it.ID, "err", jerr)
-	}
-	if err != nil && handed {
-		if jerr := d.journal.refused(it.ID); jerr != nil {
-			d.log.Error("outbox: cannot cancel a refused reply in the sent journal; a restart would record it as sent: check outbox.journal and `attestd outbox retry`",
-				"outbox_id", it.ID, "err", jerr)
-		}
-	}
-	return err
-}
-
-// journalRecorded tells the journal that the store has recorded reply id.
-func (d *Daemon) journalRecorded(id int64) {
-	if d.journal == nil {
-		return
-	}
-	if err := d.journal.recorded(id); err != nil {
-		d.log.Warn("outbox: cannot compact the sent journal, will try again", "err", err)
-	}
-}
-
-// recoverHanded records as sent the replies that the journal says a
-// previous run handed to the relay, before anything is sent: the relay has
-// them, only the store did not know. One the store cannot record now is
-// never sent by this process, only recorded by the outbox job.
-func (d *Daemon) recoverHanded(ctx context.Context) {
-	if d.journal == nil {
-		return
-	}
-	for _, id := range d.handedBefore {
-		err := d.store.MarkSent(ctx, id, d.now())
-		switch {
-		case err == nil:
-			d.log.Info("outbox: a reply handed to the relay before the last stop is recorded as sent, not sent again", "outbox_id", id)
-			d.journalRecorded(id)
-		case errors.Is(err, store.ErrWrongState), errors.Is(err, store.ErrNotFound):
-			d.journalRecorded(id) // settled already (or purged): nothing to do
-		default:
-			d.flight.setUnrecorded(id, true)
-			d.log.Warn("outbox: cannot record yet a reply handed to the relay before the last stop; recorded at the next retry, not sent again",
-				"outbox_id", id, "err", err)
-		}
-	}
-	d.handedBefore = nil
-	if err := d.journal.compact(); err != nil {
-		d.log.Warn("outbox: cannot compact the sent journal, will try again", "err", err)
-	}
 }

@@ -1,4 +1,4 @@
-package daemon
+package queue
 
 import (
 	"os"
@@ -97,22 +97,5 @@ func TestJournalSkipsATornLine(t *testing.T) {
 	}
 	if got := liveAfterReopen(t, path); !slices.Equal(got, []int64{9}) {
 		t.Errorf("journal names %v, want [9]", got)
-	}
-}
-
-func TestDefaultJournal(t *testing.T) {
-	for _, tc := range []struct {
-		st   StoreConfig
-		want string
-	}{
-		{StoreConfig{Driver: "sqlite", DSN: "/var/lib/attestd/attestd.db"}, "/var/lib/attestd/attestd.db.sent"},
-		{StoreConfig{Driver: "sqlite", DSN: "file:/data/a.db?_pragma=busy_timeout(5000)"}, "/data/a.db.sent"},
-		{StoreConfig{Driver: "sqlite", DSN: ":memory:"}, ""},
-		{StoreConfig{Driver: "sqlite", DSN: "file:x?mode=memory"}, ""},
-		{StoreConfig{Driver: "postgres", DSN: "postgres://u@h/db"}, ""},
-	} {
-		if got := defaultJournal(tc.st); got != tc.want {
-			t.Errorf("defaultJournal(%+v) = %q, want %q", tc.st, got, tc.want)
-		}
 	}
 }

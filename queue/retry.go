@@ -1,10 +1,12 @@
-package outbox
+package queue
 
 import "time"
 
-// RetryPolicy says when the outbox tries a temporarily failed message again
+// RetryPolicy says when the outbox tries a temporarily failed reply again
 // and when it gives up (SPEC section 8: retried with back-off, never
-// forever). The zero value means [DefaultRetryPolicy].
+// forever); the daemon's IMAP reconnections use its Backoff too. The zero
+// value means [DefaultRetryPolicy]. The configuration's outbox section
+// (retry_initial, retry_max, max_attempts) sets it.
 //
 // There is no jitter: attestd sends over one serialised connection to one
 // relay, so there is no herd of clients to spread out, and a deterministic

@@ -1,31 +1,31 @@
-package outbox_test
+package queue_test
 
 import (
 	"testing"
 	"time"
 
-	"github.com/cpam/attestd/outbox"
+	"github.com/cpam/attestd/queue"
 )
 
 func TestBackoffDoublesUpToTheCap(t *testing.T) {
 	want := []time.Duration{5 * time.Second, 10 * time.Second, 20 * time.Second, 40 * time.Second, 80 * time.Second}
 	for i, w := range want {
-		if got := outbox.Backoff(i + 1); got != w {
+		if got := queue.Backoff(i + 1); got != w {
 			t.Errorf("Backoff(%d) = %v, want %v", i+1, got, w)
 		}
 	}
-	if got := outbox.Backoff(0); got != 5*time.Second {
+	if got := queue.Backoff(0); got != 5*time.Second {
 		t.Errorf("Backoff(0) = %v", got)
 	}
 	for _, n := range []int{10, 11, 50, 1 << 20} {
-		if got := outbox.Backoff(n); got != 30*time.Minute {
+		if got := queue.Backoff(n); got != 30*time.Minute {
 			t.Errorf("Backoff(%d) = %v, want the 30 min cap", n, got)
 		}
 	}
 }
 
 func TestRetryPolicyGivesUp(t *testing.T) {
-	p := outbox.RetryPolicy{Initial: time.Second, Max: 4 * time.Second, MaxAttempts: 3}
+	p := queue.RetryPolicy{Initial: time.Second, Max: 4 * time.Second, MaxAttempts: 3}
 	now := time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)
 	at, ok := p.Next(1, now)
 	if !ok || !at.Equal(now.Add(time.Second)) {
@@ -39,7 +39,7 @@ func TestRetryPolicyGivesUp(t *testing.T) {
 		t.Error("Next(3) with MaxAttempts 3 should give up")
 	}
 	var total time.Duration
-	def := outbox.DefaultRetryPolicy()
+	def := queue.DefaultRetryPolicy()
 	for a := 1; a < def.MaxAttempts; a++ {
 		total += def.Backoff(a)
 	}

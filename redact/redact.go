@@ -1,4 +1,8 @@
-package daemon
+// Package redact keeps personal data out of the log (SPEC section 2,
+// STYLE): every e-mail address becomes a keyed pseudonym, every
+// NIR-looking sequence is masked, in the message and the attributes of
+// every log record that passes through [Redactor.Handler].
+package redact
 
 import (
 	"context"
@@ -15,12 +19,12 @@ import (
 	"github.com/cpam/attestd/rules"
 )
 
-// Personal data never reaches a log line in clear (SPEC section 2, STYLE).
-// The daemon's own log lines carry no name, NIR, address or date of birth;
-// what it cannot write itself — error texts of the store, the IMAP server,
-// the SMTP relay ("550 <eva.dupont@example.org>: unknown user") — passes
-// through redactHandler, which replaces every e-mail address with a keyed
-// pseudonym and masks every NIR-looking sequence.
+// Personal data never reaches a log line in clear. The daemon's own log
+// lines carry no name, NIR, address or date of birth; what it cannot write
+// itself — error texts of the store, the IMAP server, the SMTP relay ("550
+// <eva.dupont@example.org>: unknown user") — passes through the handler,
+// which replaces every e-mail address with a keyed pseudonym and masks
+// every NIR-looking sequence.
 
 // pseudonym is a keyed hash of value (HMAC-SHA256, 12 hex digits): the same
 // value gives the same pseudonym under one key, so an operator can tell
@@ -48,22 +52,22 @@ var (
 	nirPattern  = regexp.MustCompile(`[1-478](?:[ .-]?\d){4}[ .-]?(?:\d[ .-]?\d|2[ .-]?[ABab])(?:[ .-]?\d){6}(?:[ .-]?\d){0,2}`)
 )
 
-// redactor hides personal data in free text: the service's own addresses
+// Redactor hides personal data in free text: the service's own addresses
 // stay readable, every other address becomes its pseudonym, every NIR is
 // masked.
-type redactor struct {
+type Redactor struct {
 	key  []byte
 	keep []string // lower-cased addresses left in clear: the service's own
 }
 
-// newRedactor returns a redactor with a fresh random key: pseudonyms hold
-// for the life of the process only.
-func newRedactor(keep ...string) (*redactor, error) {
+// New returns a Redactor that leaves the addresses keep in clear, with a
+// fresh random key: pseudonyms hold for the life of the process only.
+func New(keep ...string) (*Redactor, error) {
 	key := make([]byte, 32)
 	if _, err := rand.Read(key); err != nil {
 		return nil, fmt.Errorf("privacy: no random key for log pseudonyms: %w", err)
 	}
-	r := &redactor{key: key}
+	r := &Redactor{key: key}
 	for _, a := range keep {
 		if a = strings.ToLower(strings.TrimSpace(a)); a != "" {
 			r.keep = append(r.keep, a)
@@ -72,8 +76,8 @@ func newRedactor(keep ...string) (*redactor, error) {
 	return r, nil
 }
 
-// scrub returns s with its addresses pseudonymised and its NIRs masked.
-func (r *redactor) scrub(s string) string {
+// Scrub returns s with its addresses pseudonymised and its NIRs masked.
+func (r *Redactor) Scrub(s string) string {
 	if strings.IndexByte(s, '@') >= 0 {
 		s = addrPattern.ReplaceAllStringFunc(s, func(a string) string {
 			if slices.Contains(r.keep, strings.ToLower(a)) {
@@ -90,21 +94,26 @@ func (r *redactor) scrub(s string) string {
 	})
 }
 
-// redactHandler is a slog.Handler that scrubs the message and every string,
-// error and Stringer attribute before passing the record on.
-type redactHandler struct {
+// Handler returns a slog.Handler that scrubs the message and every string,
+// error and Stringer attribute of a record before passing it on to next.
+func (r *Redactor) Handler(next slog.Handler) slog.Handler {
+	return &handler{next: next, r: r}
+}
+
+// handler is the slog.Handler of Redactor.Handler.
+type handler struct {
 	next slog.Handler
-	r    *redactor
+	r    *Redactor
 }
 
 // Enabled reports whether the next handler takes records of level l.
-func (h *redactHandler) Enabled(ctx context.Context, l slog.Level) bool {
+func (h *handler) Enabled(ctx context.Context, l slog.Level) bool {
 	return h.next.Enabled(ctx, l)
 }
 
 // Handle scrubs rec and passes it on.
-func (h *redactHandler) Handle(ctx context.Context, rec slog.Record) error {
-	out := slog.NewRecord(rec.Time, rec.Level, h.r.scrub(rec.Message), rec.PC)
+func (h *handler) Handle(ctx context.Context, rec slog.Record) error {
+	out := slog.NewRecord(rec.Time, rec.Level, h.r.Scrub(rec.Message), rec.PC)
 	rec.Attrs(func(a slog.Attr) bool {
 		out.AddAttrs(h.attr(a))
 		return true
@@ -113,24 +122,24 @@ func (h *redactHandler) Handle(ctx context.Context, rec slog.Record) error {
 }
 
 // WithAttrs scrubs attrs once and returns a handler that adds them.
-func (h *redactHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
+func (h *handler) WithAttrs(attrs []slog.Attr) slog.Handler {
 	clean := make([]slog.Attr, len(attrs))
 	for i, a := range attrs {
 		clean[i] = h.attr(a)
 	}
-	return &redactHandler{next: h.next.WithAttrs(clean), r: h.r}
+	return &handler{next: h.next.WithAttrs(clean), r: h.r}
 }
 
 // WithGroup returns a handler that nests the next attributes in name.
-func (h *redactHandler) WithGroup(name string) slog.Handler {
-	return &redactHandler{next: h.next.WithGroup(name), r: h.r}
+func (h *handler) WithGroup(name string) slog.Handler {
+	return &handler{next: h.next.WithGroup(name), r: h.r}
 }
 
-func (h *redactHandler) attr(a slog.Attr) slog.Attr {
+func (h *handler) attr(a slog.Attr) slog.Attr {
 	v := a.Value.Resolve()
 	switch v.Kind() {
 	case slog.KindString:
-		return slog.String(a.Key, h.r.scrub(v.String()))
+		return slog.String(a.Key, h.r.Scrub(v.String()))
 	case slog.KindGroup:
 		group := v.Group()
 		clean := make([]slog.Attr, len(group))
@@ -141,17 +150,11 @@ func (h *redactHandler) attr(a slog.Attr) slog.Attr {
 	case slog.KindAny:
 		// Errors, Stringers and anything else that may hold text: its
 		// printed form, scrubbed.
-		return slog.String(a.Key, h.r.scrub(fmt.Sprint(v.Any())))
+		return slog.String(a.Key, h.r.Scrub(fmt.Sprint(v.Any())))
 	}
 	return slog.Attr{Key: a.Key, Value: v}
 }
 
-// replySubject is the subject a reply echoes: the request's, with its NIRs
-// masked when the reply must carry no personal data (a NIR in the subject
-// of a generic reply may be someone else's, or a typo of it).
-func replySubject(v verdict, subject string) string {
-	if !v.Generic && v.Outcome != rules.Failed {
-		return subject
-	}
-	return nirPattern.ReplaceAllString(subject, "***")
-}
+// HideNIRs returns s with every NIR-looking sequence replaced by "***":
+// for text that leaves the service, such as the subject a reply echoes.
+func HideNIRs(s string) string { return nirPattern.ReplaceAllString(s, "***") }

@@ -1,4 +1,4 @@
-package daemon
+package redact
 
 import (
 	"bytes"
@@ -26,7 +26,7 @@ func TestPseudonymIsKeyed(t *testing.T) {
 }
 
 func TestScrub(t *testing.T) {
-	r, err := newRedactor("attestation@cpam.example")
+	r, err := New("attestation@cpam.example")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -40,7 +40,7 @@ func TestScrub(t *testing.T) {
 		"nir 2901075111042 without key":                                  "nir NIR *** without key",
 		"uid 42, 3 attempts, 2026-11-25":                                 "uid 42, 3 attempts, 2026-11-25",
 	} {
-		if got := r.scrub(in); got != want {
+		if got := r.Scrub(in); got != want {
 			t.Errorf("scrub(%q) = %q, want %q", in, got, want)
 		}
 	}
@@ -51,12 +51,12 @@ type stringer struct{ s string }
 func (s stringer) String() string { return s.s }
 
 func TestRedactHandler(t *testing.T) {
-	r, err := newRedactor("attestation@cpam.example")
+	r, err := New("attestation@cpam.example")
 	if err != nil {
 		t.Fatal(err)
 	}
 	var buf bytes.Buffer
-	log := slog.New(&redactHandler{next: slog.NewJSONHandler(&buf, nil), r: r})
+	log := slog.New(r.Handler(slog.NewJSONHandler(&buf, nil)))
 	log = log.With("to", "marc.leroy@example.com").WithGroup("g")
 	log.Warn("send to ines.garcia@example.org failed",
 		"err", fmt.Errorf("smtp: %w", errors.New("550 <eva.dupont@example.org> unknown")),

@@ -35,7 +35,8 @@ var (
 // DB is an open store. It is safe for concurrent use by several goroutines.
 type DB struct {
 	sql      *sql.DB
-	postgres bool // rebind ? to $n
+	postgres bool       // rebind ? to $n
+	gate     *writeGate // SQLite: the process's writers queue here; nil on PostgreSQL
 }
 
 // Open connects to the store and brings its schema up to date.
@@ -54,6 +55,7 @@ func Open(ctx context.Context, driver, dsn string) (*DB, error) {
 	)
 	switch driver {
 	case DriverSQLite:
+		db.gate = newWriteGate()
 		var memory bool
 		dsn, memory, err = sqliteDSN(dsn)
 		if err != nil {
@@ -164,8 +166,19 @@ type querier interface {
 
 // inTx runs fn in a transaction and commits when fn returns nil. A readOnly
 // transaction sees one snapshot throughout (REPEATABLE READ on PostgreSQL; a
-// deferred transaction on SQLite, which takes no write lock).
+// deferred transaction on SQLite, which takes no write lock). On SQLite a
+// write transaction waits its turn at the write gate.
 func (db *DB) inTx(ctx context.Context, readOnly bool, fn func(tx *sql.Tx) error) error {
+	return db.tx(ctx, readOnly, false, fn)
+}
+
+// tx is inTx; an urgent write goes through the write gate before the
+// writers waiting there (see writeGate).
+func (db *DB) tx(ctx context.Context, readOnly, urgent bool, fn func(tx *sql.Tx) error) error {
+	if !readOnly && db.gate != nil {
+		db.gate.enter(urgent)
+		defer db.gate.leave()
+	}
 	opts := &sql.TxOptions{ReadOnly: readOnly}
 	if readOnly && db.postgres {
 		opts.Isolation = sql.LevelRepeatableRead

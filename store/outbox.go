@@ -146,9 +146,11 @@ func (db *DB) OutboxDepth(ctx context.Context) (int, error) {
 }
 
 // MarkSent records that a pending reply was accepted by the SMTP server.
-// Marking a sent reply again is a no-op.
+// Marking a sent reply again is a no-op. On SQLite it goes before the other
+// writes of the process waiting for the database: until it commits, a
+// crash would send the reply again.
 func (db *DB) MarkSent(ctx context.Context, id int64, now time.Time) error {
-	return db.outboxUpdate(ctx, id, "mark sent", OutboxSent,
+	return db.outboxUpdate(ctx, id, true, "mark sent", OutboxSent,
 		`UPDATE outbox SET state = ?, attempts = attempts + 1, sent_at = ?, updated_at = ? WHERE id = ? AND state = ?`,
 		OutboxSent, millis(now), millis(now), id, OutboxPending)
 }
@@ -158,7 +160,7 @@ func (db *DB) MarkSent(ctx context.Context, id int64, now time.Time) error {
 // before dialing, with the error it would record on a crash, to claim the
 // attempt first.
 func (db *DB) MarkRetry(ctx context.Context, id int64, errText string, next time.Time) error {
-	return db.outboxUpdate(ctx, id, "mark for retry", "",
+	return db.outboxUpdate(ctx, id, false, "mark for retry", "",
 		`UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_attempt = ? WHERE id = ? AND state = ?`,
 		errText, millis(next), id, OutboxPending)
 }
@@ -167,7 +169,7 @@ func (db *DB) MarkRetry(ctx context.Context, id int64, errText string, next time
 // retries exhausted): it stays visible to operators and is not retried
 // unless RetryOutbox says so. Marking it permanent again is a no-op.
 func (db *DB) MarkPermanent(ctx context.Context, id int64, errText string, now time.Time) error {
-	return db.outboxUpdate(ctx, id, "mark failed", OutboxPermanent,
+	return db.outboxUpdate(ctx, id, false, "mark failed", OutboxPermanent,
 		`UPDATE outbox SET state = ?, attempts = attempts + 1, last_error = ?, updated_at = ? WHERE id = ? AND state = ?`,
 		OutboxPermanent, errText, millis(now), id, OutboxPending)
 }
@@ -176,17 +178,18 @@ func (db *DB) MarkPermanent(ctx context.Context, id int64, errText string, now t
 // fresh retry budget (Attempts 0), for an operator (`attestd outbox retry`).
 // A sent reply is refused with ErrWrongState: it would go out twice.
 func (db *DB) RetryOutbox(ctx context.Context, id int64, now time.Time) error {
-	return db.outboxUpdate(ctx, id, "retry", "",
+	return db.outboxUpdate(ctx, id, false, "retry", "",
 		`UPDATE outbox SET state = ?, attempts = 0, next_attempt = ?, updated_at = ?
 		WHERE id = ? AND state IN (?, ?) AND raw IS NOT NULL`,
 		OutboxPending, millis(now), millis(now), id, OutboxPending, OutboxPermanent)
 }
 
-// outboxUpdate runs a state-guarded update of one outbox row. When it
-// changes nothing it says why: ErrNotFound, or ErrWrongState, except that a
-// row already in the state noOp (if any) is success.
-func (db *DB) outboxUpdate(ctx context.Context, id int64, what, noOp, query string, args ...any) error {
-	err := db.inTx(ctx, false, func(tx *sql.Tx) error {
+// outboxUpdate runs a state-guarded update of one outbox row, urgent
+// (before the other writers waiting) for MarkSent. When it changes nothing
+// it says why: ErrNotFound, or ErrWrongState, except that a row already in
+// the state noOp (if any) is success.
+func (db *DB) outboxUpdate(ctx context.Context, id int64, urgent bool, what, noOp, query string, args ...any) error {
+	err := db.tx(ctx, false, urgent, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, db.q(query), args...)
 		if err != nil {
 			return err

@@ -11,7 +11,7 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/cpam/attestd/daemon"
+	"github.com/cpam/attestd/decide"
 	"github.com/cpam/attestd/rules"
 )
 
@@ -136,17 +136,17 @@ func (s *Server) apiAttestations(w http.ResponseWriter, r *http.Request) {
 		Status: outcomeStatus(a.Outcome), Detail: a.Detail, Outcome: string(a.Outcome), Reference: a.Reference})
 }
 
-func readAttestationRequest(r *http.Request) (daemon.APIRequest, error) {
+func readAttestationRequest(r *http.Request) (decide.APIRequest, error) {
 	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/json" {
-		return daemon.APIRequest{}, fmt.Errorf("Content-Type must be application/json")
+		return decide.APIRequest{}, fmt.Errorf("Content-Type must be application/json")
 	}
 	var in attestationRequest
 	dec := json.NewDecoder(http.MaxBytesReader(nil, r.Body, maxAPIBody))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&in); err != nil {
-		return daemon.APIRequest{}, fmt.Errorf("JSON: %v", err)
+		return decide.APIRequest{}, fmt.Errorf("JSON: %v", err)
 	}
-	out := daemon.APIRequest{NIR: in.NIR, Family: in.Family}
+	out := decide.APIRequest{NIR: in.NIR, Family: in.Family}
 	if in.NIR == "" {
 		return out, fmt.Errorf("nir is required")
 	}

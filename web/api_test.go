@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/cpam/attestd/daemon"
+	"github.com/cpam/attestd/config"
 	"github.com/cpam/attestd/internal/pdftext"
 	"github.com/cpam/attestd/store"
 )
@@ -107,7 +107,7 @@ func TestAPIRefusesWithoutToken(t *testing.T) {
 // and the attestations of the API count toward the compte's daily limit
 // like mailed ones.
 func TestAPILedgerAndRateLimit(t *testing.T) {
-	e := newEnv(t, false, func(c *daemon.Config) { c.Limits.AttestationsPerComptePerDay = 2 })
+	e := newEnv(t, false, func(c *config.Config) { c.Limits.AttestationsPerComptePerDay = 2 })
 	var codes []int
 	for range 3 {
 		codes = append(codes, callAPI(t, e, apiToken, `{"nir":"`+benoitNIR+`","family":true}`).status)
@@ -138,7 +138,7 @@ func TestAPILedgerAndRateLimit(t *testing.T) {
 // through the real HTTP server, PDF included (go test -bench APIFamily
 // ./web; the p99 is reported with the metrics).
 func BenchmarkAPIFamily(b *testing.B) {
-	e := newEnv(b, false, func(c *daemon.Config) { c.Limits.AttestationsPerComptePerDay = 1 << 30 })
+	e := newEnv(b, false, func(c *config.Config) { c.Limits.AttestationsPerComptePerDay = 1 << 30 })
 	body := []byte(`{"nir":"` + benoitNIR + `","family":true}`)
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
 	lat := newLatencies(b.N)

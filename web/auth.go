@@ -10,7 +10,7 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
-	"github.com/cpam/attestd/daemon"
+	"github.com/cpam/attestd/config"
 )
 
 const (
@@ -25,12 +25,12 @@ type session struct {
 	expires    time.Time
 }
 
-func (s *session) canAct() bool { return s.role == daemon.RoleOperator }
+func (s *session) canAct() bool { return s.role == config.RoleOperator }
 
 // sessions holds the sessions in memory (a restart logs everyone out) and
 // the failed log-ins of each name, for the lock-out.
 type sessions struct {
-	cfg daemon.ConsoleConfig
+	cfg config.ConsoleConfig
 	now func() time.Time
 
 	mu       sync.Mutex
@@ -46,7 +46,7 @@ type failures struct {
 	until time.Time // locked out until then
 }
 
-func newSessions(cfg daemon.ConsoleConfig, now func() time.Time) *sessions {
+func newSessions(cfg config.ConsoleConfig, now func() time.Time) *sessions {
 	dummy, _ := bcrypt.GenerateFromPassword([]byte("attestd"), bcrypt.MinCost)
 	return &sessions{cfg: cfg, now: now, byToken: map[string]*session{}, failures: map[string]*failures{}, dummy: dummy}
 }
@@ -77,7 +77,7 @@ func (ss *sessions) login(name, password string) (token string, s *session, res 
 		return "", nil, loginLocked
 	}
 	ss.mu.Unlock()
-	var user *daemon.ConsoleUser
+	var user *config.ConsoleUser
 	for i := range ss.cfg.Users {
 		if ss.cfg.Users[i].Name == name {
 			user = &ss.cfg.Users[i]

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cpam/attestd/daemon"
+	"github.com/cpam/attestd/config"
 	"github.com/cpam/attestd/rules"
 	"github.com/cpam/attestd/samples"
 	"github.com/cpam/attestd/store"
@@ -218,7 +218,7 @@ func TestConsoleTrustedProxy(t *testing.T) {
 		{[]string{"127.0.0.1"}, "nobody", http.StatusSeeOther},
 		{[]string{"10.0.0.0/8"}, "victor", http.StatusSeeOther},
 	} {
-		e := newEnv(t, false, func(cfg *daemon.Config) {
+		e := newEnv(t, false, func(cfg *config.Config) {
 			cfg.Console.TrustedHeader, cfg.Console.TrustedProxies = "X-Remote-User", c.proxies
 		})
 		b := e.browser(t)

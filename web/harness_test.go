@@ -18,6 +18,7 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/cpam/attestd/config"
 	"github.com/cpam/attestd/daemon"
 	"github.com/cpam/attestd/internal/loadgen"
 	"github.com/cpam/attestd/internal/localmail"
@@ -65,7 +66,7 @@ type env struct {
 	imap  *localmail.IMAPServer
 	smtp  *localmail.SMTPServer
 	web   *httptest.Server
-	cfg   daemon.Config
+	cfg   config.Config
 
 	daemon  *daemon.Daemon
 	logger  *slog.Logger
@@ -82,7 +83,7 @@ func hash(t testing.TB, pw string) string {
 
 // newEnv starts everything; edit adjusts the configuration first. The
 // daemon runs only when run is set (the API needs none of its loops).
-func newEnv(t testing.TB, run bool, edit func(*daemon.Config)) *env {
+func newEnv(t testing.TB, run bool, edit func(*config.Config)) *env {
 	t.Helper()
 	ctx := context.Background()
 	db, err := store.Open(ctx, "sqlite", filepath.Join(t.TempDir(), "attestd.db"))
@@ -104,16 +105,16 @@ func newEnv(t testing.TB, run bool, edit func(*daemon.Config)) *env {
 	t.Cleanup(func() { e.smtp.Close() })
 	cfg := loadgen.SampleConfig(nil)
 	cfg.IMAP.Address, cfg.IMAP.Username, cfg.SMTP.Address = e.imap.Addr(), serviceUser, e.smtp.Addr()
-	cfg.IMAP.PollInterval = daemon.Duration(200 * time.Millisecond)
-	cfg.IMAP.IdleWakeup = daemon.Duration(50 * time.Millisecond)
+	cfg.IMAP.PollInterval = config.Duration(200 * time.Millisecond)
+	cfg.IMAP.IdleWakeup = config.Duration(50 * time.Millisecond)
 	cfg.Store.Driver = "sqlite"
 	cfg.Limits.MaxAttempts = 1
 	cfg.HTTP.InsecureCookies = true
-	cfg.Console.Users = []daemon.ConsoleUser{
-		{Name: "alice", Role: daemon.RoleOperator, PasswordHash: hash(t, "alice-pw")},
-		{Name: "victor", Role: daemon.RoleViewer, PasswordHash: hash(t, "victor-pw")},
+	cfg.Console.Users = []config.ConsoleUser{
+		{Name: "alice", Role: config.RoleOperator, PasswordHash: hash(t, "alice-pw")},
+		{Name: "victor", Role: config.RoleViewer, PasswordHash: hash(t, "victor-pw")},
 	}
-	cfg.API.Clients = []daemon.APIClient{{Name: "site", TokenSHA256: web.TokenSHA256(apiToken)}}
+	cfg.API.Clients = []config.APIClient{{Name: "site", TokenSHA256: web.TokenSHA256(apiToken)}}
 	if edit != nil {
 		edit(&cfg)
 	}

@@ -11,7 +11,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/cpam/attestd/daemon"
+	"github.com/cpam/attestd/config"
 	"github.com/cpam/attestd/rules"
 )
 
@@ -58,7 +58,7 @@ func jsonFields(v any) []string {
 // is documented (and none other), and the outcome enum is the outcomes the
 // API can refuse with.
 func TestOpenAPIMatchesHandlers(t *testing.T) {
-	s, err := New(Options{Config: daemon.DefaultConfig()})
+	s, err := New(Options{Config: config.Default()})
 	if err != nil {
 		t.Fatal(err)
 	}

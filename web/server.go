@@ -16,7 +16,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/cpam/attestd/daemon"
+	"github.com/cpam/attestd/config"
+	"github.com/cpam/attestd/decide"
 	"github.com/cpam/attestd/seal"
 	"github.com/cpam/attestd/store"
 )
@@ -24,13 +25,13 @@ import (
 // Daemon is what the server asks of the daemon: decide an API request,
 // decide a filed message again.
 type Daemon interface {
-	Attest(ctx context.Context, req daemon.APIRequest) (daemon.APIAnswer, error)
+	Attest(ctx context.Context, req decide.APIRequest) (decide.APIAnswer, error)
 	Retry(ctx context.Context, claimID int64, who, comment string) error
 }
 
 // Options are the server's parts.
 type Options struct {
-	Config daemon.Config
+	Config config.Config
 	Store  *store.DB
 	Daemon Daemon
 	Logger *slog.Logger

@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cpam/attestd/daemon"
+	"github.com/cpam/attestd/config"
 	"github.com/cpam/attestd/internal/pdftext"
 	"github.com/cpam/attestd/rules"
 	"github.com/cpam/attestd/seal"
@@ -35,7 +35,7 @@ func signingEnv(t testing.TB, run bool) *env {
 	if err := os.WriteFile(pubFile, pub, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	return newEnv(t, run, func(c *daemon.Config) {
+	return newEnv(t, run, func(c *config.Config) {
 		c.Signing.KeyFile = privFile
 		c.HTTP.VerifyKeys = []string{pubFile}
 		c.HTTP.VerifyPerMinute = 1000
@@ -96,7 +96,7 @@ func TestVerifyPage(t *testing.T) {
 }
 
 func TestVerifyRateLimited(t *testing.T) {
-	e := newEnv(t, false, func(c *daemon.Config) {
+	e := newEnv(t, false, func(c *config.Config) {
 		c.HTTP.VerifyPerMinute = 2
 		c.HTTP.VerifyKeys = []string{writePublicKey(t)}
 	})

@@ -7,9 +7,8 @@ import (
 	"os"
 	"regexp"
 
+	"github.com/cpam/attestd/config"
 	"gopkg.in/yaml.v3"
-
-	"github.com/cpam/attestd/daemon"
 )
 
 func cmdCheckConfig(c *command, args []string) error {
@@ -37,7 +36,7 @@ func cmdCheckConfig(c *command, args []string) error {
 // effect: every key, defaults included, with secrets masked. Passwords are
 // never in the file (password_file and password_env name where they are);
 // what can hold one is a PostgreSQL store.dsn.
-func printConfig(w io.Writer, path string, cfg daemon.Config) error {
+func printConfig(w io.Writer, path string, cfg config.Config) error {
 	cfg.Store.DSN = maskDSN(cfg.Store.DSN)
 	b, err := yaml.Marshal(cfg)
 	if err != nil {

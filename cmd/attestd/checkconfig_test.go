@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/cpam/attestd/daemon"
+	"github.com/cpam/attestd/config"
 )
 
 // check-config --print shows every setting, defaults included, and hides
@@ -43,7 +43,7 @@ func TestCheckConfigPrint(t *testing.T) {
 			t.Errorf("--print lacks %q:\n%s", want, stdout)
 		}
 	}
-	printed, err := daemon.ParseConfig([]byte(stdout))
+	printed, err := config.Parse([]byte(stdout))
 	if err != nil {
 		t.Fatalf("the printed configuration does not load: %v", err)
 	}
@@ -75,7 +75,7 @@ func TestMaskDSN(t *testing.T) {
 
 func TestPrintConfigNamesTheVersion(t *testing.T) {
 	var b bytes.Buffer
-	if err := printConfig(&b, "x.yaml", daemon.DefaultConfig()); err != nil {
+	if err := printConfig(&b, "x.yaml", config.Default()); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.HasPrefix(b.String(), "# attestd ") || !strings.Contains(b.String(), "x.yaml") {

@@ -17,6 +17,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/cpam/attestd/config"
 	"github.com/cpam/attestd/daemon"
 	"github.com/cpam/attestd/inbox"
 	"github.com/cpam/attestd/internal/loadgen"
@@ -63,7 +64,7 @@ func cmdDemo(c *command, args []string) error {
 		return err
 	}
 	defer os.RemoveAll(tmp)
-	cfg.Store = daemon.StoreConfig{Driver: "sqlite", DSN: filepath.Join(tmp, "attestd.db")}
+	cfg.Store = config.StoreConfig{Driver: "sqlite", DSN: filepath.Join(tmp, "attestd.db")}
 	access, err := demoWeb(&cfg, *httpAddr, tmp, !*once)
 	if err != nil {
 		return err
@@ -113,7 +114,7 @@ func cmdDemo(c *command, args []string) error {
 
 // startDemoDaemon runs the daemon with the registry reg in the background
 // and returns once it has imported it; the channel gives serve's error.
-func startDemoDaemon(ctx context.Context, cfg daemon.Config, reg *store.Registry, o serveOptions) (<-chan error, error) {
+func startDemoDaemon(ctx context.Context, cfg config.Config, reg *store.Registry, o serveOptions) (<-chan error, error) {
 	serveErr := make(chan error, 1)
 	ready := make(chan struct{})
 	o.ready = func(db *store.DB) {
@@ -184,9 +185,9 @@ func (r *demoReport) follow(results <-chan daemon.Result, serveErr <-chan error,
 
 // demoConfig is the embedded default: the trust settings of the samples'
 // expected.json, or those of --config.
-func demoConfig(file string) (daemon.Config, error) {
+func demoConfig(file string) (config.Config, error) {
 	cfg := loadgen.SampleConfig(nil)
-	cfg.IMAP.PollInterval = daemon.Duration(2 * time.Second)
+	cfg.IMAP.PollInterval = config.Duration(2 * time.Second)
 	cfg.IMAP.Username = demoUser
 	if file != "" {
 		fileCfg, err := loadConfig(file)

@@ -7,7 +7,7 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/cpam/attestd/daemon"
+	"github.com/cpam/attestd/config"
 	"github.com/cpam/attestd/rules"
 	"github.com/cpam/attestd/seal"
 	"github.com/cpam/attestd/web"
@@ -25,7 +25,7 @@ type demoAccess struct {
 // operator, a viewer and an API client whose secrets are random, and,
 // unless the configuration has a signing key, signs the attestations with
 // a key made in dir, which /verify trusts.
-func demoWeb(cfg *daemon.Config, addr, dir string, on bool) (demoAccess, error) {
+func demoWeb(cfg *config.Config, addr, dir string, on bool) (demoAccess, error) {
 	if !on {
 		return demoAccess{}, nil
 	}
@@ -39,11 +39,11 @@ func demoWeb(cfg *daemon.Config, addr, dir string, on bool) (demoAccess, error) 
 		return a, err
 	}
 	cfg.HTTP.Address, cfg.HTTP.InsecureCookies = addr, true
-	cfg.Console.Users = []daemon.ConsoleUser{
-		{Name: "operateur", Role: daemon.RoleOperator, PasswordHash: opHash},
-		{Name: "lecteur", Role: daemon.RoleViewer, PasswordHash: viewHash},
+	cfg.Console.Users = []config.ConsoleUser{
+		{Name: "operateur", Role: config.RoleOperator, PasswordHash: opHash},
+		{Name: "lecteur", Role: config.RoleViewer, PasswordHash: viewHash},
 	}
-	cfg.API.Clients = []daemon.APIClient{{Name: "demo", TokenSHA256: web.TokenSHA256(a.token)}}
+	cfg.API.Clients = []config.APIClient{{Name: "demo", TokenSHA256: web.TokenSHA256(a.token)}}
 	if cfg.Signing.KeyFile != "" {
 		return a, nil
 	}

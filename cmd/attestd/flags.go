@@ -8,7 +8,7 @@ import (
 	"io"
 	"os"
 
-	"github.com/cpam/attestd/daemon"
+	"github.com/cpam/attestd/config"
 	"github.com/cpam/attestd/rules"
 	"github.com/cpam/attestd/store"
 )
@@ -67,8 +67,8 @@ func configHelp(uses string) string {
 
 // loadConfig reads and checks a configuration file; whatever is wrong
 // with it is a configuration error (exit status 78).
-func loadConfig(path string) (daemon.Config, error) {
-	cfg, err := daemon.LoadConfig(path)
+func loadConfig(path string) (config.Config, error) {
+	cfg, err := config.Load(path)
 	return cfg, configError(err)
 }
 

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"os"
 	"os/exec"
@@ -20,7 +21,13 @@ var binary string
 
 const testVersion, testRevision = "0.0.0-test", "0123456789ab"
 
+// TestMain builds attestd once for the tests that run it, unless -short:
+// then it builds nothing and those tests skip (attestd).
 func TestMain(m *testing.M) {
+	flag.Parse()
+	if testing.Short() {
+		os.Exit(m.Run())
+	}
 	dir, err := os.MkdirTemp("", "attestd-cmd-test-")
 	if err != nil {
 		panic(err)
@@ -40,6 +47,9 @@ func TestMain(m *testing.M) {
 // attestd runs the binary and returns its exit status, stdout and stderr.
 func attestd(t *testing.T, args ...string) (int, string, string) {
 	t.Helper()
+	if binary == "" {
+		t.Skip("-short: the attestd binary is not built")
+	}
 	cmd := exec.Command(binary, args...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr

@@ -3,6 +3,7 @@ package main
 import (
 	"log/slog"
 
+	"github.com/cpam/attestd/config"
 	"github.com/cpam/attestd/daemon"
 	"github.com/cpam/attestd/metrics"
 	"github.com/cpam/attestd/store"
@@ -12,7 +13,7 @@ import (
 // and returns the daemon's observer and a function that stops serving.
 // Without an address it returns a nil observer, nothing measured, unless
 // the console (http.address) shows the metrics on its dashboard.
-func startMetrics(cfg daemon.Config, db *store.DB, log *slog.Logger) (daemon.Observer, func(), error) {
+func startMetrics(cfg config.Config, db *store.DB, log *slog.Logger) (daemon.Observer, func(), error) {
 	if cfg.Metrics.Address == "" && cfg.HTTP.Address == "" {
 		return nil, func() {}, nil
 	}

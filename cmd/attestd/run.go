@@ -10,6 +10,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/cpam/attestd/config"
 	"github.com/cpam/attestd/daemon"
 	"github.com/cpam/attestd/rules"
 	"github.com/cpam/attestd/store"
@@ -32,7 +33,7 @@ func cmdRun(c *command, args []string) error {
 		return usageErrorf("unexpected argument %q", fs.Arg(0))
 	}
 	if *level != "" {
-		if _, err := (daemon.LogConfig{Level: *level}).SlogLevel(); err != nil {
+		if _, err := (config.LogConfig{Level: *level}).SlogLevel(); err != nil {
 			return usageErrorf("--log-level %w", err)
 		}
 	}
@@ -61,13 +62,13 @@ func cmdRun(c *command, args []string) error {
 
 // newLogger makes the JSON logger of a command at the configured level, or
 // at flagLevel when the flag is set.
-func newLogger(w io.Writer, lc daemon.LogConfig, flagLevel string) (*slog.Logger, error) {
+func newLogger(w io.Writer, lc config.LogConfig, flagLevel string) (*slog.Logger, error) {
 	lv, err := lc.SlogLevel()
 	if err != nil {
 		return nil, configError(fmt.Errorf("config: log.level: %w", err))
 	}
 	if flagLevel != "" { // checked by the caller
-		lv, _ = daemon.LogConfig{Level: flagLevel}.SlogLevel()
+		lv, _ = config.LogConfig{Level: flagLevel}.SlogLevel()
 	}
 	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: lv})), nil
 }
@@ -89,7 +90,7 @@ type serveOptions struct {
 }
 
 // serve opens the store, builds the daemon and runs it until ctx is done.
-func serve(ctx context.Context, cfg daemon.Config, o serveOptions) error {
+func serve(ctx context.Context, cfg config.Config, o serveOptions) error {
 	replies, err := reply.LoadReplies(cfg.Templates)
 	if err != nil {
 		return configError(fmt.Errorf("config: templates: %w", err))

@@ -6,6 +6,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/cpam/attestd/config"
 	"github.com/cpam/attestd/daemon"
 	"github.com/cpam/attestd/metrics"
 	"github.com/cpam/attestd/store"
@@ -14,7 +15,7 @@ import (
 
 // startWeb serves the console and the API on cfg.HTTP.Address, when set,
 // and returns the function that stops it (issue 13).
-func startWeb(cfg daemon.Config, db *store.DB, d *daemon.Daemon, obs daemon.Observer, o serveOptions) (func(), error) {
+func startWeb(cfg config.Config, db *store.DB, d *daemon.Daemon, obs daemon.Observer, o serveOptions) (func(), error) {
 	if cfg.HTTP.Address == "" {
 		return func() {}, nil
 	}

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cpam/attestd/config"
 	"github.com/cpam/attestd/daemon"
 	"github.com/cpam/attestd/internal/acceptance"
 	"github.com/cpam/attestd/internal/localmail"
@@ -28,17 +29,17 @@ const (
 func startDaemon(t *testing.T, imapAddr, user, password, smtpAddr string) {
 	t.Helper()
 	exp := samples.ExpectedCases()
-	cfg := daemon.DefaultConfig()
+	cfg := config.Default()
 	cfg.Service.Address = exp.ServiceAddress
 	cfg.Trust.AuthservIDs = []string{exp.TrustedAuthservID}
 	cfg.Trust.AgentDomains = exp.AgentDomains
-	cfg.Trust.Gateway = daemon.GatewayConfig{Domain: exp.GatewayDomain, Header: exp.GatewayHeader}
+	cfg.Trust.Gateway = config.GatewayConfig{Domain: exp.GatewayDomain, Header: exp.GatewayHeader}
 	cfg.IMAP.Address, cfg.IMAP.Username = imapAddr, user
-	cfg.IMAP.PollInterval = daemon.Duration(time.Second)
-	cfg.IMAP.IdleWakeup = daemon.Duration(50 * time.Millisecond)
+	cfg.IMAP.PollInterval = config.Duration(time.Second)
+	cfg.IMAP.IdleWakeup = config.Duration(50 * time.Millisecond)
 	cfg.SMTP.Address = smtpAddr
-	cfg.Outbox.RetryInitial = daemon.Duration(100 * time.Millisecond)
-	cfg.Outbox.RetryMax = daemon.Duration(time.Second)
+	cfg.Outbox.RetryInitial = config.Duration(100 * time.Millisecond)
+	cfg.Outbox.RetryMax = config.Duration(time.Second)
 
 	ctx := context.Background()
 	db, err := store.Open(ctx, "sqlite", filepath.Join(t.TempDir(), "attestd.db"))

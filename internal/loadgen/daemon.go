@@ -18,6 +18,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/cpam/attestd/config"
 	"github.com/cpam/attestd/daemon"
 	"github.com/cpam/attestd/metrics"
 	"github.com/cpam/attestd/rules"
@@ -41,29 +42,29 @@ type runningDaemon interface {
 	isolated() bool
 }
 
-// SampleConfig is daemon.DefaultConfig with the service and trust settings
+// SampleConfig is config.Default with the service and trust settings
 // that e (nil: the embedded samples/requests/expected.json) assumes: the
 // configuration of a bench run and of the demo, which pass it to the daemon
 // as mox's localserve does. The product never reads the samples.
-func SampleConfig(e *samples.Expected) daemon.Config {
+func SampleConfig(e *samples.Expected) config.Config {
 	if e == nil {
 		e = samples.ExpectedCases()
 	}
-	cfg := daemon.DefaultConfig()
+	cfg := config.Default()
 	cfg.Service.Address = e.ServiceAddress
 	cfg.Trust.AuthservIDs = []string{e.TrustedAuthservID}
 	cfg.Trust.AgentDomains = e.AgentDomains
-	cfg.Trust.Gateway = daemon.GatewayConfig{Domain: e.GatewayDomain, Header: e.GatewayHeader}
+	cfg.Trust.Gateway = config.GatewayConfig{Domain: e.GatewayDomain, Header: e.GatewayHeader}
 	return cfg
 }
 
 // benchConfig is the daemon's configuration for a run: the samples' trust
 // settings, the given mail servers, a store in dir, and no daily limits
 // (a run sends the same comptes hundreds of requests).
-func benchConfig(o Options, dir, smtpAddr string) daemon.Config {
+func benchConfig(o Options, dir, smtpAddr string) config.Config {
 	cfg := SampleConfig(o.Expected)
 	cfg.SMTP.Address = smtpAddr
-	cfg.Store = daemon.StoreConfig{Driver: "sqlite", DSN: filepath.Join(dir, "attestd.db")}
+	cfg.Store = config.StoreConfig{Driver: "sqlite", DSN: filepath.Join(dir, "attestd.db")}
 	cfg.Limits.AttestationsPerComptePerDay = 1 << 30
 	cfg.Limits.GenericRepliesPerAddressPerDay = 1 << 30
 	cfg.Workers = o.Workers
@@ -71,7 +72,7 @@ func benchConfig(o Options, dir, smtpAddr string) daemon.Config {
 }
 
 // openStore creates the run's store with the sample registry.
-func openStore(ctx context.Context, cfg daemon.Config) (*store.DB, error) {
+func openStore(ctx context.Context, cfg config.Config) (*store.DB, error) {
 	db, err := store.Open(ctx, cfg.Store.Driver, cfg.Store.DSN)
 	if err != nil {
 		return nil, err
@@ -92,7 +93,7 @@ type inProcess struct {
 	done   chan error
 }
 
-func startInProcess(ctx context.Context, cfg daemon.Config, password string, today rules.Date, log io.Writer) (*inProcess, error) {
+func startInProcess(ctx context.Context, cfg config.Config, password string, today rules.Date, log io.Writer) (*inProcess, error) {
 	db, err := openStore(ctx, cfg)
 	if err != nil {
 		return nil, err
@@ -167,7 +168,7 @@ func (t *tailBuf) String() string {
 	return string(bytes.TrimSpace(t.buf))
 }
 
-func startChild(ctx context.Context, command []string, cfg daemon.Config, password string, today rules.Date, dir string, log io.Writer) (*child, error) {
+func startChild(ctx context.Context, command []string, cfg config.Config, password string, today rules.Date, dir string, log io.Writer) (*child, error) {
 	db, err := openStore(ctx, cfg)
 	if err != nil {
 		return nil, err
@@ -178,7 +179,7 @@ func startChild(ctx context.Context, command []string, cfg daemon.Config, passwo
 		return nil, err
 	}
 	cfg.Metrics.Address = addr
-	cfg.IMAP.Secret = daemon.Secret{Env: passwordEnv}
+	cfg.IMAP.Secret = config.Secret{Env: passwordEnv}
 	text, err := yaml.Marshal(cfg)
 	if err != nil {
 		return nil, err

@@ -10,7 +10,7 @@ import (
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
 
-	"github.com/cpam/attestd/daemon"
+	"github.com/cpam/attestd/config"
 	"github.com/cpam/attestd/internal/localmail"
 )
 
@@ -23,7 +23,7 @@ type mailbox interface {
 	deliver(raw []byte) error
 	// configure points the daemon's imap section at the mailbox and
 	// returns its password.
-	configure(cfg *daemon.Config) (password string)
+	configure(cfg *config.Config) (password string)
 	close()
 }
 
@@ -50,7 +50,7 @@ func (e *embedded) deliver(raw []byte) error {
 	return err
 }
 
-func (e *embedded) configure(cfg *daemon.Config) string {
+func (e *embedded) configure(cfg *config.Config) string {
 	cfg.IMAP.Address, cfg.IMAP.Username, cfg.IMAP.TLS, cfg.IMAP.Mailbox = e.srv.Addr(), benchUser, "none", "INBOX"
 	return e.password
 }
@@ -60,12 +60,12 @@ func (e *embedded) close() { e.srv.Close() }
 // remote is the IMAP server of a configuration file: requests are delivered
 // by APPEND on a connection of the generator's own.
 type remote struct {
-	cfg      daemon.IMAPConfig
+	cfg      config.IMAPConfig
 	password string
 	c        *imapclient.Client
 }
 
-func dialRemote(cfg daemon.IMAPConfig) (*remote, error) {
+func dialRemote(cfg config.IMAPConfig) (*remote, error) {
 	pw, err := cfg.Password()
 	if err != nil {
 		return nil, fmt.Errorf("loadgen: imap password: %w", err)
@@ -106,7 +106,7 @@ func (r *remote) deliver(raw []byte) error {
 	return nil
 }
 
-func (r *remote) configure(cfg *daemon.Config) string {
+func (r *remote) configure(cfg *config.Config) string {
 	cfg.IMAP = r.cfg
 	return r.password
 }

@@ -28,7 +28,7 @@ import (
 	"io"
 	"time"
 
-	"github.com/cpam/attestd/daemon"
+	"github.com/cpam/attestd/config"
 	"github.com/cpam/attestd/rules"
 	"github.com/cpam/attestd/samples"
 )
@@ -64,7 +64,7 @@ type Options struct {
 	// server, and whose workers setting is used when Workers is 0.
 	// Replies still go to the generator's SMTP sink, and the store is a
 	// temporary SQLite with the sample registry.
-	IMAP *daemon.Config
+	IMAP *config.Config
 	// Log receives the daemon's log (JSON lines). nil: discarded.
 	Log io.Writer
 	// Timeout bounds the wait for the daemon to file everything after the

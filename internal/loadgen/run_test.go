@@ -12,7 +12,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
-	"github.com/cpam/attestd/daemon"
+	"github.com/cpam/attestd/config"
 	"github.com/cpam/attestd/internal/loadgen"
 	"github.com/cpam/attestd/samples"
 )
@@ -114,8 +114,8 @@ func TestSustainedChildProcess(t *testing.T) {
 func TestConfigRoundTrip(t *testing.T) {
 	cfg := loadgen.SampleConfig(nil)
 	cfg.IMAP.Username = "attestation@cpam.example"
-	cfg.IMAP.Secret = daemon.Secret{Env: "ATTESTD_TEST_BENCH_PW"}
-	cfg.IMAP.IdleWakeup = daemon.Duration(150 * time.Millisecond)
+	cfg.IMAP.Secret = config.Secret{Env: "ATTESTD_TEST_BENCH_PW"}
+	cfg.IMAP.IdleWakeup = config.Duration(150 * time.Millisecond)
 	cfg.Metrics.Address = "127.0.0.1:9464"
 	cfg.Workers = 3
 	t.Setenv("ATTESTD_TEST_BENCH_PW", "x")
@@ -123,7 +123,7 @@ func TestConfigRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	back, err := daemon.ParseConfig(text)
+	back, err := config.Parse(text)
 	if err != nil {
 		t.Fatalf("%v\n%s", err, text)
 	}

@@ -1,4 +1,4 @@
-package main
+package e2e
 
 import (
 	"encoding/json"
@@ -12,7 +12,7 @@ import (
 // withoutMessageID is a sample request with its Message-ID header removed.
 func withoutMessageID(t *testing.T, name string) []byte {
 	t.Helper()
-	raw, err := os.ReadFile(filepath.Join("../../samples/requests", name))
+	raw, err := os.ReadFile(filepath.Join("../samples/requests", name))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,13 +1,11 @@
-package daemon
+package config
 
 import (
 	"fmt"
-	"log/slog"
 	"os"
 
 	"github.com/cpam/attestd/pades"
 	"github.com/cpam/attestd/seal"
-	"github.com/cpam/attestd/templates/attestation"
 )
 
 // SigningConfig is the `signing` section: the key that signs the 2D code of
@@ -75,37 +73,10 @@ func (c SigningConfig) Signer() (*seal.Signer, error) {
 // checkSigning validates the signing section by reading its key.
 func (c *Config) checkSigning() error {
 	if _, err := c.Signing.Signer(); err != nil {
-		return &ConfigError{Key: "signing.key_file", Problem: err.Error()}
+		return &Error{Key: "signing.key_file", Problem: err.Error()}
 	}
 	if _, err := c.Signing.DocumentSigner(); err != nil {
-		return &ConfigError{Key: "signing.pdf_certificate", Problem: err.Error()}
+		return &Error{Key: "signing.pdf_certificate", Problem: err.Error()}
 	}
 	return nil
-}
-
-// signingRenderer is the PDF renderer of the configuration: signing when
-// signing.key_file is set. It says once in the log which.
-func signingRenderer(c SigningConfig, log *slog.Logger) (*attestation.PDFRenderer, error) {
-	pdf, err := attestation.NewPDFRenderer()
-	if err != nil {
-		return nil, err
-	}
-	s, err := c.Signer()
-	if err != nil {
-		return nil, fmt.Errorf("config: signing: %w", err)
-	}
-	ds, err := c.DocumentSigner()
-	if err != nil {
-		return nil, fmt.Errorf("config: signing.pdf_certificate: %w", err)
-	}
-	if ds != nil {
-		log.Info("attestation PDFs carry a PAdES signature")
-		pdf = pdf.WithDocumentSigner(ds)
-	}
-	if s == nil {
-		log.Info("attestations carry no signed 2D code: signing.key_file is not set")
-		return pdf, nil
-	}
-	log.Info("attestations carry a signed 2D code", "key_id", s.KeyID())
-	return pdf.WithSigner(s), nil
 }

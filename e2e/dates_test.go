@@ -1,9 +1,10 @@
-package main
+package e2e
 
 import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/cpam/attestd/internal/pdftext"
+	"github.com/emersion/go-message/mail"
 
 	"github.com/cpam/attestd/internal/localmail"
 	"github.com/cpam/attestd/samples"
@@ -100,7 +102,7 @@ func TestRunTodayDatesThePDF(t *testing.T) {
 	}
 	defer smtpSrv.Close()
 	dir := t.TempDir()
-	registry, err := filepath.Abs("../../samples/registry.json")
+	registry, err := filepath.Abs("../samples/registry.json")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -115,7 +117,7 @@ registry: {import_on_start: %q}
 		t.Fatal(err)
 	}
 	var logs bytes.Buffer
-	daemon := exec.Command(binary, "run", "--config", filepath.Join(dir, "attestd.yaml"), "--today", "2026-11-25")
+	daemon := exec.Command(needBinary(t), "run", "--config", filepath.Join(dir, "attestd.yaml"), "--today", "2026-11-25")
 	daemon.Env = append(os.Environ(), "ATTESTD_TEST_RUN_PASSWORD=secret")
 	daemon.Stdout, daemon.Stderr = &logs, &logs
 	if err := daemon.Start(); err != nil {
@@ -140,9 +142,39 @@ registry: {import_on_start: %q}
 		daemon.Wait()
 		t.Fatalf("no reply reached the SMTP server: %v\n%s", err, logs.String())
 	}
-	atts, err := attachments(msgs[0].Raw)
-	if err != nil || len(atts) != 1 {
-		t.Fatalf("reply attachments %d, %v", len(atts), err)
+	name, pdf := onlyAttachment(t, msgs[0].Raw)
+	checkIssuedOn25Nov(t, name, pdf)
+}
+
+// onlyAttachment returns the name and content of the one file attached to
+// a reply, and fails the test when there is not exactly one.
+func onlyAttachment(t *testing.T, raw []byte) (string, []byte) {
+	t.Helper()
+	r, err := mail.CreateReader(bytes.NewReader(raw))
+	if err != nil {
+		t.Fatal(err)
 	}
-	checkIssuedOn25Nov(t, atts[0].name, atts[0].data)
+	defer r.Close()
+	var names []string
+	var data []byte
+	for {
+		p, err := r.NextPart()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if h, ok := p.Header.(*mail.AttachmentHeader); ok {
+			name, _ := h.Filename()
+			names = append(names, name)
+			if data, err = io.ReadAll(p.Body); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if len(names) != 1 {
+		t.Fatalf("reply attachments %v, want one", names)
+	}
+	return names[0], data
 }

@@ -1,0 +1,186 @@
+package queue
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/cpam/attestd/outbox"
+	"github.com/cpam/attestd/store"
+)
+
+// Deliver makes one attempt at a stored reply and records what happened,
+// unless another goroutine is delivering it or it was settled or
+// rescheduled meanwhile (it is read again first). It returns the reply's
+// state afterwards: store.OutboxPending while it waits (for a retry, or
+// for the goroutine that has it), store.OutboxSent or
+// store.OutboxPermanent.
+//
+// SMTP has no way to ask the relay afterwards whether it took a reply.
+// With a sent journal (outbox.journal, see journal) the reply is noted the
+// instant its final dot is out, and a restart records it instead of
+// sending it again: it goes out twice only if the process dies between
+// those two writes. Without one, the window is the store write of
+// MarkSent, which comes right after the hand-over and is retried at once.
+// Either way a reply whose acceptance could not be recorded is never
+// handed over again by this process, only recorded.
+func (q *Queue) Deliver(ctx context.Context, it *store.OutboxItem) string {
+	if !q.flight.startSend(it.ID) {
+		return store.OutboxPending
+	}
+	defer q.flight.endSend(it.ID)
+	cur, err := q.store.OutboxForClaim(ctx, it.ClaimID)
+	switch {
+	case err != nil:
+		q.log.Warn("outbox: cannot read the reply, will retry", "outbox_id", it.ID, "err", err)
+		return store.OutboxPending
+	case cur == nil || cur.ID != it.ID:
+		return store.OutboxPending // a claim has one reply: not reached
+	case cur.State != store.OutboxPending:
+		return cur.State
+	}
+	now := q.now()
+	if cur.NextAttempt.After(now) {
+		return store.OutboxPending // rescheduled since it was listed
+	}
+	if q.flight.isUnrecorded(cur.ID) {
+		return q.recordSent(ctx, cur.ID)
+	}
+	err = q.handOver(ctx, cur)
+	if err == nil {
+		return q.recordSent(ctx, cur.ID)
+	}
+	if next, ok := q.retry.Next(cur.Attempts+1, now); ok && outbox.IsTemporary(err) {
+		q.log.Warn("outbox: temporary failure, will retry", "outbox_id", cur.ID, "attempt", cur.Attempts+1, "next", next, "err", err)
+		q.obs.ReplyDeferred(relayAnswered(err))
+		if err := q.store.MarkRetry(ctx, cur.ID, err.Error(), next); err != nil {
+			q.log.Error("outbox: cannot record the retry", "outbox_id", cur.ID, "err", err)
+		}
+		return store.OutboxPending
+	}
+	q.log.Error("outbox: permanent failure, not retried; see `attestd outbox list`", "outbox_id", cur.ID, "err", err)
+	q.obs.ReplyRefused()
+	if err := q.store.MarkPermanent(ctx, cur.ID, err.Error(), now); err != nil {
+		q.log.Error("outbox: cannot record the permanent failure", "outbox_id", cur.ID, "err", err)
+		return store.OutboxPending
+	}
+	return store.OutboxPermanent
+}
+
+// relayAnswered reports whether a failed send got an SMTP reply at all: a
+// 4xx means the relay is there but busy, a network error that it is not.
+func relayAnswered(err error) bool {
+	var se *outbox.SendError
+	return errors.As(err, &se) && se.Code != 0
+}
+
+// recordSent records a reply the relay accepted, trying a few times at
+// once: until it is recorded, a restart would send it again.
+func (q *Queue) recordSent(ctx context.Context, id int64) string {
+	var err error
+	for try := range 4 {
+		if err = q.store.MarkSent(ctx, id, q.now()); err == nil {
+			q.flight.setUnrecorded(id, false)
+			q.journalRecorded(id)
+			q.obs.ReplySent()
+			return store.OutboxSent
+		}
+		q.log.Warn("outbox: cannot record a sent reply yet, trying again", "outbox_id", id, "try", try+1, "err", err)
+		if !sleep(ctx, 50*time.Millisecond<<try) {
+			break
+		}
+	}
+	q.flight.setUnrecorded(id, true)
+	q.log.Error("outbox: reply sent but not recorded; recorded at the next retry, sent again only if attestd stops before",
+		"outbox_id", id, "err", err)
+	return store.OutboxPending
+}
+
+// hookMailer is a Mailer that calls back the instant the message is handed
+// to the relay ([outbox.Sender.SendWithHook]).
+type hookMailer interface {
+	SendWithHook(ctx context.Context, from string, to []string, raw []byte, afterDot func()) error
+}
+
+// handOver gives one reply to the mailer. With a sent journal and a mailer
+// that can say when the final dot is out, the reply is noted in the
+// journal at that instant, and the note cancelled if the relay refuses it.
+func (q *Queue) handOver(ctx context.Context, it *store.OutboxItem) error {
+	hm, ok := q.mailer.(hookMailer)
+	if q.journal == nil || !ok {
+		return q.mailer.Send(ctx, it.From, it.To, it.Raw)
+	}
+	note, done := q.journal.prepare(it.ID)
+	err := hm.SendWithHook(ctx, it.From, it.To, it.Raw, note)
+	handed, jerr := done()
+	if jerr != nil {
+		q.log.Warn("outbox: cannot note a reply in the sent journal; a crash before it is recorded would send it again", "outbox_id", it.ID, "err", jerr)
+	}
+	if err != nil && handed {
+		if jerr := q.journal.refused(it.ID); jerr != nil {
+			q.log.Error("outbox: cannot cancel a refused reply in the sent journal; a restart would record it as sent: check outbox.journal and `attestd outbox retry`",
+				"outbox_id", it.ID, "err", jerr)
+		}
+	}
+	return err
+}
+
+// journalRecorded tells the journal that the store has recorded reply id.
+func (q *Queue) journalRecorded(id int64) {
+	if q.journal == nil {
+		return
+	}
+	if err := q.journal.recorded(id); err != nil {
+		q.log.Warn("outbox: cannot compact the sent journal, will try again", "err", err)
+	}
+}
+
+// Recover records as sent the replies that the journal says a previous
+// run handed to the relay, before anything is sent: the relay has them,
+// only the store did not know. One the store cannot record now is never
+// sent by this process, only recorded by the outbox job. Call it once,
+// before the first Handle or Deliver.
+func (q *Queue) Recover(ctx context.Context) {
+	if q.journal == nil {
+		return
+	}
+	for _, id := range q.handedBefore {
+		err := q.store.MarkSent(ctx, id, q.now())
+		switch {
+		case err == nil:
+			q.log.Info("outbox: a reply handed to the relay before the last stop is recorded as sent, not sent again", "outbox_id", id)
+			q.journalRecorded(id)
+		case errors.Is(err, store.ErrWrongState), errors.Is(err, store.ErrNotFound):
+			q.journalRecorded(id) // settled already (or purged): nothing to do
+		default:
+			q.flight.setUnrecorded(id, true)
+			q.log.Warn("outbox: cannot record yet a reply handed to the relay before the last stop; recorded at the next retry, not sent again",
+				"outbox_id", id, "err", err)
+		}
+	}
+	q.handedBefore = nil
+	if err := q.journal.compact(); err != nil {
+		q.log.Warn("outbox: cannot compact the sent journal, will try again", "err", err)
+	}
+}
+
+// RetryDue delivers the replies whose next attempt is due, until stop is
+// done; a reply it starts is finished under work. It returns how many
+// were settled (sent or failed for good): their messages may be filed.
+func (q *Queue) RetryDue(stop, work context.Context) int {
+	items, err := q.store.DueOutbox(work, q.now(), 50)
+	if err != nil {
+		q.log.Warn("outbox: cannot read due replies, will try again", "err", err)
+		return 0
+	}
+	settled := 0
+	for i := range items {
+		if stop.Err() != nil {
+			break
+		}
+		if q.Deliver(work, &items[i]) != store.OutboxPending {
+			settled++
+		}
+	}
+	return settled
+}

@@ -1,0 +1,107 @@
+package store
+
+import (
+	"context"
+	"time"
+)
+
+// The roles *DB plays, one interface each, so that a caller names what it
+// needs (the queue: Ledger and Outbox; the decision: Counts; the retention
+// job: Retention; the HTTP API: Calls; the console's retry: Reopen) and a test can stand in for one role. Every method is
+// safe for concurrent use; on SQLite the writes of one process queue at a
+// write gate where MarkSent goes first (see writeGate). The *DB methods'
+// comments say more.
+
+// Ledger is the record of every message seen (SPEC section 8). A message
+// goes Claim, RecordDecision, MarkDone, each its own transaction, so that
+// a crash anywhere resumes without losing the message or answering twice.
+type Ledger interface {
+	// Claim records that the message at key was seen and counts the
+	// attempt, in one transaction, before anything is done with it. It
+	// returns the message's claim, new or existing: a message known under
+	// another key (same messageID) comes back with Duplicate set. Attempts
+	// grows only while the claim is undecided, so calling Claim again to
+	// re-read a decided claim is harmless. raw nil is kept as empty.
+	Claim(ctx context.Context, key MessageKey, messageID string, raw []byte) (*Claim, error)
+	// RecordDecision stores the outcome and the reply (if any) of a claimed
+	// message together, the reply pending and due at now, or changes
+	// nothing. On a claim already decided it changes nothing and returns an
+	// error wrapping ErrAlreadyDecided; on an unknown one, ErrNotFound.
+	RecordDecision(ctx context.Context, claimID int64, d Decision, now time.Time) error
+	// MarkDone records that the message of a decided claim is in its
+	// folder. Again on a done claim: nil. On an undecided claim:
+	// ErrWrongState; on an unknown one: ErrNotFound.
+	MarkDone(ctx context.Context, claimID int64, now time.Time) error
+	// Unfinished returns the claims first made in mailbox that are not done
+	// (claimed or decided), oldest first: what a restart resumes.
+	Unfinished(ctx context.Context, mailbox string) ([]Claim, error)
+}
+
+// Outbox is the durable outbox: the replies RecordDecision stored, each
+// pending until sent or failed for good. Every change is guarded by the
+// state: a reply settled meanwhile is never changed again.
+type Outbox interface {
+	// OutboxForClaim returns the reply of a claim with its content, or
+	// nil, nil when the decision had none.
+	OutboxForClaim(ctx context.Context, claimID int64) (*OutboxItem, error)
+	// DueOutbox returns up to limit pending replies due at now, the longest
+	// waiting first, with their content.
+	DueOutbox(ctx context.Context, now time.Time, limit int) ([]OutboxItem, error)
+	// MarkSent records that the relay accepted a pending reply and counts
+	// the attempt. Again on a sent reply: nil. Otherwise ErrWrongState
+	// (the reply failed for good meanwhile) or ErrNotFound.
+	MarkSent(ctx context.Context, id int64, now time.Time) error
+	// MarkRetry counts a failed attempt at a pending reply and sets when to
+	// try next. On a reply no longer pending: ErrWrongState.
+	MarkRetry(ctx context.Context, id int64, errText string, next time.Time) error
+	// MarkPermanent records that a pending reply failed for good (SMTP 5xx,
+	// attempts exhausted) and counts the attempt; only an operator's
+	// RetryOutbox makes it pending again. Again on such a reply: nil.
+	MarkPermanent(ctx context.Context, id int64, errText string, now time.Time) error
+}
+
+// Counts are the counts the rate limits read (SPEC section 7).
+type Counts interface {
+	// CountIssuedSince counts the attestations issued to compteID decided
+	// at or after since.
+	CountIssuedSince(ctx context.Context, compteID string, since time.Time) (int, error)
+	// CountGenericSince counts the generic replies to address (compared
+	// without case) decided at or after since.
+	CountGenericSince(ctx context.Context, address string, since time.Time) (int, error)
+}
+
+// Retention forgets the content of old messages.
+type Retention interface {
+	// PurgeRaw removes the raw content of the requests done before before,
+	// and of their replies once not pending; outcomes, references and
+	// counts stay. It returns how many requests lost their content.
+	PurgeRaw(ctx context.Context, before time.Time) (int64, error)
+}
+
+// Calls records the calls of the HTTP API in the ledger (issue 13).
+type Calls interface {
+	// RecordCall records one API call as a claim already done, without
+	// raw content, under callID (unique, "api:<random>"); an Issued
+	// decision counts toward the compte's rate limit as a mailed one does.
+	RecordCall(ctx context.Context, callID string, d Decision, now time.Time) (int64, error)
+}
+
+// Reopen is what an operator's retry needs of the ledger.
+type Reopen interface {
+	// EntryByID returns one ledger row with its raw message (nil once
+	// purged); an unknown id gives ErrNotFound.
+	EntryByID(ctx context.Context, id int64) (*Entry, []byte, error)
+	// ReopenClaim makes a handled message filed in one of folders
+	// undecided again and writes the audit entry, in one transaction; a
+	// claim whose reply still waits is refused with ErrWrongState.
+	ReopenClaim(ctx context.Context, claimID int64, folders []string, e AuditEntry) error
+}
+
+var (
+	_ Calls     = (*DB)(nil)
+	_ Reopen    = (*DB)(nil)
+	_ Ledger    = (*DB)(nil)
+	_ Outbox    = (*DB)(nil)
+	_ Counts    = (*DB)(nil)
+	_ Retention = (*DB)(nil)
+)
