@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/cpam/attestd/daemon"
+	"github.com/cpam/attestd/identity"
 	"github.com/cpam/attestd/rules"
 )
 
@@ -39,15 +40,15 @@ func TestTrustedFailureNeverForgedIntoPass(t *testing.T) {
 	r := newTrustRun(t, cfg, daemon.Options{})
 	const agent = "referent.pfs@cpam-partenaire.example"
 	channels := []struct {
-		channel daemon.Channel
+		channel identity.Channel
 		from    string
 		req     request
 	}{
-		{daemon.ChannelDirect, "eva.dupont@example.org", request{
+		{identity.ChannelDirect, "eva.dupont@example.org", request{
 			body: "Bonjour, pouvez-vous m'envoyer mon attestation de droits ? Eva Dupont\n"}},
-		{daemon.ChannelAgent, agent, request{subject: "TR: attestation de droits NIR " + nirEva,
+		{identity.ChannelAgent, agent, request{subject: "TR: attestation de droits NIR " + nirEva,
 			body: "Bonjour,\nDemande transmise pour l'assurée ci-dessus.\nL'agent\n"}},
-		{daemon.ChannelGateway, gatewayAdr, request{headers: []string{"X-Ameli-NIR: " + nirBenoit},
+		{identity.ChannelGateway, gatewayAdr, request{headers: []string{"X-Ameli-NIR: " + nirBenoit},
 			body: "Message de l'assuré :\nBonjour, je souhaite l'attestation de droits de ma fille Léa. Merci\n"}},
 	}
 	for _, ch := range channels {

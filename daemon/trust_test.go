@@ -13,7 +13,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cpam/attestd/config"
 	"github.com/cpam/attestd/daemon"
+	"github.com/cpam/attestd/identity"
 	"github.com/cpam/attestd/internal/pdftext"
 	"github.com/cpam/attestd/mailauth/dkimtest"
 	"github.com/cpam/attestd/rules"
@@ -27,14 +29,14 @@ import (
 // only to an address on file, the gateway or an agent, and none in the log.
 type trustRun struct {
 	env *localEnv
-	cfg daemon.Config
+	cfg config.Config
 	d   *running   // the daemon running now
 	all []*running // every daemon started, for the log check
 	pd  *personalData
 	seq atomic.Int64
 }
 
-func newTrustRun(t *testing.T, cfg daemon.Config, o daemon.Options) *trustRun {
+func newTrustRun(t *testing.T, cfg config.Config, o daemon.Options) *trustRun {
 	t.Helper()
 	env := newLocalEnv(t)
 	r := &trustRun{env: env, cfg: cfg, pd: newPersonalData(t)}
@@ -227,7 +229,7 @@ func TestGatewaySignedOverNIRHeader(t *testing.T) {
 		if got := pdfBeneficiaries(t, m); !slices.Equal(got, []string{"LÉA"}) {
 			t.Errorf("attestation for %v, want LÉA", got)
 		}
-		if res.Channel != daemon.ChannelGateway {
+		if res.Channel != identity.ChannelGateway {
 			t.Errorf("channel %s", res.Channel)
 		}
 	})
@@ -289,7 +291,7 @@ func TestLookAlikeAgentDomains(t *testing.T) {
 			res, rs := r.send(t, raw)
 			m := expectReply(t, res, rs, rules.SenderUnknown, from)
 			checkNoPersonalData(t, r.pd, m)
-			if res.Channel != daemon.ChannelDirect {
+			if res.Channel != identity.ChannelDirect {
 				t.Errorf("channel %s, want direct", res.Channel)
 			}
 		})
@@ -360,7 +362,7 @@ func TestAgentNIRs(t *testing.T) {
 		if got := pdfBeneficiaries(t, m); !slices.Equal(got, []string{"EVA"}) {
 			t.Errorf("attestation for %v, want EVA", got)
 		}
-		if res.Channel != daemon.ChannelAgent {
+		if res.Channel != identity.ChannelAgent {
 			t.Errorf("channel %s", res.Channel)
 		}
 	})
