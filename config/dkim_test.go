@@ -1,81 +1,19 @@
 package config_test
 
 import (
-	"bytes"
-	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
 	"encoding/base64"
-	"encoding/pem"
 	"errors"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
 
-	"github.com/emersion/go-msgauth/dkim"
-
 	"github.com/cpam/attestd/config"
+	"github.com/cpam/attestd/mailauth/dkimtest"
 )
-
-// writePEM writes a private key file and returns its path.
-func writePEM(t *testing.T, blockType string, der []byte) string {
-	t.Helper()
-	path := filepath.Join(t.TempDir(), "dkim.pem")
-	if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: blockType, Bytes: der}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return path
-}
-
-// ed25519KeyFile writes an Ed25519 key as PKCS#8 and returns the file and
-// the DKIM record of its public half.
-func ed25519KeyFile(t *testing.T) (path, record string) {
-	t.Helper()
-	pub, priv, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	der, err := x509.MarshalPKCS8PrivateKey(priv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return writePEM(t, "PRIVATE KEY", der), "v=DKIM1; k=ed25519; p=" + base64.StdEncoding.EncodeToString(pub)
-}
-
-// verifyReply checks that raw carries one DKIM signature of domain that
-// verifies with record, covering the headers a reader relies on.
-func verifyReply(t *testing.T, raw []byte, domain, selector, record string) {
-	t.Helper()
-	vs, err := dkim.VerifyWithOptions(bytes.NewReader(raw), &dkim.VerifyOptions{
-		LookupTXT: func(name string) ([]string, error) {
-			if name != selector+"._domainkey."+domain {
-				return nil, errors.New("no key at " + name)
-			}
-			return []string{record}, nil
-		},
-	})
-	if err != nil {
-		t.Fatalf("verify: %v", err)
-	}
-	if len(vs) != 1 {
-		t.Fatalf("%d DKIM signatures, want 1", len(vs))
-	}
-	v := vs[0]
-	if v.Err != nil {
-		t.Errorf("the signature does not verify: %v", v.Err)
-	}
-	if v.Domain != domain {
-		t.Errorf("signed for %q, want %q", v.Domain, domain)
-	}
-	for _, h := range []string{"from", "to", "subject", "message-id", "x-attestation-outcome"} {
-		if !slices.ContainsFunc(v.HeaderKeys, func(k string) bool { return strings.EqualFold(k, h) }) {
-			t.Errorf("the signature does not cover %s (h=%v)", h, v.HeaderKeys)
-		}
-	}
-}
 
 func TestDKIMKeyFiles(t *testing.T) {
 	rsaKey, err := rsa.GenerateKey(rand.Reader, 2048)
@@ -91,10 +29,10 @@ func TestDKIMKeyFiles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	edPath, edRecord := ed25519KeyFile(t)
+	edPath, edRecord := dkimtest.KeyFile(t)
 	for name, tc := range map[string]struct{ path, record string }{
-		"RSA, PKCS#1":     {writePEM(t, "RSA PRIVATE KEY", x509.MarshalPKCS1PrivateKey(rsaKey)), rsaRecord},
-		"RSA, PKCS#8":     {writePEM(t, "PRIVATE KEY", pkcs8), rsaRecord},
+		"RSA, PKCS#1":     {dkimtest.WritePEM(t, "RSA PRIVATE KEY", x509.MarshalPKCS1PrivateKey(rsaKey)), rsaRecord},
+		"RSA, PKCS#8":     {dkimtest.WritePEM(t, "PRIVATE KEY", pkcs8), rsaRecord},
 		"Ed25519, PKCS#8": {edPath, edRecord},
 	} {
 		t.Run(name, func(t *testing.T) {
@@ -108,7 +46,7 @@ func TestDKIMKeyFiles(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			verifyReply(t, raw, "cpam.example", "s1", tc.record)
+			dkimtest.VerifyReply(t, raw, "cpam.example", "s1", tc.record)
 		})
 	}
 	if sign, err := (config.DKIMConfig{}).Signer(); sign != nil || err != nil {
@@ -118,8 +56,8 @@ func TestDKIMKeyFiles(t *testing.T) {
 
 func TestDKIMConfigCheck(t *testing.T) {
 	t.Setenv("ATTESTD_TEST_IMAP_PASSWORD", "secret")
-	good, _ := ed25519KeyFile(t)
-	ecdsaLike := writePEM(t, "EC PRIVATE KEY", []byte{1, 2, 3})
+	good, _ := dkimtest.KeyFile(t)
+	ecdsaLike := dkimtest.WritePEM(t, "EC PRIVATE KEY", []byte{1, 2, 3})
 	garbage := filepath.Join(t.TempDir(), "garbage.pem")
 	if err := os.WriteFile(garbage, []byte("not a key"), 0o600); err != nil {
 		t.Fatal(err)

@@ -45,7 +45,12 @@ func newPersonalData(t testing.TB) *personalData {
 	t.Helper()
 	p := &personalData{}
 	months := []string{"", "janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre", "novembre", "décembre"}
-	for _, c := range sampleRegistry(t).comptes {
+	reg, err := samples.ParsedRegistry()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range reg.Comptes {
+		c := &reg.Comptes[i]
 		add := func(what string, words []string, exact string) {
 			p.secrets = append(p.secrets, secret{compte: c.ID, what: what, words: words, exact: exact})
 		}

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/cpam/attestd/identity"
+	"github.com/cpam/attestd/internal/testkit"
 	"github.com/cpam/attestd/request"
 	"github.com/cpam/attestd/rules"
 	"github.com/cpam/attestd/samples"
@@ -58,38 +59,6 @@ func (m *memRegistry) CompteByNIR(_ context.Context, nir string) (*rules.Compte,
 	return nil, nil
 }
 
-// The sample NIRs the tests use.
-const (
-	nirEva     = "290107511104250"
-	nirBenoit  = "185066912308738"
-	nirLea     = "215036912324511"
-	nirLucas   = "115036912324660"
-	nirMarie   = "293082A00401264"
-	nirThomas  = "181046912330284"
-	agentAddr  = "agent.martin@agents.cpam.example"
-	gatewayAdr = "messagerie@messagerie.ameli.example"
-)
-
-// unknownNIR is a NIR whose key checks and that no one in the registry has.
-func unknownNIR(t testing.TB) string {
-	t.Helper()
-	const body = "1850175123456"
-	key, err := rules.NIRKey(body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return body + key
-}
-
-// wrongKey returns nir with a key that does not check.
-func wrongKey(nir string) string {
-	k := nir[13:]
-	if k == "00" {
-		return nir[:13] + "01"
-	}
-	return nir[:13] + "00"
-}
-
 func newIdentifier(reg identity.Registry) *identity.Identifier {
 	return &identity.Identifier{
 		Registry: reg, AgentDomains: []string{"agents.cpam.example"}, AgentAddresses: []string{"referent@cpam.example"},
@@ -139,7 +108,7 @@ func TestIdentifyDirect(t *testing.T) {
 		{"shared, by first name", identity.Assertions{From: "famille.rousseau@example.com", Authenticated: true,
 			AuthorNames: []string{"Julie"}}, "", "C-JULIE", "famille.rousseau@example.com"},
 		{"shared, by NIR", identity.Assertions{From: "famille.rousseau@example.com", Authenticated: true,
-			NIRs: []request.FoundNIR{{Normalized: nirThomas, Valid: true}}}, "", "C-THOMAS", "famille.rousseau@example.com"},
+			NIRs: []request.FoundNIR{{Normalized: testkit.NIRThomas, Valid: true}}}, "", "C-THOMAS", "famille.rousseau@example.com"},
 		{"shared, a birth date of neither", identity.Assertions{From: "famille.rousseau@example.com", Authenticated: true,
 			AuthorBirth: rules.MustDate("1990-01-01"), AuthorNames: []string{"Julie"}}, rules.SenderAmbiguous, "", "famille.rousseau@example.com"},
 	}
@@ -186,7 +155,7 @@ func TestIdentifyGateway(t *testing.T) {
 	ctx := context.Background()
 	id := newIdentifier(sampleRegistry(t))
 	claims := func(headers ...string) identity.Assertions {
-		return identity.Assertions{From: gatewayAdr, Authenticated: true, GatewayNIRs: headers}
+		return identity.Assertions{From: testkit.GatewayAddr, Authenticated: true, GatewayNIRs: headers}
 	}
 	tests := []struct {
 		name    string
@@ -196,14 +165,14 @@ func TestIdentifyGateway(t *testing.T) {
 		replyTo string
 		named   string
 	}{
-		{"one header", claims(" " + nirBenoit + " "), "", "C-BENOIT", gatewayAdr, ""},
-		{"a child's NIR", claims(nirLea), "", "C-BENOIT", gatewayAdr, "LÉA"},
+		{"one header", claims(" " + testkit.NIRBenoit + " "), "", "C-BENOIT", testkit.GatewayAddr, ""},
+		{"a child's NIR", claims(testkit.NIRLea), "", "C-BENOIT", testkit.GatewayAddr, "LÉA"},
 		{"no header", claims(), rules.SenderUnverified, "", "", ""},
-		{"two headers", claims(nirEva, nirBenoit), rules.SenderUnverified, "", "", ""},
-		{"two equal headers", claims(nirBenoit, nirBenoit), rules.SenderUnverified, "", "", ""},
-		{"wrong key", claims(wrongKey(nirBenoit)), rules.NIRInvalid, "", gatewayAdr, ""},
-		{"unknown NIR", claims(unknownNIR(t)), rules.SenderUnknown, "", gatewayAdr, ""},
-		{"not authenticated", identity.Assertions{From: gatewayAdr, GatewayNIRs: []string{nirBenoit}}, rules.SenderUnverified, "", "", ""},
+		{"two headers", claims(testkit.NIREva, testkit.NIRBenoit), rules.SenderUnverified, "", "", ""},
+		{"two equal headers", claims(testkit.NIRBenoit, testkit.NIRBenoit), rules.SenderUnverified, "", "", ""},
+		{"wrong key", claims(testkit.WrongKey(testkit.NIRBenoit)), rules.NIRInvalid, "", testkit.GatewayAddr, ""},
+		{"unknown NIR", claims(testkit.UnknownNIR(t)), rules.SenderUnknown, "", testkit.GatewayAddr, ""},
+		{"not authenticated", identity.Assertions{From: testkit.GatewayAddr, GatewayNIRs: []string{testkit.NIRBenoit}}, rules.SenderUnverified, "", "", ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -239,27 +208,27 @@ func TestIdentifyAgentSeveralNIRs(t *testing.T) {
 		compte  string
 		named   string
 	}{
-		{"the insured's NIR", []request.FoundNIR{valid(nirMarie)}, "", "C-MARIE", ""},
-		{"written twice", []request.FoundNIR{valid(nirMarie), valid(nirMarie)}, "", "C-MARIE", ""},
-		{"a child's NIR", []request.FoundNIR{valid(nirLucas)}, "", "C-BENOIT", "LUCAS"},
-		{"two children of one compte", []request.FoundNIR{valid(nirLea), valid(nirLucas)}, "", "C-BENOIT", "LÉA,LUCAS"},
-		{"the insured and a child", []request.FoundNIR{valid(nirBenoit), valid(nirLea)}, "", "C-BENOIT", "BENOIT,LÉA"},
-		{"with the NIR written without key", []request.FoundNIR{invalid(nirMarie[:13]), valid(nirMarie)}, "", "C-MARIE", ""},
+		{"the insured's NIR", []request.FoundNIR{valid(testkit.NIRMarie)}, "", "C-MARIE", ""},
+		{"written twice", []request.FoundNIR{valid(testkit.NIRMarie), valid(testkit.NIRMarie)}, "", "C-MARIE", ""},
+		{"a child's NIR", []request.FoundNIR{valid(testkit.NIRLucas)}, "", "C-BENOIT", "LUCAS"},
+		{"two children of one compte", []request.FoundNIR{valid(testkit.NIRLea), valid(testkit.NIRLucas)}, "", "C-BENOIT", "LÉA,LUCAS"},
+		{"the insured and a child", []request.FoundNIR{valid(testkit.NIRBenoit), valid(testkit.NIRLea)}, "", "C-BENOIT", "BENOIT,LÉA"},
+		{"with the NIR written without key", []request.FoundNIR{invalid(testkit.NIRMarie[:13]), valid(testkit.NIRMarie)}, "", "C-MARIE", ""},
 		{"no NIR", nil, rules.NIRInvalid, "", ""},
-		{"only a NIR without key", []request.FoundNIR{invalid(nirMarie[:13])}, rules.NIRInvalid, "", ""},
-		{"wrong key", []request.FoundNIR{invalid(wrongKey(nirMarie))}, rules.NIRInvalid, "", ""},
-		{"a wrong key beside a valid NIR", []request.FoundNIR{valid(nirBenoit), invalid(wrongKey(nirLea))}, rules.NIRInvalid, "", ""},
-		{"unknown NIR", []request.FoundNIR{valid(unknownNIR(t))}, rules.SenderUnknown, "", ""},
-		{"an unknown NIR beside a known one", []request.FoundNIR{valid(nirMarie), valid(unknownNIR(t))}, rules.SenderUnknown, "", ""},
-		{"NIRs of two comptes", []request.FoundNIR{valid(nirMarie), valid(nirEva)}, rules.SenderAmbiguous, "", ""},
+		{"only a NIR without key", []request.FoundNIR{invalid(testkit.NIRMarie[:13])}, rules.NIRInvalid, "", ""},
+		{"wrong key", []request.FoundNIR{invalid(testkit.WrongKey(testkit.NIRMarie))}, rules.NIRInvalid, "", ""},
+		{"a wrong key beside a valid NIR", []request.FoundNIR{valid(testkit.NIRBenoit), invalid(testkit.WrongKey(testkit.NIRLea))}, rules.NIRInvalid, "", ""},
+		{"unknown NIR", []request.FoundNIR{valid(testkit.UnknownNIR(t))}, rules.SenderUnknown, "", ""},
+		{"an unknown NIR beside a known one", []request.FoundNIR{valid(testkit.NIRMarie), valid(testkit.UnknownNIR(t))}, rules.SenderUnknown, "", ""},
+		{"NIRs of two comptes", []request.FoundNIR{valid(testkit.NIRMarie), valid(testkit.NIREva)}, rules.SenderAmbiguous, "", ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			who, err := id.Identify(ctx, identity.Assertions{From: agentAddr, Authenticated: true, NIRs: tc.nirs})
+			who, err := id.Identify(ctx, identity.Assertions{From: testkit.AgentAddr, Authenticated: true, NIRs: tc.nirs})
 			if err != nil {
 				t.Fatal(err)
 			}
-			checkIdentity(t, who, tc.outcome, tc.compte, agentAddr)
+			checkIdentity(t, who, tc.outcome, tc.compte, testkit.AgentAddr)
 			if got := strings.Join(namedFirstNames(who), ","); got != tc.named {
 				t.Errorf("named %q, want %q", got, tc.named)
 			}
@@ -276,8 +245,8 @@ func TestIdentifyRegistryDownIsAnError(t *testing.T) {
 	id := newIdentifier(reg)
 	for _, c := range []identity.Assertions{
 		{From: "eva.dupont@example.org", Authenticated: true},
-		{From: agentAddr, Authenticated: true, NIRs: []request.FoundNIR{{Normalized: nirEva, Valid: true}}},
-		{From: gatewayAdr, Authenticated: true, GatewayNIRs: []string{nirEva}},
+		{From: testkit.AgentAddr, Authenticated: true, NIRs: []request.FoundNIR{{Normalized: testkit.NIREva, Valid: true}}},
+		{From: testkit.GatewayAddr, Authenticated: true, GatewayNIRs: []string{testkit.NIREva}},
 	} {
 		who, err := id.Identify(context.Background(), c)
 		if !errors.Is(err, reg.fail) {

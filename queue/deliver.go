@@ -86,7 +86,7 @@ func (q *Queue) recordSent(ctx context.Context, id int64) string {
 			return store.OutboxSent
 		}
 		q.log.Warn("outbox: cannot record a sent reply yet, trying again", "outbox_id", id, "try", try+1, "err", err)
-		if !sleep(ctx, 50*time.Millisecond<<try) {
+		if !pause(ctx, 50*time.Millisecond<<try) {
 			break
 		}
 	}
@@ -183,4 +183,14 @@ func (q *Queue) RetryDue(stop, work context.Context) int {
 		}
 	}
 	return settled
+}
+
+// pause waits d, or returns false as soon as ctx is done.
+func pause(ctx context.Context, d time.Duration) bool {
+	select {
+	case <-ctx.Done():
+		return false
+	case <-time.After(d):
+		return true
+	}
 }

@@ -176,15 +176,3 @@ type nopObserver struct{}
 func (nopObserver) ReplySent()         {}
 func (nopObserver) ReplyDeferred(bool) {}
 func (nopObserver) ReplyRefused()      {}
-
-// sleep waits d, or less when ctx is done first (then it returns false).
-func sleep(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
-	}
-}

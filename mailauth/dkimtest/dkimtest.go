@@ -1,5 +1,6 @@
 // Package dkimtest makes DKIM keys, signs messages with them and serves
-// their records, for the tests of mailauth and of the daemon.
+// their records, writes them as key files and verifies signed replies, for
+// the tests of mailauth, config and the daemon.
 package dkimtest
 
 import (
