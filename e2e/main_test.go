@@ -1,14 +1,14 @@
 package e2e
 
 import (
-	"bytes"
 	"flag"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"testing"
+
+	"github.com/cpam/attestd/internal/testkit"
 )
 
 // binary is cmd/attestd built once by TestMain; "" under -short.
@@ -46,40 +46,21 @@ func needBinary(t testing.TB) string {
 	return binary
 }
 
-// attestd runs the binary and returns its exit status, stdout and stderr.
-func attestd(t *testing.T, args ...string) (int, string, string) {
-	t.Helper()
-	cmd := exec.Command(needBinary(t), args...)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	code := 0
-	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatal(err)
-	}
-	return code, stdout.String(), stderr.String()
-}
-
-// importedDB is a store with the sample registry imported by `attestd
-// registry import`.
-func importedDB(t *testing.T) string {
-	t.Helper()
-	db := filepath.Join(t.TempDir(), "attestd.db")
-	if code, _, stderr := attestd(t, "registry", "import", "--db", db, "../samples/registry.json"); code != 0 {
-		t.Fatalf("registry import: exit %d: %s", code, stderr)
-	}
-	return db
-}
-
 // The exit statuses of docs/commands.md the tests expect.
 const (
 	exitUsage  = 2 // the command line is wrong
 	exitNoCode = 4 // verify: the PDF carries no signed code
 )
 
-func lastLine(s string) string {
-	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
-	return lines[len(lines)-1]
+// attestd runs the binary and returns its exit status, stdout and stderr.
+func attestd(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	return testkit.Run(t, binary, args...)
+}
+
+func lastLine(s string) string { return testkit.LastLine(s) }
+
+func importedDB(t *testing.T) string {
+	t.Helper()
+	return testkit.ImportedDB(t, binary, "../samples/registry.json")
 }

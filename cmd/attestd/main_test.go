@@ -13,6 +13,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/cpam/attestd/internal/testkit"
 	"github.com/cpam/attestd/samples"
 )
 
@@ -42,39 +43,6 @@ func TestMain(m *testing.M) {
 	code := m.Run()
 	os.RemoveAll(dir)
 	os.Exit(code)
-}
-
-// attestd runs the binary and returns its exit status, stdout and stderr.
-func attestd(t *testing.T, args ...string) (int, string, string) {
-	t.Helper()
-	if binary == "" {
-		t.Skip("-short: the attestd binary is not built")
-	}
-	cmd := exec.Command(binary, args...)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	code := 0
-	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatal(err)
-	}
-	return code, stdout.String(), stderr.String()
-}
-
-func lastLine(s string) string {
-	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
-	return lines[len(lines)-1]
-}
-
-func importedDB(t *testing.T) string {
-	t.Helper()
-	db := filepath.Join(t.TempDir(), "attestd.db")
-	if code, _, stderr := attestd(t, "registry", "import", "--db", db, "../../samples/registry.json"); code != 0 {
-		t.Fatalf("registry import: exit %d: %s", code, stderr)
-	}
-	return db
 }
 
 func TestRender(t *testing.T) {
@@ -300,4 +268,17 @@ func TestDemoOnce(t *testing.T) {
 			t.Errorf("%s: message_id %q", r.File, r.MessageID)
 		}
 	}
+}
+
+// attestd runs the binary and returns its exit status, stdout and stderr.
+func attestd(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	return testkit.Run(t, binary, args...)
+}
+
+func lastLine(s string) string { return testkit.LastLine(s) }
+
+func importedDB(t *testing.T) string {
+	t.Helper()
+	return testkit.ImportedDB(t, binary, "../../samples/registry.json")
 }
