@@ -189,6 +189,7 @@ func start(t testing.TB, env mailEnv, cfg config.Config, o daemon.Options) *runn
 func (r *running) collect(t testing.TB, n int, timeout time.Duration) []daemon.Result {
 	t.Helper()
 	var out []daemon.Result
+	timeout = patience(t, timeout)
 	deadline := time.After(timeout)
 	for len(out) < n {
 		select {
