@@ -54,7 +54,7 @@ var ErrNotIssuable = errors.New("attestation not issuable")
 // and the embedded DejaVu Sans subset. Build one with NewPDFRenderer and
 // share it: Render is safe for concurrent use.
 type PDFRenderer struct {
-	font    []byte // the embedded font; never handed to gofpdf as is
+	font    []byte // the embedded font, shared by every document: gofpdf only reads it
 	metrics *fontMetrics
 	signer  *seal.Signer // nil: no signed code (see WithSigner)
 	// docSigner signs the whole PDF; nil: unsigned (see WithDocumentSigner).

@@ -1,7 +1,6 @@
 package attestation
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"strings"
@@ -32,15 +31,16 @@ const (
 // attestationTitle is the document title, printed and in the metadata.
 const attestationTitle = "Attestation de droits à l'assurance maladie"
 
-// config is the maroto configuration of one attestation. Each document gets
-// its own copy of the font bytes: gofpdf writes into the font buffer while it
-// subsets it, so two documents must never share one.
+// config is the maroto configuration of one attestation. Every document
+// shares the font bytes: attestd's gofpdf (third_party/gofpdf) parses them
+// once per process and never writes into them (upstream's subsetting wrote
+// into the buffer, so each document needed a copy).
 //
 // The attestation uses one font, regular only, and marks headings with size
 // and colour: gofpdf parses, subsets and compresses every font of every
 // document, and a bold face would cost each render about 2 ms and 4 MB.
 func (r *PDFRenderer) config(in AttestationInput) *entity.Config {
-	fonts := []*entity.CustomFont{{Family: fontFamily, Style: fontstyle.Normal, Bytes: bytes.Clone(r.font)}}
+	fonts := []*entity.CustomFont{{Family: fontFamily, Style: fontstyle.Normal, Bytes: r.font}}
 	return attestationConfig(in, fontFamily, fonts)
 }
 
@@ -93,7 +93,7 @@ type fontMetrics struct {
 // proves that gofpdf can parse it, and measures every covered rune.
 func measureFont(font []byte) (*fontMetrics, error) {
 	pdf := gofpdf.New("P", "mm", "A4", "")
-	pdf.AddUTF8FontFromBytes(fontFamily, "", bytes.Clone(font))
+	pdf.AddUTF8FontFromBytes(fontFamily, "", font)
 	pdf.SetFont(fontFamily, "", 1)
 	if err := pdf.Error(); err != nil {
 		return nil, fmt.Errorf("gofpdf cannot use the font: %w", err)

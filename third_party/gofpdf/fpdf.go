@@ -1828,32 +1828,14 @@ func (f *Fpdf) addFontFromBytes(familyStr, styleStr string, jsonFileBytes, zFile
 	}
 
 	if utf8Bytes != nil {
-
-		// if styleStr == "IB" {
-		// 	styleStr = "BI"
-		// }
-
-		Type := "UTF8"
-		reader := fileReader{readerPosition: 0, array: utf8Bytes}
-
-		utf8File := newUTF8Font(&reader)
-
-		err := utf8File.parseFile()
+		// attestd patch: the font is parsed once per process and its id
+		// computed once per key (utf8fontcache.go); the document gets a
+		// utf8FontFile of its own over the shared, read-only bytes.
+		parsed, err := loadUTF8Font(utf8Bytes)
 		if err != nil {
 			fmt.Printf("get metrics Error: %e\n", err)
 			return
 		}
-		desc := FontDescType{
-			Ascent:       int(utf8File.Ascent),
-			Descent:      int(utf8File.Descent),
-			CapHeight:    utf8File.CapHeight,
-			Flags:        utf8File.Flags,
-			FontBBox:     utf8File.Bbox,
-			ItalicAngle:  utf8File.ItalicAngle,
-			StemV:        utf8File.StemV,
-			MissingWidth: round(utf8File.DefaultWidth),
-		}
-
 		var sbarr map[int]int
 		if f.aliasNbPagesStr == "" {
 			sbarr = makeSubsetRange(57)
@@ -1861,16 +1843,16 @@ func (f *Fpdf) addFontFromBytes(familyStr, styleStr string, jsonFileBytes, zFile
 			sbarr = makeSubsetRange(32)
 		}
 		def := fontDefType{
-			Tp:        Type,
+			Tp:        "UTF8",
 			Name:      fontkey,
-			Desc:      desc,
-			Up:        int(round(utf8File.UnderlinePosition)),
-			Ut:        round(utf8File.UnderlineThickness),
-			Cw:        utf8File.CharWidths,
-			utf8File:  utf8File,
+			Desc:      parsed.desc,
+			Up:        parsed.up,
+			Ut:        parsed.ut,
+			Cw:        parsed.cw,
+			utf8File:  parsed.file(),
 			usedRunes: sbarr,
 		}
-		def.i, _ = generateFontID(def)
+		def.i = parsed.id(def)
 		f.fonts[fontkey] = def
 	} else {
 		// load font definitions
@@ -4106,13 +4088,9 @@ func (f *Fpdf) putfonts() {
 				f.out("endobj")
 			case "UTF8":
 				fontName := "utf8" + font.Name
-				usedRunes := font.usedRunes
-				delete(usedRunes, 0)
-				utf8FontStream := font.utf8File.GenerateCutFont(usedRunes)
-				utf8FontSize := len(utf8FontStream)
-				compressedFontStream := sliceCompress(utf8FontStream)
-				CodeSignDictionary := font.utf8File.CodeSymbolDictionary
-				delete(CodeSignDictionary, 0)
+				// attestd patch: the subset, its widths and its CIDToGIDMap
+				// are computed once per set of runes (utf8fontcache.go).
+				subset := utf8FontSubset(&font)
 
 				f.newobj()
 				f.out(fmt.Sprintf("<</Type /Font\n/Subtype /Type0\n/BaseFont /%s\n/Encoding /Identity-H\n/DescendantFonts [%d 0 R]\n/ToUnicode %d 0 R>>\n"+"endobj", fontName, f.n+1, f.n+2))
@@ -4123,7 +4101,7 @@ func (f *Fpdf) putfonts() {
 				if font.Desc.MissingWidth != 0 {
 					f.out("/DW " + strconv.Itoa(font.Desc.MissingWidth) + "")
 				}
-				f.generateCIDFontMap(&font, font.utf8File.LastRune)
+				f.out("/W [" + subset.widths + " ]")
 				f.out("/CIDToGIDMap " + strconv.Itoa(f.n+4) + " 0 R>>")
 				f.out("endobj")
 
@@ -4158,26 +4136,18 @@ func (f *Fpdf) putfonts() {
 				f.out("endobj")
 
 				// Embed CIDToGIDMap
-				cidToGidMap := make([]byte, 256*256*2)
-
-				for cc, glyph := range CodeSignDictionary {
-					cidToGidMap[cc*2] = byte(glyph >> 8)
-					cidToGidMap[cc*2+1] = byte(glyph & 0xFF)
-				}
-
-				cidToGidMap = sliceCompress(cidToGidMap)
 				f.newobj()
-				f.out("<</Length " + strconv.Itoa(len(cidToGidMap)) + "/Filter /FlateDecode>>")
-				f.putstream(cidToGidMap)
+				f.out("<</Length " + strconv.Itoa(len(subset.cidToGID)) + "/Filter /FlateDecode>>")
+				f.putstream(f.ownCopy(subset.cidToGID))
 				f.out("endobj")
 
 				//Font file
 				f.newobj()
-				f.out("<</Length " + strconv.Itoa(len(compressedFontStream)))
+				f.out("<</Length " + strconv.Itoa(len(subset.font)))
 				f.out("/Filter /FlateDecode")
-				f.out("/Length1 " + strconv.Itoa(utf8FontSize))
+				f.out("/Length1 " + strconv.Itoa(subset.fontSize))
 				f.out(">>")
-				f.putstream(compressedFontStream)
+				f.putstream(f.ownCopy(subset.font))
 				f.out("endobj")
 			default:
 				f.err = fmt.Errorf("unsupported font type: %s", tp)
@@ -4188,7 +4158,9 @@ func (f *Fpdf) putfonts() {
 	return
 }
 
-func (f *Fpdf) generateCIDFontMap(font *fontDefType, LastRune int) {
+// cidFontWidths returns the content of the /W array of a UTF-8 font's
+// subset (attestd patch: was the method generateCIDFontMap, which wrote it).
+func cidFontWidths(font *fontDefType, LastRune int) string {
 	rangeID := 0
 	cidArray := make(map[int]*untypedKeyMap)
 	cidArrayKeys := make([]int, 0)
@@ -4302,7 +4274,7 @@ func (f *Fpdf) generateCIDFontMap(font *fontDefType, LastRune int) {
 			w.printf(" %d [ %s ]\n", k, implode(" ", ws.valueSet))
 		}
 	}
-	f.out("/W [" + w.String() + " ]")
+	return w.String()
 }
 
 func implode(sep string, arr []int) string {

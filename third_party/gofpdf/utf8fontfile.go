@@ -55,6 +55,8 @@ type utf8FontFile struct {
 	DefaultWidth         float64
 	symbolData           map[int]map[string][]int
 	CodeSymbolDictionary map[int]int
+	cutBase              *utf8CutBase    // attestd patch: parsed once, shared read-only
+	parsed               *parsedUTF8Font // attestd patch: nil for a font added from a file
 }
 
 type tableDescription struct {
@@ -165,15 +167,15 @@ func (utf *utf8FontFile) calcInt32(x, y []int) []int {
 }
 
 func (utf *utf8FontFile) generateChecksum(data []byte) []int {
-	if (len(data) % 4) != 0 {
-		for i := 0; (len(data) % 4) != 0; i++ {
-			data = append(data, 0)
-		}
-	}
+	// attestd patch: the zero padding is read, not appended: data may be a
+	// slice of the font's bytes, which the append overwrote (a data race
+	// when documents share the bytes).
 	answer := []int{0x0000, 0x0000}
 	for i := 0; i < len(data); i += 4 {
-		answer[0] += (int(data[i]) << 8) + int(data[i+1])
-		answer[1] += (int(data[i+2]) << 8) + int(data[i+3])
+		var w [4]byte
+		copy(w[:], data[i:])
+		answer[0] += (int(w[0]) << 8) + int(w[1])
+		answer[1] += (int(w[2]) << 8) + int(w[3])
 		answer[0] += answer[1] >> 16
 		answer[1] = answer[1] & 0xFFFF
 		answer[0] = answer[0] & 0xFFFF
@@ -637,38 +639,29 @@ func (utf *utf8FontFile) generateCMAPTable(cidSymbolPairCollection map[int]int, 
 
 // GenerateCutFont fill utf8FontFile from .utf file, only with runes from usedRunes
 func (utf *utf8FontFile) GenerateCutFont(usedRunes map[int]int) []byte {
+	// attestd patch: the tables, character map and glyph locations come from
+	// the font's cutBase, parsed once (utf8fontcache.go); upstream parsed
+	// them, and the unused widths, again for every document.
+	base := utf.cutBase
+	if base == nil {
+		base = prepareCut(utf.fileReader.array)
+	}
+	if base == nil {
+		return nil
+	}
 	utf.fileReader.readerPosition = 0
-	utf.symbolPosition = make([]int, 0)
-	utf.charSymbolDictionary = make(map[int]int)
-	utf.tableDescriptions = make(map[string]*tableDescription)
+	utf.symbolPosition = base.symbolPosition
+	utf.charSymbolDictionary = base.charSymbolDictionary
+	utf.tableDescriptions = base.tableDescriptions
 	utf.outTablesData = make(map[string][]byte)
 	utf.Ascent = 0
 	utf.Descent = 0
-	utf.skip(4)
 	utf.LastRune = 0
-	utf.generateTableDescriptions()
 
-	utf.SeekTable("head")
-	utf.skip(50)
-	LocaFormat := utf.readUint16()
-
-	utf.SeekTable("hhea")
-	utf.skip(34)
-	metricsCount := utf.readUint16()
+	LocaFormat := base.locaFormat
+	metricsCount := base.metricsCount
 	oldMetrics := metricsCount
-
-	utf.SeekTable("maxp")
-	utf.skip(4)
-	numSymbols := utf.readUint16()
-
-	symbolCharDictionary := utf.generateCMAP()
-	if symbolCharDictionary == nil {
-		return nil
-	}
-
-	utf.parseHMTXTable(metricsCount, numSymbols, symbolCharDictionary, 1.0)
-
-	utf.parseLOCATable(LocaFormat, numSymbols)
+	numSymbols := base.numSymbols
 
 	cidSymbolPairCollection, symbolArray, symbolCollection, symbolCollectionKeys := utf.parseSymbols(usedRunes)
 
@@ -893,7 +886,9 @@ func (utf *utf8FontFile) getMetrics(metricCount, gid int) []byte {
 		metrics = utf.fileReader.Read(4)
 	} else {
 		utf.seek(start + ((metricCount - 1) * 4))
-		metrics = utf.fileReader.Read(2)
+		// attestd patch: a copy; appending to the slice of the font's bytes
+		// overwrote the font.
+		metrics = append([]byte{}, utf.fileReader.Read(2)...)
 		utf.seek(start + (metricCount * 2) + (gid * 2))
 		metrics = append(metrics, utf.fileReader.Read(2)...)
 	}

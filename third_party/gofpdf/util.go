@@ -83,10 +83,15 @@ func slicesEqual(a, b []float64) bool {
 
 // sliceCompress returns a zlib-compressed copy of the specified byte array
 func sliceCompress(data []byte) []byte {
+	// attestd patch: a pooled compressor (utf8fontcache.go) instead of a new
+	// one, about 1 MB, per stream.
 	var buf bytes.Buffer
-	cmp, _ := zlib.NewWriterLevel(&buf, zlib.BestSpeed)
+	cmp := zlibWriters.Get().(*zlib.Writer)
+	cmp.Reset(&buf)
 	cmp.Write(data)
 	cmp.Close()
+	cmp.Reset(nil)
+	zlibWriters.Put(cmp)
 	return buf.Bytes()
 }
 
