@@ -1,12 +1,15 @@
 package attestation
 
 // Benchmarks of the attestation PDF (go test -run x -bench Render -benchmem
-// ./templates/attestation/). Most of a render is gofpdf loading, subsetting and
-// compressing the embedded font, a fixed cost per document; the
-// baseline spends its time in maroto's cp1252 translation, which it rebuilds
-// for every text drawn in a built-in font.
+// ./templates/attestation/). Each document has a reference of its own, as in
+// production. The font is parsed once per process and its subset made once
+// per set of runes beyond ASCII (third_party/gofpdf/ATTESTD.md);
+// BenchmarkRenderFamilyNewRunes prices a document whose text brings a rune
+// never seen before. The baseline spends its time in maroto's cp1252
+// translation, which it rebuilds for every text drawn in a built-in font.
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/johnfercher/maroto/v2/pkg/consts/fontfamily"
@@ -21,7 +24,37 @@ func BenchmarkRenderFamily(b *testing.B) {
 	r := newRenderer(b)
 	in := peigneFamily(b)
 	b.ReportAllocs()
+	i := 0
 	for b.Loop() {
+		in.Reference = benchReference(i)
+		i++
+		if _, err := r.Render(in); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// benchReference is the i-th reference of a benchmark run.
+func benchReference(i int) string { return fmt.Sprintf("ATT-20261125-%08X", i) }
+
+// BenchmarkRenderFamilyNewRunes renders the Peigne family with a Latin
+// Extended-A letter in the address that the previous 127 documents did not
+// use: the font subset is made again for each document.
+func BenchmarkRenderFamilyNewRunes(b *testing.B) {
+	r := newRenderer(b)
+	in := peigneFamily(b)
+	addr := *in.Compte.Adresse
+	compte := *in.Compte
+	compte.Adresse = &addr
+	in.Compte = &compte
+	first := addr.Lignes[0]
+	addr.Lignes = append([]string(nil), addr.Lignes...)
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		addr.Lignes[0] = first + " " + string(rune(0x100+i%128))
+		in.Reference = benchReference(i)
+		i++
 		if _, err := r.Render(in); err != nil {
 			b.Fatal(err)
 		}
@@ -67,7 +100,10 @@ func BenchmarkRenderFamilyBaseline(b *testing.B) {
 	r := newRenderer(b)
 	in := peigneFamily(b)
 	b.ReportAllocs()
+	i := 0
 	for b.Loop() {
+		in.Reference = benchReference(i)
+		i++
 		m := newMaroto(attestationConfig(in, fontfamily.Arial, nil), in.IssuedAt)
 		if err := (&layout{family: fontfamily.Arial, metrics: r.metrics}).build(m, in); err != nil {
 			b.Fatal(err)

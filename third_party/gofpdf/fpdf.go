@@ -1842,6 +1842,13 @@ func (f *Fpdf) addFontFromBytes(familyStr, styleStr string, jsonFileBytes, zFile
 		} else {
 			sbarr = makeSubsetRange(32)
 		}
+		// attestd patch: the printable ASCII runes are always in the
+		// subset, so that documents whose texts differ only in ASCII
+		// (references, numbers, dates) share one subset (utf8FontSubset):
+		// only the runes beyond ASCII they use make a subset of their own.
+		for r := 0x20; r < 0x7f; r++ {
+			sbarr[r] = r
+		}
 		def := fontDefType{
 			Tp:        "UTF8",
 			Name:      fontkey,
