@@ -37,6 +37,7 @@ type DB struct {
 	sql      *sql.DB
 	postgres bool       // rebind ? to $n
 	gate     *writeGate // SQLite: the process's writers queue here; nil on PostgreSQL
+	stmts    stmtCache
 }
 
 // Open connects to the store and brings its schema up to date.
@@ -98,7 +99,10 @@ func Open(ctx context.Context, driver, dsn string) (*DB, error) {
 }
 
 // Close closes the database connections.
-func (db *DB) Close() error { return db.sql.Close() }
+func (db *DB) Close() error {
+	db.stmts.close()
+	return db.sql.Close()
+}
 
 // sqliteDSN adds the connection settings Open promises to a SQLite DSN, and
 // reports whether it names an in-memory database.

@@ -82,8 +82,8 @@ func (db *DB) RecordDecision(ctx context.Context, claimID int64, d Decision, now
 		return fmt.Errorf("store: decision for claim %d: %w", claimID, err)
 	}
 	err := db.inTx(ctx, false, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, db.q(`UPDATE claims SET state = ?, outcome = ?, folder = ?, compte_id = ?, ref = ?,
-			reply_to = ?, generic = ?, decided_at = ?, channel = ?, detail = ? WHERE id = ? AND state = ?`),
+		res, err := db.p(tx).ExecContext(ctx, `UPDATE claims SET state = ?, outcome = ?, folder = ?, compte_id = ?, ref = ?,
+			reply_to = ?, generic = ?, decided_at = ?, channel = ?, detail = ? WHERE id = ? AND state = ?`,
 			StateDecided, d.Outcome, d.Folder, d.CompteID, d.Reference, normAddress(d.ReplyTo), boolInt(d.Generic),
 			millis(now), d.Channel, d.Detail, claimID, StateClaimed)
 		if err != nil {
@@ -102,8 +102,8 @@ func (db *DB) RecordDecision(ctx context.Context, claimID int64, d Decision, now
 			return nil
 		}
 		to, _ := json.Marshal(d.Reply.To) // a []string always encodes
-		_, err = tx.ExecContext(ctx, db.q(`INSERT INTO outbox (claim_id, mail_from, rcpt_to, raw, message_id, state,
-			attempts, next_attempt, last_error, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, 0, ?, '', ?, ?)`),
+		_, err = db.p(tx).ExecContext(ctx, `INSERT INTO outbox (claim_id, mail_from, rcpt_to, raw, message_id, state,
+			attempts, next_attempt, last_error, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, 0, ?, '', ?, ?)`,
 			claimID, d.Reply.From, string(to), d.Reply.Raw, d.Reply.MessageID, OutboxPending,
 			millis(now), millis(now), millis(now))
 		return err
@@ -118,7 +118,7 @@ func (db *DB) RecordDecision(ctx context.Context, claimID int64, d Decision, now
 // changed nothing. The error wraps ErrNotFound for an unknown claim.
 func (db *DB) claimState(ctx context.Context, q querier, id int64) (ClaimState, error) {
 	var state ClaimState
-	err := q.QueryRowContext(ctx, db.q(`SELECT state FROM claims WHERE id = ?`), id).Scan(&state)
+	err := db.p(q).QueryRowContext(ctx, `SELECT state FROM claims WHERE id = ?`, id).Scan(&state)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", ErrNotFound
 	}
@@ -130,7 +130,7 @@ func (db *DB) claimState(ctx context.Context, q querier, id int64) (ClaimState, 
 // without a decision gives ErrWrongState, an unknown one ErrNotFound.
 func (db *DB) MarkDone(ctx context.Context, claimID int64, now time.Time) error {
 	err := db.inTx(ctx, false, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, db.q(`UPDATE claims SET state = ?, done_at = ? WHERE id = ? AND state = ?`),
+		res, err := db.p(tx).ExecContext(ctx, `UPDATE claims SET state = ?, done_at = ? WHERE id = ? AND state = ?`,
 			StateDone, millis(now), claimID, StateDecided)
 		if err != nil {
 			return err
@@ -154,7 +154,7 @@ func (db *DB) MarkDone(ctx context.Context, claimID int64, now time.Time) error 
 // after since (SPEC section 7: at most N per compte per 24 h).
 func (db *DB) CountIssuedSince(ctx context.Context, compteID string, since time.Time) (int, error) {
 	var n int
-	err := db.sql.QueryRowContext(ctx, db.q(`SELECT count(*) FROM claims WHERE compte_id = ? AND outcome = ? AND decided_at >= ?`),
+	err := db.p(db.sql).QueryRowContext(ctx, `SELECT count(*) FROM claims WHERE compte_id = ? AND outcome = ? AND decided_at >= ?`,
 		compteID, rules.Issued, millis(since)).Scan(&n)
 	if err != nil {
 		return 0, fmt.Errorf("store: count issued attestations: %w", err)
@@ -167,7 +167,7 @@ func (db *DB) CountIssuedSince(ctx context.Context, compteID string, since time.
 // 24 h).
 func (db *DB) CountGenericSince(ctx context.Context, address string, since time.Time) (int, error) {
 	var n int
-	err := db.sql.QueryRowContext(ctx, db.q(`SELECT count(*) FROM claims WHERE reply_to = ? AND generic = 1 AND decided_at >= ?`),
+	err := db.p(db.sql).QueryRowContext(ctx, `SELECT count(*) FROM claims WHERE reply_to = ? AND generic = 1 AND decided_at >= ?`,
 		normAddress(address), millis(since)).Scan(&n)
 	if err != nil {
 		return 0, fmt.Errorf("store: count generic replies: %w", err)
@@ -183,13 +183,13 @@ func normAddress(a string) string { return strings.ToLower(strings.TrimSpace(a))
 func (db *DB) PurgeRaw(ctx context.Context, before time.Time) (int64, error) {
 	var n int64
 	err := db.inTx(ctx, false, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, db.q(`UPDATE outbox SET raw = NULL WHERE raw IS NOT NULL AND state <> ?
-			AND claim_id IN (SELECT id FROM claims WHERE state = ? AND done_at < ?)`),
+		_, err := db.p(tx).ExecContext(ctx, `UPDATE outbox SET raw = NULL WHERE raw IS NOT NULL AND state <> ?
+			AND claim_id IN (SELECT id FROM claims WHERE state = ? AND done_at < ?)`,
 			OutboxPending, StateDone, millis(before))
 		if err != nil {
 			return err
 		}
-		res, err := tx.ExecContext(ctx, db.q(`UPDATE claims SET raw = NULL WHERE raw IS NOT NULL AND state = ? AND done_at < ?`),
+		res, err := db.p(tx).ExecContext(ctx, `UPDATE claims SET raw = NULL WHERE raw IS NOT NULL AND state = ? AND done_at < ?`,
 			StateDone, millis(before))
 		if err != nil {
 			return err
@@ -205,7 +205,7 @@ func (db *DB) PurgeRaw(ctx context.Context, before time.Time) (int64, error) {
 
 // OutcomeCounts counts the decided (and done) claims per outcome.
 func (db *DB) OutcomeCounts(ctx context.Context) (map[rules.Outcome]int, error) {
-	rows, err := db.sql.QueryContext(ctx, db.q(`SELECT outcome, count(*) FROM claims WHERE state <> ? GROUP BY outcome`), StateClaimed)
+	rows, err := db.p(db.sql).QueryContext(ctx, `SELECT outcome, count(*) FROM claims WHERE state <> ? GROUP BY outcome`, StateClaimed)
 	if err != nil {
 		return nil, fmt.Errorf("store: outcome counts: %w", err)
 	}

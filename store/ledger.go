@@ -102,7 +102,7 @@ func (db *DB) Claim(ctx context.Context, key MessageKey, messageID string, raw [
 			}
 		}
 		if !created {
-			if _, err := tx.ExecContext(ctx, db.q(`UPDATE claims SET attempts = attempts + 1 WHERE id = ? AND state = ?`),
+			if _, err := db.p(tx).ExecContext(ctx, `UPDATE claims SET attempts = attempts + 1 WHERE id = ? AND state = ?`,
 				id, StateClaimed); err != nil {
 				return err
 			}
@@ -118,7 +118,7 @@ func (db *DB) Claim(ctx context.Context, key MessageKey, messageID string, raw [
 }
 
 func (db *DB) claimIDByKey(ctx context.Context, q querier, key MessageKey) (id int64, found bool, err error) {
-	err = q.QueryRowContext(ctx, db.q(`SELECT claim_id FROM claim_keys WHERE mailbox = ? AND uidvalidity = ? AND uid = ?`),
+	err = db.p(q).QueryRowContext(ctx, `SELECT claim_id FROM claim_keys WHERE mailbox = ? AND uidvalidity = ? AND uid = ?`,
 		key.Mailbox, int64(key.UIDValidity), int64(key.UID)).Scan(&id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, false, nil
@@ -130,9 +130,9 @@ func (db *DB) claimIDByKey(ctx context.Context, q querier, key MessageKey) (id i
 // Its created_at is the wall clock's: a record for operators that no logic
 // reads.
 func (db *DB) insertClaim(ctx context.Context, tx *sql.Tx, key MessageKey, messageID string, raw []byte) (id int64, created bool, err error) {
-	err = tx.QueryRowContext(ctx, db.q(`INSERT INTO claims (mailbox, uidvalidity, uid, message_id, state, attempts, raw, raw_size, created_at)
+	err = db.p(tx).QueryRowContext(ctx, `INSERT INTO claims (mailbox, uidvalidity, uid, message_id, state, attempts, raw, raw_size, created_at)
 		VALUES (?, ?, ?, ?, ?, 1, ?, ?, ?)
-		ON CONFLICT (message_id) DO NOTHING RETURNING id`),
+		ON CONFLICT (message_id) DO NOTHING RETURNING id`,
 		key.Mailbox, int64(key.UIDValidity), int64(key.UID), messageID, StateClaimed, raw, len(raw), millis(time.Now())).Scan(&id)
 	if err == nil {
 		return id, true, nil
@@ -140,7 +140,7 @@ func (db *DB) insertClaim(ctx context.Context, tx *sql.Tx, key MessageKey, messa
 	if !errors.Is(err, sql.ErrNoRows) {
 		return 0, false, err
 	}
-	err = tx.QueryRowContext(ctx, db.q(`SELECT id FROM claims WHERE message_id = ?`), messageID).Scan(&id)
+	err = db.p(tx).QueryRowContext(ctx, `SELECT id FROM claims WHERE message_id = ?`, messageID).Scan(&id)
 	return id, false, err
 }
 
@@ -148,8 +148,8 @@ func (db *DB) insertClaim(ctx context.Context, tx *sql.Tx, key MessageKey, messa
 // key racing on PostgreSQL both get here; the loser finds the winner's row,
 // which names the same claim when the message is the same.
 func (db *DB) insertAlias(ctx context.Context, tx *sql.Tx, key MessageKey, id int64) error {
-	res, err := tx.ExecContext(ctx, db.q(`INSERT INTO claim_keys (mailbox, uidvalidity, uid, claim_id) VALUES (?, ?, ?, ?)
-		ON CONFLICT (mailbox, uidvalidity, uid) DO NOTHING`),
+	res, err := db.p(tx).ExecContext(ctx, `INSERT INTO claim_keys (mailbox, uidvalidity, uid, claim_id) VALUES (?, ?, ?, ?)
+		ON CONFLICT (mailbox, uidvalidity, uid) DO NOTHING`,
 		key.Mailbox, int64(key.UIDValidity), int64(key.UID), id)
 	if err != nil {
 		return err
@@ -184,7 +184,7 @@ func scanClaim(s interface{ Scan(...any) error }) (*Claim, error) {
 }
 
 func (db *DB) loadClaim(ctx context.Context, q querier, id int64) (*Claim, error) {
-	c, err := scanClaim(q.QueryRowContext(ctx, db.q(`SELECT `+claimColumns+` FROM claims WHERE id = ?`), id))
+	c, err := scanClaim(db.p(q).QueryRowContext(ctx, `SELECT `+claimColumns+` FROM claims WHERE id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("claim %d: %w", id, ErrNotFound)
 	}
@@ -203,8 +203,8 @@ func (db *DB) ClaimByID(ctx context.Context, id int64) (*Claim, error) {
 // Unfinished returns the claims first made in mailbox that are not done
 // (claimed or decided), oldest first: what a restart resumes.
 func (db *DB) Unfinished(ctx context.Context, mailbox string) ([]Claim, error) {
-	rows, err := db.sql.QueryContext(ctx, db.q(`SELECT `+claimColumns+` FROM claims
-		WHERE state IN (?, ?) AND mailbox = ? ORDER BY id`), StateClaimed, StateDecided, mailbox)
+	rows, err := db.p(db.sql).QueryContext(ctx, `SELECT `+claimColumns+` FROM claims
+		WHERE state IN (?, ?) AND mailbox = ? ORDER BY id`, StateClaimed, StateDecided, mailbox)
 	if err != nil {
 		return nil, fmt.Errorf("store: unfinished claims: %w", err)
 	}
@@ -227,7 +227,7 @@ func (db *DB) Unfinished(ctx context.Context, mailbox string) ([]Claim, error) {
 // removed it. The error wraps ErrNotFound for an unknown claim.
 func (db *DB) ClaimRaw(ctx context.Context, id int64) ([]byte, error) {
 	var raw []byte
-	err := db.sql.QueryRowContext(ctx, db.q(`SELECT raw FROM claims WHERE id = ?`), id).Scan(&raw)
+	err := db.p(db.sql).QueryRowContext(ctx, `SELECT raw FROM claims WHERE id = ?`, id).Scan(&raw)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("store: claim %d: %w", id, ErrNotFound)
 	}

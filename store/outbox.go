@@ -72,7 +72,7 @@ func scanOutbox(s interface{ Scan(...any) error }) (*OutboxItem, error) {
 }
 
 func (db *DB) queryOutbox(ctx context.Context, query string, args ...any) ([]OutboxItem, error) {
-	rows, err := db.sql.QueryContext(ctx, db.q(query), args...)
+	rows, err := db.p(db.sql).QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -105,7 +105,7 @@ func (db *DB) DueOutbox(ctx context.Context, now time.Time, limit int) ([]Outbox
 // OutboxForClaim returns the reply recorded for a claim, with its content, or
 // nil, nil when the decision had no reply.
 func (db *DB) OutboxForClaim(ctx context.Context, claimID int64) (*OutboxItem, error) {
-	it, err := scanOutbox(db.sql.QueryRowContext(ctx, db.q(outboxSelect("o.raw")+`WHERE o.claim_id = ?`), claimID))
+	it, err := scanOutbox(db.p(db.sql).QueryRowContext(ctx, outboxSelect("o.raw")+`WHERE o.claim_id = ?`, claimID))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil
 	}
@@ -139,7 +139,7 @@ func (db *DB) ListOutbox(ctx context.Context, states ...string) ([]OutboxItem, e
 // OutboxDepth counts the pending replies, due or not.
 func (db *DB) OutboxDepth(ctx context.Context) (int, error) {
 	var n int
-	if err := db.sql.QueryRowContext(ctx, db.q(`SELECT count(*) FROM outbox WHERE state = ?`), OutboxPending).Scan(&n); err != nil {
+	if err := db.p(db.sql).QueryRowContext(ctx, `SELECT count(*) FROM outbox WHERE state = ?`, OutboxPending).Scan(&n); err != nil {
 		return 0, fmt.Errorf("store: outbox depth: %w", err)
 	}
 	return n, nil
@@ -190,7 +190,7 @@ func (db *DB) RetryOutbox(ctx context.Context, id int64, now time.Time) error {
 // the state noOp (if any) is success.
 func (db *DB) outboxUpdate(ctx context.Context, id int64, urgent bool, what, noOp, query string, args ...any) error {
 	err := db.tx(ctx, false, urgent, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, db.q(query), args...)
+		res, err := db.p(tx).ExecContext(ctx, query, args...)
 		if err != nil {
 			return err
 		}
@@ -201,7 +201,7 @@ func (db *DB) outboxUpdate(ctx context.Context, id int64, urgent bool, what, noO
 			state  string
 			purged bool
 		)
-		err = tx.QueryRowContext(ctx, db.q(`SELECT state, raw IS NULL FROM outbox WHERE id = ?`), id).Scan(&state, &purged)
+		err = db.p(tx).QueryRowContext(ctx, `SELECT state, raw IS NULL FROM outbox WHERE id = ?`, id).Scan(&state, &purged)
 		switch {
 		case errors.Is(err, sql.ErrNoRows):
 			return ErrNotFound

@@ -207,10 +207,10 @@ func (db *DB) CompteByID(ctx context.Context, id string) (*rules.Compte, error) 
 // loadComptes reads the comptes matching where (a condition on comptes c),
 // ordered by id, with their organisme, beneficiaries and periods.
 func (db *DB) loadComptes(ctx context.Context, q querier, where string, args ...any) ([]*rules.Compte, error) {
-	rows, err := q.QueryContext(ctx, db.q(`SELECT c.id, c.email, c.has_adresse, c.adresse_lignes, c.code_postal,
+	rows, err := db.p(q).QueryContext(ctx, `SELECT c.id, c.email, c.has_adresse, c.adresse_lignes, c.code_postal,
 		c.commune, c.npai, o.code, o.regime, o.caisse, o.centre, o.libelle, o.adresse
 		FROM comptes c JOIN organismes o ON o.code = c.organisme
-		WHERE `+where+` ORDER BY c.id`), args...)
+		WHERE `+where+` ORDER BY c.id`, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -257,8 +257,8 @@ func (db *DB) loadComptes(ctx context.Context, q querier, where string, args ...
 }
 
 func (db *DB) loadBeneficiaries(ctx context.Context, q querier, c *rules.Compte) error {
-	rows, err := q.QueryContext(ctx, db.q(`SELECT nir, nom_famille, nom_usage, prenom, date_naissance, rang, qualite
-		FROM beneficiaires WHERE compte_id = ? ORDER BY pos`), c.ID)
+	rows, err := db.p(q).QueryContext(ctx, `SELECT nir, nom_famille, nom_usage, prenom, date_naissance, rang, qualite
+		FROM beneficiaires WHERE compte_id = ? ORDER BY pos`, c.ID)
 	if err != nil {
 		return err
 	}
@@ -290,8 +290,8 @@ func (db *DB) loadBeneficiaries(ctx context.Context, q querier, c *rules.Compte)
 }
 
 func (db *DB) loadPeriods(ctx context.Context, q querier, c *rules.Compte) error {
-	rows, err := q.QueryContext(ctx, db.q(`SELECT pos, kind, date_debut, date_fin, motif
-		FROM periodes WHERE compte_id = ? ORDER BY pos, kind, seq`), c.ID)
+	rows, err := db.p(q).QueryContext(ctx, `SELECT pos, kind, date_debut, date_fin, motif
+		FROM periodes WHERE compte_id = ? ORDER BY pos, kind, seq`, c.ID)
 	if err != nil {
 		return err
 	}
