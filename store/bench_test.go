@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -52,4 +53,23 @@ func benchCycle(b *testing.B, db *DB) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// BenchmarkLedgerCycleParallel runs ledger cycles from several goroutines at
+// once (-cpu 4: four), as the daemon's workers do: their write transactions
+// queue for SQLite's one writer.
+func BenchmarkLedgerCycleParallel(b *testing.B) {
+	db := openSQLite(b)
+	ctx := context.Background()
+	now := time.Date(2026, 11, 25, 9, 30, 0, 0, time.UTC)
+	var next atomic.Uint32
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if err := cycle(ctx, db, next.Add(1), now); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
 }
