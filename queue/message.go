@@ -75,9 +75,11 @@ func (q *Queue) Handle(ctx context.Context, key store.MessageKey, raw []byte) Ha
 	if !ok {
 		return Handled{}
 	}
-	c, err = q.store.Claim(ctx, key, msgID, nil)
-	if err != nil {
-		return Handled{}
+	if c.State != store.StateDecided {
+		// Decided elsewhere meanwhile (decide recorded nothing): read it.
+		if c, err = q.store.Claim(ctx, key, msgID, nil); err != nil {
+			return Handled{}
+		}
 	}
 	h := q.deliverDecided(ctx, c)
 	h.Channel, h.Detail = v.Channel, v.Detail
@@ -111,6 +113,11 @@ func (q *Queue) decide(ctx context.Context, c *store.Claim, raw []byte, msgID st
 	if err != nil && !errors.Is(err, store.ErrAlreadyDecided) {
 		q.log.Warn("ledger: cannot record the decision, will retry", "uid", c.Key.UID, "err", err)
 		return v, false
+	}
+	if err == nil {
+		// Recorded: c becomes what was just written, without reading it
+		// back (a write transaction per message).
+		c.State, c.Outcome, c.Folder, c.CompteID, c.Reference = store.StateDecided, dec.Outcome, dec.Folder, dec.CompteID, dec.Reference
 	}
 	return v, true
 }
