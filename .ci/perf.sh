@@ -5,7 +5,7 @@
 # servers with the same requests, and prints both with their ratios.
 #
 #   .ci/perf.sh                       # burst 1000, 500 at 50/s, 30 at 2/s
-#   .ci/perf.sh --burst 50 --steady 50 --idle 5 --idle-window 3s   # short (CI)
+#   .ci/perf.sh --burst 50 --steady 50 --idle 5 --idle-after 6s --idle-window 3s   # short
 #   PERF_DIR=/tmp/perf .ci/perf.sh --json
 #
 # Extra arguments go to `floorcmp compare` (see its flags: floorcmp compare -h).

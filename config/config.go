@@ -69,6 +69,9 @@ type IMAPConfig struct {
 	Mailbox    string        `yaml:"mailbox"`
 	Folders    FoldersConfig `yaml:"folders"`
 	IdleWakeup Duration      `yaml:"idle_wakeup"`
+	// BusyPoll is the NOOP interval of the watching connection while
+	// requests keep arriving (inbox.IMAPConfig.BusyPoll); 0: IDLE only.
+	BusyPoll Duration `yaml:"busy_poll"`
 	// PollInterval is the safety-net poll of the work connection.
 	PollInterval Duration `yaml:"poll_interval"`
 	Timeout      Duration `yaml:"timeout"`
@@ -198,8 +201,9 @@ func Default() Config {
 		IMAP: IMAPConfig{
 			Address: "127.0.0.1:10143", TLS: "none", Mailbox: "INBOX",
 			Folders:    FoldersConfig{Processed: "Processed", Manual: "Manual", Quarantine: "Quarantine"},
-			IdleWakeup: Duration(100 * time.Millisecond), PollInterval: Duration(5 * time.Second),
-			Timeout: Duration(30 * time.Second),
+			IdleWakeup: Duration(100 * time.Millisecond), BusyPoll: Duration(20 * time.Millisecond),
+			PollInterval: Duration(5 * time.Second),
+			Timeout:      Duration(30 * time.Second),
 		},
 		SMTP:  SMTPConfig{Address: "127.0.0.1:10025", TLS: "none", Timeout: Duration(30 * time.Second)},
 		Store: StoreConfig{Driver: "sqlite", DSN: "attestd.db"},
@@ -315,8 +319,8 @@ func (c *Config) checkIMAP() error {
 	if f.Processed == "" || f.Manual == "" || f.Quarantine == "" {
 		return bad("imap.folders", "processed, manual and quarantine must all be named")
 	}
-	if c.IMAP.IdleWakeup < 0 || c.IMAP.PollInterval <= 0 {
-		return bad("imap.poll_interval", "must be positive (and idle_wakeup not negative)")
+	if c.IMAP.IdleWakeup < 0 || c.IMAP.BusyPoll < 0 || c.IMAP.PollInterval <= 0 {
+		return bad("imap.poll_interval", "must be positive (and idle_wakeup, busy_poll not negative)")
 	}
 	return nil
 }

@@ -135,7 +135,8 @@ func New(cfg config.Config, o Options) (*Daemon, error) {
 		wake: make(chan struct{}, 1), sentWake: make(chan struct{}, 1),
 		imap: inbox.IMAPConfig{
 			Address: cfg.IMAP.Address, TLS: cfg.IMAP.TLS, Username: cfg.IMAP.Username, Password: o.IMAPPassword,
-			Mailbox: cfg.IMAP.Mailbox, IdleWakeup: cfg.IMAP.IdleWakeup.D(), Timeout: cfg.IMAP.Timeout.D(),
+			Mailbox: cfg.IMAP.Mailbox, IdleWakeup: cfg.IMAP.IdleWakeup.D(), BusyPoll: cfg.IMAP.BusyPoll.D(),
+			Timeout: cfg.IMAP.Timeout.D(),
 			TLSConfig: o.IMAPTLS,
 		},
 	}

@@ -8,6 +8,7 @@ import (
 	"net"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/emersion/go-imap/v2"
@@ -26,6 +27,16 @@ type IMAPConfig struct {
 	// mail to an IDLE client up to half a second late; a NOOP makes them look
 	// at once. Zero: pure IDLE.
 	IdleWakeup time.Duration
+	// BusyPoll, when > 0, is how often the watching connection sends a
+	// NOOP, without IDLE, while requests keep arriving (new mail reported
+	// within the last BusyFor): as soon as the first NOOP that follows a
+	// delivery, rather than up to IdleWakeup later. Quiet, it idles again.
+	// A NOOP costs less than leaving and re-entering IDLE, and polling only
+	// while busy keeps the idle CPU low.
+	BusyPoll time.Duration
+	// BusyFor is how long after the last new mail the connection stays busy.
+	// Zero: 5 s.
+	BusyFor time.Duration
 	// Timeout bounds every command and the dial. Zero: 30 s.
 	Timeout time.Duration
 	// TLSConfig is used for "tls" and "starttls"; nil: system defaults with
@@ -284,13 +295,25 @@ func uidSet(uids []uint32) imap.UIDSet {
 // Watch keeps an IDLE connection on cfg.Mailbox, on a connection of its own,
 // and sends on wake (without blocking) whenever the mailbox may have new
 // mail. Every cfg.IdleWakeup it leaves IDLE for a NOOP, which both makes
-// lazy servers report news and proves the connection alive. It returns
-// when ctx is done (nil) or the connection fails (the error): the caller
-// reconnects.
+// lazy servers report news and proves the connection alive; while mail
+// keeps arriving it polls with NOOP every cfg.BusyPoll instead (see
+// IMAPConfig). It returns when ctx is done (nil) or the connection fails
+// (the error): the caller reconnects.
 func Watch(ctx context.Context, cfg *IMAPConfig, wake chan<- struct{}) error {
+	var news atomic.Int64 // when the server last reported new mail (Unix ns)
+	// newsc makes IDLE end at new mail, for the polling to start.
+	var newsc chan struct{}
+	if cfg.BusyPoll > 0 {
+		newsc = make(chan struct{}, 1)
+	}
 	notify := func() {
+		news.Store(time.Now().UnixNano())
 		select {
 		case wake <- struct{}{}:
+		default:
+		}
+		select {
+		case newsc <- struct{}{}:
 		default:
 		}
 	}
@@ -312,37 +335,77 @@ func Watch(ctx context.Context, cfg *IMAPConfig, wake chan<- struct{}) error {
 		return fmt.Errorf("imap idle: select %s: %w", cfg.Mailbox, err)
 	}
 	notify() // whatever arrived before we were watching
+	busyFor := cfg.BusyFor
+	if busyFor <= 0 {
+		busyFor = 5 * time.Second
+	}
+	busy := func() bool {
+		return cfg.BusyPoll > 0 && time.Since(time.Unix(0, news.Load())) < busyFor
+	}
+	for {
+		var err error
+		if busy() {
+			err = cn.poll(ctx, cfg.BusyPoll)
+		} else {
+			err = cn.idle(ctx, cfg.IdleWakeup, newsc)
+		}
+		if err != nil || ctx.Err() != nil {
+			return err
+		}
+	}
+}
+
+// poll waits every, then sends a NOOP.
+func (cn *conn) poll(ctx context.Context, every time.Duration) error {
+	t := time.NewTimer(every)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return nil
+	case <-cn.c.Closed():
+		return errors.New("imap idle: connection closed by the server")
+	case <-t.C:
+	}
+	if err := cn.do(func() error { return cn.c.Noop().Wait() }); err != nil {
+		return fmt.Errorf("imap idle: %w", err)
+	}
+	return nil
+}
+
+// idle waits in IDLE for wakeup (for ever when zero) or news, then leaves
+// it and sends a NOOP.
+func (cn *conn) idle(ctx context.Context, wakeup time.Duration, news <-chan struct{}) error {
 	var tick <-chan time.Time
-	if cfg.IdleWakeup > 0 {
-		t := time.NewTicker(cfg.IdleWakeup)
+	if wakeup > 0 {
+		t := time.NewTimer(wakeup)
 		defer t.Stop()
 		tick = t.C
 	}
-	for {
-		idle, err := cn.c.Idle()
-		if err != nil {
-			return fmt.Errorf("imap idle: %w", err)
-		}
-		select {
-		case <-ctx.Done():
-			cn.raw.SetDeadline(time.Now().Add(time.Second))
-			idle.Close()
-			return nil
-		case <-cn.c.Closed():
-			return errors.New("imap idle: connection closed by the server")
-		case <-tick:
-		}
-		err = cn.do(func() error {
-			if err := idle.Close(); err != nil {
-				return err
-			}
-			if err := idle.Wait(); err != nil {
-				return err
-			}
-			return cn.c.Noop().Wait()
-		})
-		if err != nil {
-			return fmt.Errorf("imap idle: %w", err)
-		}
+	idle, err := cn.c.Idle()
+	if err != nil {
+		return fmt.Errorf("imap idle: %w", err)
 	}
+	select {
+	case <-ctx.Done():
+		cn.raw.SetDeadline(time.Now().Add(time.Second))
+		idle.Close()
+		return nil
+	case <-cn.c.Closed():
+		return errors.New("imap idle: connection closed by the server")
+	case <-tick:
+	case <-news:
+	}
+	err = cn.do(func() error {
+		if err := idle.Close(); err != nil {
+			return err
+		}
+		if err := idle.Wait(); err != nil {
+			return err
+		}
+		return cn.c.Noop().Wait()
+	})
+	if err != nil {
+		return fmt.Errorf("imap idle: %w", err)
+	}
+	return nil
 }

@@ -40,6 +40,7 @@ type compareOptions struct {
 	poll       time.Duration
 	timeout    time.Duration
 	idleWindow time.Duration
+	idleAfter  time.Duration
 	ready      string
 	settle     time.Duration
 	responder  []string
@@ -58,6 +59,7 @@ func cmdCompare(ctx context.Context, args []string) error {
 	fs.DurationVar(&o.poll, "poll", 20*time.Millisecond, "the floor's NOOP interval (0: IDLE)")
 	fs.DurationVar(&o.timeout, "timeout", 3*time.Minute, "how long a run waits for its replies")
 	fs.DurationVar(&o.idleWindow, "idle-window", 10*time.Second, "how long the idle CPU is measured, after the runs")
+	fs.DurationVar(&o.idleAfter, "idle-after", 10*time.Second, "how long after the last run the idle CPU window starts")
 	fs.StringVar(&o.ready, "ready", "", "the responder's readiness URL (attestd's /readyz); empty: wait --settle")
 	fs.DurationVar(&o.settle, "settle", 3*time.Second, "pause after starting the responder when --ready is empty")
 	asJSON := fs.Bool("json", false, "print JSON instead of the table")
@@ -153,7 +155,7 @@ func (o *compareOptions) measure(ctx context.Context, argv []string, isFloor boo
 		// Let stragglers drain before the next run empties Mailpit.
 		time.Sleep(time.Second)
 	}
-	if m.IdleCPU, err = p.idleCPU(o.idleWindow); err != nil {
+	if m.IdleCPU, err = p.idleCPU(o.idleAfter, o.idleWindow); err != nil {
 		return nil, err
 	}
 	if m.PeakRSS, err = p.stop(); err != nil {

@@ -129,20 +129,21 @@ func (p *proc) cpu() (time.Duration, error) {
 }
 
 // idleCPU returns the share of one core the process used over window,
-// after a pause for the last run's work to end.
-func (p *proc) idleCPU(window time.Duration) (float64, error) {
-	time.Sleep(2 * time.Second)
+// after a pause for the last run's work to end and the responder to settle
+// (attestd polls for 5 s after the last new mail, see imap.busy_poll).
+func (p *proc) idleCPU(after, window time.Duration) (float64, error) {
+	time.Sleep(after)
 	before, err := p.cpu()
 	if err != nil {
 		return 0, err
 	}
 	t0 := time.Now()
 	time.Sleep(window)
-	after, err := p.cpu()
+	end, err := p.cpu()
 	if err != nil {
 		return 0, err
 	}
-	return float64(after-before) / float64(time.Since(t0)), nil
+	return float64(end-before) / float64(time.Since(t0)), nil
 }
 
 // stop ends the process with SIGTERM and returns its peak RSS in bytes.

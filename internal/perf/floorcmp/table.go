@@ -31,7 +31,7 @@ func printTable(out io.Writer, loads []load, fl, at *measured) {
 			perReply(at.CPU[l.Name], a.Replies), ratio(at.CPU[l.Name], a.Replies, fl.CPU[l.Name], f.Replies))
 	}
 	fmt.Fprintf(w, "peak RSS\t%.0f MB\t%.0f MB\t\n", float64(fl.PeakRSS)/1e6, float64(at.PeakRSS)/1e6)
-	fmt.Fprintf(w, "idle CPU\t%.2f %% of a core\t%.2f %% of a core\t\n", 100*fl.IdleCPU, 100*at.IdleCPU)
+	fmt.Fprintf(w, "idle CPU (no request for a while)\t%.2f %% of a core\t%.2f %% of a core\t\n", 100*fl.IdleCPU, 100*at.IdleCPU)
 	w.Flush()
 }
 
