@@ -14,7 +14,7 @@
 # ATTESTD_TEST_MAILPIT_PORT); they are stopped at the end. attestd's daily
 # limits are raised: a responder that applies them answers fewer requests
 # than it receives. Its other settings are its defaults; PERF_IDLE_WAKEUP
-# sets imap.idle_wakeup (e.g. 50ms). Both responders' logs go to $dir/*.log.
+# sets imap.idle_wakeup (e.g. 50ms), PERF_WORKERS workers. Both responders' logs go to $dir/*.log.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . .ci/servers.sh
@@ -46,6 +46,7 @@ trust:
 registry: {import_on_start: $PWD/samples/registry.json}
 limits: {attestations_per_compte_per_day: 1000000, generic_replies_per_address_per_day: 1000000}
 metrics: {address: $metrics}
+${PERF_WORKERS:+workers: $PERF_WORKERS}
 YAML
 
 smtp_port="${ATTESTD_TEST_SMTP_ADDR##*:}"
