@@ -9,7 +9,7 @@ import (
 
 	"github.com/cpam/attestd/internal/perf/floor"
 	"github.com/cpam/attestd/internal/perf/loadprobe"
-	"github.com/cpam/attestd/mailenv"
+	"github.com/cpam/attestd/internal/mailenv"
 	"github.com/cpam/attestd/samples"
 )
 
