@@ -14,7 +14,8 @@
 # ATTESTD_TEST_MAILPIT_PORT); they are stopped at the end. attestd's daily
 # limits are raised: a responder that applies them answers fewer requests
 # than it receives. Its other settings are its defaults; PERF_IDLE_WAKEUP
-# sets imap.idle_wakeup (e.g. 50ms), PERF_WORKERS workers. Both responders' logs go to $dir/*.log.
+# sets imap.idle_wakeup (e.g. 50ms), PERF_WORKERS workers; PERF_ATTESTD names
+# another attestd binary to measure (an older build, say). Both responders' logs go to $dir/*.log.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . .ci/servers.sh
@@ -26,7 +27,7 @@ chmod o+x "$dir"
 start_servers "$dir"
 trap 'stop_servers "$dir"' EXIT
 
-go build -o "$dir/attestd" ./cmd/attestd
+if [ -n "${PERF_ATTESTD:-}" ]; then cp "$PERF_ATTESTD" "$dir/attestd"; else go build -o "$dir/attestd" ./cmd/attestd; fi
 go build -o "$dir/floorcmp" ./internal/perf/floorcmp
 metrics="127.0.0.1:${PERF_METRICS_PORT:-19464}"
 rm -f "$dir"/attestd.db*
