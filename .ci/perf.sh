@@ -24,6 +24,9 @@ dir="${PERF_DIR:-$(mktemp -d)}"
 mkdir -p "$dir"
 dir="$(cd "$dir" && pwd)"
 chmod o+x "$dir"
+# Mailpit prunes to 500 messages every minute by default: a burst of 1,000
+# replies would lose some before the probe reads them.
+export MP_MAX_MESSAGES=0
 start_servers "$dir"
 trap 'stop_servers "$dir"' EXIT
 

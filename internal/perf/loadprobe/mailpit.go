@@ -3,12 +3,17 @@ package loadprobe
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"strings"
 	"time"
 )
+
+// errGone is a message Mailpit no longer has (it prunes the oldest beyond
+// its --max; .ci/perf.sh turns that off).
+var errGone = errors.New("message gone")
 
 // mailpit reads the replies from Mailpit's HTTP API.
 type mailpit struct{ base string }
@@ -35,6 +40,9 @@ func (m mailpit) collect(ctx context.Context, sentAt map[string]time.Time, deadl
 			}
 			seen[msg.ID] = true
 			irt, err := m.inReplyTo(ctx, msg.ID)
+			if errors.Is(err, errGone) {
+				continue // pruned by Mailpit between the list and now
+			}
 			if err != nil {
 				return nil, err
 			}
@@ -64,6 +72,9 @@ func (m mailpit) get(ctx context.Context, path string, v any) error {
 		return err
 	}
 	defer resp.Body.Close()
+	if resp.StatusCode == http.StatusNotFound {
+		return fmt.Errorf("mailpit %s: %w", path, errGone)
+	}
 	if resp.StatusCode != http.StatusOK {
 		return fmt.Errorf("mailpit %s: %s", path, resp.Status)
 	}
