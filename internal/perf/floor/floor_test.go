@@ -7,9 +7,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cpam/attestd/internal/mailenv"
 	"github.com/cpam/attestd/internal/perf/floor"
 	"github.com/cpam/attestd/internal/perf/loadprobe"
-	"github.com/cpam/attestd/internal/mailenv"
 	"github.com/cpam/attestd/samples"
 )
 
