@@ -30,6 +30,14 @@ func printTable(out io.Writer, loads []load, fl, at *measured) {
 		fmt.Fprintf(w, "  CPU a reply\t%s\t%s\t%.1f×\n", perReply(fl.CPU[l.Name], f.Replies),
 			perReply(at.CPU[l.Name], a.Replies), ratio(at.CPU[l.Name], a.Replies, fl.CPU[l.Name], f.Replies))
 	}
+	for _, l := range loads {
+		for who, m := range map[string]*measured{"floor": fl, "attestd": at} {
+			if r := m.Runs[l.Name]; l.Rate > 0 && r.SendTime.Seconds() > 1.1*float64(l.N)/l.Rate {
+				fmt.Fprintf(w, "warning: %s run of %s: %d requests took %.1f s to send instead of %.1f s: the machine was too busy to offer the load\t\t\t\n",
+					l.Name, who, l.N, r.SendTime.Seconds(), float64(l.N)/l.Rate)
+			}
+		}
+	}
 	fmt.Fprintf(w, "peak RSS\t%.0f MB\t%.0f MB\t\n", float64(fl.PeakRSS)/1e6, float64(at.PeakRSS)/1e6)
 	fmt.Fprintf(w, "idle CPU (no request for a while)\t%.2f %% of a core\t%.2f %% of a core\t\n", 100*fl.IdleCPU, 100*at.IdleCPU)
 	w.Flush()
