@@ -14,7 +14,8 @@
 # ATTESTD_TEST_MAILPIT_PORT); they are stopped at the end. attestd's daily
 # limits are raised: a responder that applies them answers fewer requests
 # than it receives. Its other settings are its defaults; PERF_IDLE_WAKEUP
-# sets imap.idle_wakeup (e.g. 50ms), PERF_WORKERS workers; PERF_ATTESTD names
+# sets imap.idle_wakeup (e.g. 50ms), PERF_BUSY_POLL imap.busy_poll,
+# PERF_WORKERS workers; PERF_ATTESTD names
 # another attestd binary to measure (an older build, say). Both responders' logs go to $dir/*.log.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -41,6 +42,7 @@ imap:
   username: $ATTESTD_TEST_IMAP_USER
   password_env: ATTESTD_TEST_IMAP_PASSWORD
 ${PERF_IDLE_WAKEUP:+  idle_wakeup: $PERF_IDLE_WAKEUP}
+${PERF_BUSY_POLL:+  busy_poll: $PERF_BUSY_POLL}
 smtp: {address: $ATTESTD_TEST_SMTP_ADDR}
 store: {driver: sqlite, dsn: $dir/attestd.db}
 trust:
