@@ -136,7 +136,7 @@ func New(cfg config.Config, o Options) (*Daemon, error) {
 		imap: inbox.IMAPConfig{
 			Address: cfg.IMAP.Address, TLS: cfg.IMAP.TLS, Username: cfg.IMAP.Username, Password: o.IMAPPassword,
 			Mailbox: cfg.IMAP.Mailbox, IdleWakeup: cfg.IMAP.IdleWakeup.D(), BusyPoll: cfg.IMAP.BusyPoll.D(),
-			Timeout: cfg.IMAP.Timeout.D(),
+			Timeout:   cfg.IMAP.Timeout.D(),
 			TLSConfig: o.IMAPTLS,
 		},
 	}
