@@ -39,7 +39,25 @@ func openSQLite(t testing.TB) *DB {
 // the test, so that tests neither collide nor leave anything behind.
 func openPostgres(t testing.TB) *DB {
 	t.Helper()
-	dsn := os.Getenv(postgresEnv)
+	ctx := context.Background()
+	dsn, schema := freshSchema(t)
+	db, err := Open(ctx, DriverPostgres, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	var got string
+	if err := db.sql.QueryRowContext(ctx, "SELECT current_schema()").Scan(&got); err != nil || got != schema {
+		t.Fatalf("store opened in schema %q (%v), want %q", got, err, schema)
+	}
+	return db
+}
+
+// freshSchema creates an empty PostgreSQL schema, dropped at the end of the
+// test, and returns a DSN whose connections use it.
+func freshSchema(t testing.TB) (dsn, schema string) {
+	t.Helper()
+	dsn = os.Getenv(postgresEnv)
 	if dsn == "" {
 		t.Skipf("%s not set: PostgreSQL tests skipped (set it to e.g. postgres://postgres@127.0.0.1:5432/test?sslmode=disable)", postgresEnv)
 	}
@@ -51,21 +69,12 @@ func openPostgres(t testing.TB) *DB {
 	t.Cleanup(func() { admin.Close() })
 	var b [6]byte
 	rand.Read(b[:])
-	schema := "attestd_test_" + hex.EncodeToString(b[:])
+	schema = "attestd_test_" + hex.EncodeToString(b[:])
 	if _, err := admin.ExecContext(ctx, "CREATE SCHEMA "+schema); err != nil {
 		t.Fatalf("create schema on %s: %v", postgresEnv, err)
 	}
 	t.Cleanup(func() { admin.ExecContext(ctx, "DROP SCHEMA "+schema+" CASCADE") })
-	db, err := Open(ctx, DriverPostgres, withSearchPath(t, dsn, schema))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	var got string
-	if err := db.sql.QueryRowContext(ctx, "SELECT current_schema()").Scan(&got); err != nil || got != schema {
-		t.Fatalf("store opened in schema %q (%v), want %q", got, err, schema)
-	}
-	return db
+	return withSearchPath(t, dsn, schema), schema
 }
 
 // withSearchPath sets the search_path run-time parameter of a pgx DSN, URL or

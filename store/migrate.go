@@ -24,11 +24,59 @@ type migration struct {
 	stmts   []string
 }
 
+// migrationLockKey is the first half of the PostgreSQL advisory lock that
+// serializes schema changes; the second half is hashtext(current_schema()),
+// so that stores in different schemas of one database do not wait for each
+// other. The value is arbitrary ("attestd migrate" in a few bytes).
+const migrationLockKey = 0x61747464
+
 // migrate applies the migrations not yet recorded in schema_migrations, each
-// in its own transaction together with its row there. Two processes opening
-// the same store at once are safe: the second one's insert of the version row
-// waits for, then conflicts with, the first, and it finds the version applied.
+// in its own transaction together with its row there. Several processes
+// opening the same store at once are safe: on PostgreSQL they take turns on
+// an advisory lock held for the whole run (without it, two CREATE TABLE IF
+// NOT EXISTS racing on an empty database fail), on SQLite on the write lock
+// each transaction takes at BEGIN; and a version row that another process
+// inserted meanwhile is found applied.
 func (db *DB) migrate(ctx context.Context) error {
+	if !db.postgres {
+		return db.migrateLocked(ctx)
+	}
+	conn, err := db.sql.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("store: migrate: %w", err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, `SELECT pg_advisory_lock($1, hashtext(current_schema()))`, migrationLockKey); err != nil {
+		return fmt.Errorf("store: migrate: take the migration lock: %w", err)
+	}
+	defer func() {
+		// A failed unlock (the connection broke) leaves nothing held: the
+		// lock goes with its session.
+		_, _ = conn.ExecContext(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1, hashtext(current_schema()))`, migrationLockKey)
+	}()
+	return db.migrateLocked(ctx)
+}
+
+// WithMigrationLock runs fn in a write transaction that holds the lock
+// store.Open migrates under, and commits it when fn returns nil: for the
+// schema changes of another component sharing the database (River's
+// rivermigrate.MigrateTx), so that replicas starting at once apply them one
+// at a time. On PostgreSQL the transaction holds the advisory lock of
+// migrate until it ends; on SQLite it is an IMMEDIATE transaction, which
+// holds the database's write lock from its start.
+func (db *DB) WithMigrationLock(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx) error) error {
+	return db.inTx(ctx, false, func(tx *sql.Tx) error {
+		if db.postgres {
+			if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1, hashtext(current_schema()))`, migrationLockKey); err != nil {
+				return fmt.Errorf("store: take the migration lock: %w", err)
+			}
+		}
+		return fn(ctx, tx)
+	})
+}
+
+// migrateLocked is migrate once the migration lock is held.
+func (db *DB) migrateLocked(ctx context.Context) error {
 	const create = `CREATE TABLE IF NOT EXISTS schema_migrations (
 		version INTEGER PRIMARY KEY,
 		name TEXT NOT NULL,
