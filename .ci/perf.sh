@@ -16,7 +16,9 @@
 # than it receives. Its other settings are its defaults; PERF_IDLE_WAKEUP
 # sets imap.idle_wakeup (e.g. 50ms), PERF_BUSY_POLL imap.busy_poll,
 # PERF_WORKERS workers; PERF_ATTESTD names
-# another attestd binary to measure (an older build, say). Both responders' logs go to $dir/*.log.
+# another attestd binary to measure (an older build, say); PERF_RUN_FLAGS
+# adds flags to `attestd run` (profiles: --cpuprofile, --blockprofile,
+# --mutexprofile, --waitprofile). Both responders' logs go to $dir/*.log.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . .ci/servers.sh
@@ -59,4 +61,4 @@ smtp_port="${ATTESTD_TEST_SMTP_ADDR##*:}"
 "$dir/floorcmp" compare --imap "$ATTESTD_TEST_IMAP_ADDR" --user "$ATTESTD_TEST_IMAP_USER" \
 	--smtp-host 127.0.0.1 --smtp-port "$smtp_port" --mailpit "$ATTESTD_TEST_MAILPIT_API" \
 	--ready "http://$metrics/readyz" --log "$dir/responders.log" "$@" \
-	-- "$dir/attestd" run --config "$dir/attestd.yaml" --today 2026-11-25
+	-- "$dir/attestd" run --config "$dir/attestd.yaml" --today 2026-11-25 ${PERF_RUN_FLAGS:-}

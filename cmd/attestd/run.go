@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -23,6 +24,8 @@ func cmdRun(c *command, args []string) error {
 	var today todayFlag
 	fs.Var(&today, "today", "run the rules at this date (acceptance environments only)")
 	level := fs.String("log-level", "", "debug, info, warn or error: replaces the configuration's log.level")
+	var prof profileFlags
+	prof.register(fs.FlagSet)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -55,9 +58,14 @@ func cmdRun(c *command, args []string) error {
 	if !today.d.IsZero() {
 		log.Warn("--today is set: the rules run at a fixed date, not today's", "today", today.d.String())
 	}
+	stopProfiles, err := prof.start()
+	if err != nil {
+		return err
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
-	return serve(ctx, cfg, serveOptions{today: today.d, log: log, hangup: hangup})
+	err = serve(ctx, cfg, serveOptions{today: today.d, log: log, hangup: hangup})
+	return errors.Join(err, stopProfiles())
 }
 
 // newLogger makes the JSON logger of a command at the configured level, or
