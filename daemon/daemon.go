@@ -104,7 +104,7 @@ type Daemon struct {
 	store   Store
 	queue   *queue.Queue
 	decider *decide.Decider
-	sender  *outbox.Sender // made by New, closed by Close
+	sender  *outbox.Pool // made by New, closed by Close
 	log     *slog.Logger
 	now     func() time.Time
 	results chan<- Result
@@ -155,7 +155,7 @@ func New(cfg config.Config, o Options) (*Daemon, error) {
 
 // withDefaults makes the seams left nil in o from cfg, and the SMTP sender
 // when it makes the mailer.
-func withDefaults(cfg config.Config, o *Options) (*outbox.Sender, error) {
+func withDefaults(cfg config.Config, o *Options) (*outbox.Pool, error) {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
@@ -214,8 +214,10 @@ func renderers(cfg config.Config, o *Options) (err error) {
 	return nil
 }
 
-// smtpSender makes the mailer of the smtp section.
-func smtpSender(cfg config.Config, o *Options) (*outbox.Sender, error) {
+// smtpSender makes the mailer of the smtp section: one connection per
+// worker at most, so that no worker waits for the relay to answer
+// another's reply.
+func smtpSender(cfg config.Config, o *Options) (*outbox.Pool, error) {
 	password := ""
 	if cfg.SMTP.Username != "" {
 		var err error
@@ -223,10 +225,10 @@ func smtpSender(cfg config.Config, o *Options) (*outbox.Sender, error) {
 			return nil, fmt.Errorf("smtp password: %w", err)
 		}
 	}
-	sender := outbox.NewSender(outbox.SMTPConfig{
+	sender := outbox.NewPool(outbox.SMTPConfig{
 		Address: cfg.SMTP.Address, TLS: cfg.SMTP.TLS, Username: cfg.SMTP.Username, Password: password,
 		HELO: cfg.SMTP.HELO, Timeout: cfg.SMTP.Timeout.D(), InsecureSkipVerify: cfg.SMTP.InsecureSkipVerify,
-	})
+	}, cfg.Workers)
 	o.Mailer = sender
 	return sender, nil
 }

@@ -17,7 +17,8 @@
 // # Sending
 //
 // [Sender] delivers stored raw bytes to a relay with go-mail's smtp client,
-// reusing one connection across messages. Every failure comes back as a
+// reusing one connection across messages; [Pool] holds several Senders so
+// that replies go out side by side, each on a connection of its own. Every failure comes back as a
 // [*SendError] whose Temporary field is decided in one place (errors.go):
 // 4xx replies and network trouble are temporary, 5xx replies are permanent.
 // When to try again and when to give up is package queue's (its RetryPolicy).

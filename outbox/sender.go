@@ -50,9 +50,8 @@ type SMTPConfig struct {
 // Sender delivers raw messages to one relay over one reused SMTP connection.
 //
 // It is safe for concurrent use: calls are serialised on the connection.
-// attestd sends a few replies per request burst, and one connection keeps
-// the relay's view simple (one session, in order); a pool would add
-// throughput nobody needs yet.
+// The daemon sends through a [Pool] of them: one connection waits for the
+// relay to store each reply before the next can go.
 type Sender struct {
 	cfg SMTPConfig
 
