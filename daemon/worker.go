@@ -29,10 +29,11 @@ type worker struct {
 	// once (queue.Resume), before any goroutine reads it.
 	suspects map[uint32]bool
 	alone    sync.RWMutex
+	sem      chan struct{} // one token per message being handled: d.cfg.Workers
 }
 
 func newWorker(d *Daemon, s *inbox.Session) *worker {
-	return &worker{d: d, s: s, waiting: make(map[uint32]int64)}
+	return &worker{d: d, s: s, waiting: make(map[uint32]int64), sem: make(chan struct{}, d.cfg.Workers)}
 }
 
 // handled is what became of one message in a sweep.
@@ -82,62 +83,100 @@ func (w *worker) sweep(ctx context.Context) error {
 	if err := w.file(ctx, done); err != nil {
 		return err
 	}
+	// A batch is handled in the background while the sweep fetches the
+	// next one and moves the one before: the workers need not wait for
+	// Dovecot's FETCH and MOVE, nor for the last messages of a batch.
+	var prev *batch
 	for len(todo) > 0 && stop.Err() == nil {
 		n := min(batchSize, len(todo))
-		batch := todo[:n]
+		uids := todo[:n]
 		todo = todo[n:]
 		start := time.Now()
-		fetched, err := w.s.Fetch(batch, w.d.cfg.Limits.MaxMessageBytes)
+		fetched, err := w.s.Fetch(uids, w.d.cfg.Limits.MaxMessageBytes)
 		if err != nil {
+			w.wait(prev)
 			return err
 		}
 		w.d.obs.Polled(time.Now())
-		hs := w.handleAll(stop, ctx, fetched, start)
-		if err := w.file(ctx, hs); err != nil {
+		cur := w.handleAll(stop, ctx, fetched, start, prev)
+		if err := w.file(ctx, w.wait(prev)); err != nil {
+			w.wait(cur)
 			return err
 		}
+		prev = cur
 	}
-	return nil
+	return w.file(ctx, w.wait(prev))
 }
 
-// handleAll decides a batch, d.cfg.Workers messages at a time, under ctx.
-// Once stop is done it starts no more: those stay in the mailbox. A panic
-// while handling one message is that message's failed attempt: it stays in
-// the mailbox for the next sweep, and the others go on.
-func (w *worker) handleAll(stop, ctx context.Context, fetched []inbox.Fetched, start time.Time) []handled {
-	out := make([]handled, len(fetched))
-	sem := make(chan struct{}, w.d.cfg.Workers)
-	var wg sync.WaitGroup
-	for i, f := range fetched {
-		out[i] = handled{uid: f.UID}
-		sem <- struct{}{}
-		if stop.Err() != nil {
-			<-sem
-			continue
+// batch is one FETCH's messages being handled.
+type batch struct {
+	out     []handled
+	spawned chan struct{} // closed once every message has started (or been left)
+	done    chan struct{} // closed once every message is handled
+}
+
+// handleAll starts handling a batch under ctx, at most d.cfg.Workers
+// messages at once across batches, once every message of after (the
+// batch before, if any) has started. Once stop is done it starts no
+// more: those stay in the mailbox. A panic while handling one message is
+// that message's failed attempt: it stays in the mailbox for the next
+// sweep, and the others go on. wait returns the result.
+func (w *worker) handleAll(stop, ctx context.Context, fetched []inbox.Fetched, start time.Time, after *batch) *batch {
+	b := &batch{out: make([]handled, len(fetched)), spawned: make(chan struct{}), done: make(chan struct{})}
+	go func() {
+		var wg sync.WaitGroup
+		defer close(b.done)
+		defer wg.Wait()
+		defer close(b.spawned)
+		if after != nil {
+			<-after.spawned
 		}
-		wg.Add(1)
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			if w.suspects[f.UID] {
-				w.alone.Lock()
-				defer w.alone.Unlock()
-			} else {
-				w.alone.RLock()
-				defer w.alone.RUnlock()
+		for i, f := range fetched {
+			b.out[i] = handled{uid: f.UID}
+			w.sem <- struct{}{}
+			if stop.Err() != nil {
+				<-w.sem
+				continue
 			}
-			defer func() {
-				if r := recover(); r != nil {
-					w.d.log.Error("panic while handling a message; it stays in the mailbox and is tried again",
-						"uid", f.UID, "panic", fmt.Sprint(r))
-					out[i] = handled{uid: f.UID}
-				}
+			wg.Add(1)
+			go func() {
+				defer func() { <-w.sem; wg.Done() }()
+				b.out[i] = w.handle(ctx, f, start)
 			}()
-			out[i] = handled{uid: f.UID, start: start, Handled: w.d.queue.Handle(ctx, w.key(f.UID), f.Raw)}
-		}()
+		}
+	}()
+	return b
+}
+
+// handle takes one message through the queue.
+func (w *worker) handle(ctx context.Context, f inbox.Fetched, start time.Time) (h handled) {
+	if w.suspects[f.UID] {
+		w.alone.Lock()
+		defer w.alone.Unlock()
+	} else {
+		w.alone.RLock()
+		defer w.alone.RUnlock()
 	}
-	wg.Wait()
+	defer func() {
+		if r := recover(); r != nil {
+			w.d.log.Error("panic while handling a message; it stays in the mailbox and is tried again",
+				"uid", f.UID, "panic", fmt.Sprint(r))
+			h = handled{uid: f.UID}
+		}
+	}()
+	return handled{uid: f.UID, start: start, Handled: w.d.queue.Handle(ctx, w.key(f.UID), f.Raw)}
+}
+
+// wait waits for batch b (nil: none) and returns the messages to file;
+// those that stay in the mailbox are noted (waiting for their reply) or
+// counted as deferred.
+func (w *worker) wait(b *batch) []handled {
+	if b == nil {
+		return nil
+	}
+	<-b.done
 	var keep []handled
-	for _, h := range out {
+	for _, h := range b.out {
 		if h.Folder == "" {
 			if h.ClaimID != 0 {
 				w.waiting[h.uid] = h.ClaimID
