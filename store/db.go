@@ -38,6 +38,9 @@ type DB struct {
 	postgres bool       // rebind ? to $n
 	gate     *writeGate // SQLite: the process's writers queue here; nil on PostgreSQL
 	stmts    stmtCache
+	// checkpoints copies a SQLite file's WAL into the database in the
+	// background; nil otherwise.
+	checkpoints *checkpointer
 }
 
 // Open connects to the store and brings its schema up to date.
@@ -45,14 +48,17 @@ type DB struct {
 // driver is "sqlite" (dsn: a file path, or a "file:" URI) or "postgres" (dsn:
 // a pgx connection string, "postgres://user@host:5432/db?sslmode=disable").
 // For SQLite, Open sets what a daemon needs unless the DSN already says
-// otherwise: WAL journal, synchronous=NORMAL and a 10 s busy timeout; it
-// always turns foreign keys on and begins write transactions IMMEDIATE, so
-// that two writers queue instead of failing on a lock upgrade.
+// otherwise: WAL journal, synchronous=NORMAL, a 10 s busy timeout and a WAL
+// checkpointed in the background rather than by the commits (see
+// checkpointer); it always turns foreign keys on and begins write
+// transactions IMMEDIATE, so that two writers queue instead of failing on
+// a lock upgrade.
 func Open(ctx context.Context, driver, dsn string) (*DB, error) {
 	var (
-		sdb *sql.DB
-		err error
-		db  = &DB{}
+		sdb         *sql.DB
+		err         error
+		db          = &DB{}
+		checkpoints bool // a SQLite file: its WAL is checkpointed in the background
 	)
 	switch driver {
 	case DriverSQLite:
@@ -74,6 +80,7 @@ func Open(ctx context.Context, driver, dsn string) (*DB, error) {
 			// busy timeout. A few connections suit a daemon with a few goroutines.
 			sdb.SetMaxOpenConns(4)
 			sdb.SetMaxIdleConns(4)
+			checkpoints = true
 		}
 	case DriverPostgres:
 		db.postgres = true
@@ -95,11 +102,15 @@ func Open(ctx context.Context, driver, dsn string) (*DB, error) {
 		sdb.Close()
 		return nil, err
 	}
+	if checkpoints {
+		db.startCheckpoints()
+	}
 	return db, nil
 }
 
 // Close closes the database connections.
 func (db *DB) Close() error {
+	db.stopCheckpoints()
 	db.stmts.close()
 	return db.sql.Close()
 }
@@ -127,6 +138,7 @@ func sqliteDSN(dsn string) (string, bool, error) {
 		{"busy_timeout", "busy_timeout(10000)"},
 		{"journal_mode", "journal_mode(WAL)"},
 		{"synchronous", "synchronous(NORMAL)"},
+		{"wal_autocheckpoint", fmt.Sprintf("wal_autocheckpoint(%d)", walAutoCheckpoint)},
 	} {
 		if !has(p.name) {
 			q.Add("_pragma", p.value)

@@ -1,10 +1,14 @@
 package store
 
 import (
+	"bytes"
 	"context"
+	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestOpenSQLiteSettings(t *testing.T) {
@@ -95,4 +99,49 @@ func TestSplitSQL(t *testing.T) {
 	if strings.Join(got, "|") != strings.Join(want, "|") {
 		t.Errorf("got %q, want %q", got, want)
 	}
+}
+
+// The WAL is copied into the database file in the background: a commit no
+// longer does it (and its fsync) while holding the write lock, and the
+// file holds what was written well before the WAL reaches
+// wal_autocheckpoint.
+func TestSQLiteWALCheckpointedInTheBackground(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "attestd.db")
+	db, err := Open(ctx, DriverSQLite, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var auto int
+	if err := db.sql.QueryRowContext(ctx, "PRAGMA wal_autocheckpoint").Scan(&auto); err != nil || auto != walAutoCheckpoint {
+		t.Errorf("PRAGMA wal_autocheckpoint = %d, %v; want %d", auto, err, walAutoCheckpoint)
+	}
+	before := fileSize(t, path)
+	// 2 MB in 50 transactions: about 500 pages, under the WAL size at
+	// which a commit would checkpoint (SQLite's default is 1,000 pages).
+	const n, size = 50, 40 << 10
+	for i := range n {
+		key := MessageKey{Mailbox: "INBOX", UIDValidity: 1, UID: uint32(i + 1)}
+		if _, err := db.Claim(ctx, key, fmt.Sprintf("m%d@example.org", i), bytes.Repeat([]byte{byte(i)}, size)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for fileSize(t, path) < before+n*size {
+		if time.Now().After(deadline) {
+			t.Fatalf("the database file is %d bytes, %d before %d KB were committed: the WAL was not checkpointed",
+				fileSize(t, path), before, n*size>>10)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func fileSize(t *testing.T, path string) int64 {
+	t.Helper()
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fi.Size()
 }
