@@ -17,14 +17,14 @@ func (d *Daemon) Attest(ctx context.Context, req decide.APIRequest) (decide.APIA
 	now := d.now()
 	callID := "api:" + randomHex(12)
 	a, dec, release, err := d.decider.Attest(ctx, req, callID, now)
-	if release != nil {
-		defer release()
-	}
 	if err != nil {
 		return decide.APIAnswer{}, err
 	}
 	dec.Outcome, dec.Detail = a.Outcome, a.Detail
 	if _, err := d.store.RecordCall(ctx, callID, dec, now); err != nil {
+		if release != nil {
+			release() // recording consumes the reservation; not recorded, it goes
+		}
 		return decide.APIAnswer{}, err
 	}
 	d.obs.MessageHandled(string(a.Outcome), time.Since(now))

@@ -38,7 +38,12 @@ type trustRun struct {
 
 func newTrustRun(t *testing.T, cfg config.Config, o daemon.Options) *trustRun {
 	t.Helper()
-	env := newLocalEnv(t)
+	return newTrustRunOn(t, newLocalEnv(t), cfg, o)
+}
+
+// newTrustRunOn is newTrustRun on mail servers already set up.
+func newTrustRunOn(t *testing.T, env *localEnv, cfg config.Config, o daemon.Options) *trustRun {
+	t.Helper()
 	r := &trustRun{env: env, cfg: cfg, pd: newPersonalData(t)}
 	r.d = start(t, env, cfg, o)
 	r.all = append(r.all, r.d)

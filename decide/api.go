@@ -42,9 +42,9 @@ type APIAnswer struct {
 // answer is limit_reached, as for the gateway and the agents. callID is
 // the call's ledger key. It returns the answer, the decision to record
 // (Outcome and Detail not filled in) and the release of the rate-limit
-// reservation an issued attestation holds (nil otherwise), to call once
-// the decision is recorded. An error is an internal failure (the store
-// unreachable).
+// reservation an issued attestation holds (nil otherwise), to call if the
+// decision cannot be recorded (RecordCall consumes it). An error is an
+// internal failure (the store unreachable).
 func (d *Decider) Attest(ctx context.Context, req APIRequest, callID string, now time.Time) (APIAnswer, store.Decision, func(), error) {
 	a := APIAnswer{Reference: d.reference(callID, now)}
 	dec := store.Decision{Folder: APIFolder, Channel: string(identity.ChannelAPI), Reference: a.Reference}
@@ -68,8 +68,8 @@ func (d *Decider) Attest(ctx context.Context, req APIRequest, callID string, now
 	if rd.Outcome != rules.Issued {
 		return a, dec, nil, nil
 	}
-	release, ok, err := d.rate.reserve("compte:"+c.ID, d.cfg.Limits.AttestationsPerComptePerDay,
-		func() (int, error) { return d.counts.CountIssuedSince(ctx, c.ID, now.Add(-24*time.Hour)) })
+	release, ok, err := d.reserve(ctx, store.Reservation{Holder: callID, CompteID: c.ID,
+		Limit: d.cfg.Limits.AttestationsPerComptePerDay}, now)
 	if err != nil {
 		return a, dec, nil, fmt.Errorf("rate limit: %w", err)
 	}

@@ -40,7 +40,7 @@ type Authenticator interface {
 
 // Options are the decider's seams.
 type Options struct {
-	// Counts are the store's counts the rate limits read.
+	// Counts are the store's counts and reservations of the rate limits.
 	Counts store.Counts
 	// Registry is where identity looks comptes up.
 	Registry identity.Registry
@@ -70,7 +70,8 @@ type nopObserver struct{}
 func (nopObserver) AttestationRendered() {}
 
 // Decider decides messages under one configuration. It is safe for
-// concurrent use; the rate limits hold across its goroutines.
+// concurrent use; the rate limits hold across its goroutines and across
+// the deciders of every process on the same store.
 type Decider struct {
 	cfg     config.Config
 	counts  store.Counts
@@ -84,7 +85,6 @@ type Decider struct {
 	obs     Observer
 	limits  inbox.Limits
 	service reply.ServiceInfo
-	rate    *rateGate // rate limits under concurrent decisions
 }
 
 // New returns a Decider for cfg; every seam of o but Signer and Today is
@@ -103,7 +103,6 @@ func New(cfg config.Config, o Options) *Decider {
 			GatewayDomain: t.Gateway.Domain, GatewayHeader: t.Gateway.Header},
 		limits:  limitsOf(cfg.Limits),
 		service: reply.DefaultServiceInfo(),
-		rate:    newRateGate(),
 	}
 }
 
@@ -170,9 +169,9 @@ func (d *Decider) Decide(ctx context.Context, raw []byte, msgID string, now time
 			return v, nil
 		}
 		v.Folder, v.Generic = folders.Processed, true
-		return d.withGenericReply(ctx, v, msg, who, now)
+		return d.withGenericReply(ctx, v, msg, who, msgID, now)
 	}
-	return d.entitlement(ctx, v, msg, who, now)
+	return d.entitlement(ctx, v, msg, who, msgID, now)
 }
 
 // identify authenticates the sender, checks that the message asks for an
@@ -210,7 +209,7 @@ func (d *Decider) identify(ctx context.Context, raw []byte, msg *inbox.Message, 
 
 // entitlement decides the request of an identified compte by the rules
 // and gives the verdict with its reply.
-func (d *Decider) entitlement(ctx context.Context, v queue.Verdict, msg *inbox.Message, who identity.Identity, now time.Time) (queue.Verdict, error) {
+func (d *Decider) entitlement(ctx context.Context, v queue.Verdict, msg *inbox.Message, who identity.Identity, msgID string, now time.Time) (queue.Verdict, error) {
 	v.CompteID = who.Compte.ID
 	today := d.today(now)
 	req := request.ReadMessage(msg, &request.ReadOptions{Known: firstNames(who.Compte), Today: today}).Request
@@ -219,7 +218,7 @@ func (d *Decider) entitlement(ctx context.Context, v queue.Verdict, msg *inbox.M
 			req.Targets = append(req.Targets, rules.Target{FirstName: b.Prenom, Birth: b.DateNaissance})
 		}
 	}
-	return d.answer(ctx, v, msg, who, rules.Decide(who.Compte, req, today), now, today)
+	return d.answer(ctx, v, msg, who, rules.Decide(who.Compte, req, today), msgID, now, today)
 }
 
 // issuedAt is the moment of issue an attestation prints: now, on the day
@@ -233,16 +232,15 @@ func issuedAt(now time.Time, today rules.Date) time.Time {
 // answer gives the verdict and reply of a decision on a known compte. An
 // attestation is reserved under the compte's daily limit before its PDF is
 // rendered, so that a request over the limit costs no PDF (SPEC section 7);
-// the reservation is released when anything after it fails, or by the
-// queue once the verdict is recorded.
-func (d *Decider) answer(ctx context.Context, v queue.Verdict, msg *inbox.Message, who identity.Identity, dec rules.Decision, now time.Time, today rules.Date) (queue.Verdict, error) {
+// the reservation is released when anything after it fails, and recording
+// the verdict consumes it (or the queue releases it when that fails).
+func (d *Decider) answer(ctx context.Context, v queue.Verdict, msg *inbox.Message, who identity.Identity, dec rules.Decision, msgID string, now time.Time, today rules.Date) (queue.Verdict, error) {
 	v.Outcome, v.Folder = dec.Outcome, d.cfg.IMAP.Folders.Processed
 	if dec.Outcome != rules.Issued {
 		return d.withPersonalReply(v, msg, who, dec, nil, now)
 	}
-	compteID := who.Compte.ID
-	release, ok, err := d.rate.reserve("compte:"+compteID, d.cfg.Limits.AttestationsPerComptePerDay,
-		func() (int, error) { return d.counts.CountIssuedSince(ctx, compteID, now.Add(-24*time.Hour)) })
+	release, ok, err := d.reserve(ctx, store.Reservation{Holder: msgID, CompteID: who.Compte.ID,
+		Limit: d.cfg.Limits.AttestationsPerComptePerDay}, now)
 	if err != nil {
 		return queue.Verdict{}, fmt.Errorf("rate limit: %w", err)
 	}
@@ -264,10 +262,10 @@ func (d *Decider) answer(ctx context.Context, v queue.Verdict, msg *inbox.Messag
 	return v, nil
 }
 
-// limited returns v with a reservation under the rate limit of key, or a
+// limited returns v with a reservation under the rate limit r, or a
 // suppressed verdict when the limit is reached (SPEC section 7).
-func (d *Decider) limited(v queue.Verdict, key string, limit int, why string, count func() (int, error)) (queue.Verdict, error) {
-	release, ok, err := d.rate.reserve(key, limit, count)
+func (d *Decider) limited(ctx context.Context, v queue.Verdict, r store.Reservation, why string, now time.Time) (queue.Verdict, error) {
+	release, ok, err := d.reserve(ctx, r, now)
 	if err != nil {
 		return queue.Verdict{}, fmt.Errorf("rate limit: %w", err)
 	}

@@ -1,48 +1,36 @@
 package decide
 
 import (
+	"context"
 	"sync"
+	"time"
+
+	"github.com/cpam/attestd/store"
 )
 
-// rateGate makes the rate limits of SPEC section 7 hold when several
-// workers decide at once. The counts live in the store (a restart keeps
-// them), but between counting a compte's attestations and recording the
-// decision another worker could count the same compte and let both through:
-// the gate counts and reserves under one lock, and the reservation holds
-// until the decision is recorded (or abandoned).
-//
-// It covers the workers of one daemon; two daemons on one store may still
-// let one message each through beyond the limit.
-type rateGate struct {
-	mu      sync.Mutex
-	pending map[string]int // key → decisions counted but not yet recorded
-}
+// rateWindow is the window of every rate limit of SPEC section 7.
+const rateWindow = 24 * time.Hour
 
-func newRateGate() *rateGate { return &rateGate{pending: make(map[string]int)} }
-
-// reserve counts key's decisions with count (the store's count of recorded
-// ones) plus those reserved, and when they are under limit reserves one
-// more. It returns the function that releases the reservation once the
-// decision is recorded, ok false when the limit is reached, or count's
-// error.
-func (g *rateGate) reserve(key string, limit int, count func() (int, error)) (release func(), ok bool, err error) {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	n, err := count()
-	if err != nil {
+// reserve asks the store for a place under a rate limit for the request
+// whose ledger key is holder: r names the limit (compte or address) and its
+// size. The store counts and reserves in one transaction serialized per
+// limit key, so the limits hold across the workers of one daemon and across
+// the replicas of a cluster alike (store.DB.Reserve); recording the decision
+// consumes the reservation. ok is false when the limit is reached. release
+// gives the place back when the decision will not be recorded now (it
+// failed after reserving); a release that fails leaves the place to expire
+// (store.ReservationTTL).
+func (d *Decider) reserve(ctx context.Context, r store.Reservation, now time.Time) (release func(), ok bool, err error) {
+	r.Since, r.Now = now.Add(-rateWindow), now
+	if ok, err = d.counts.Reserve(ctx, r); err != nil || !ok {
 		return nil, false, err
 	}
-	if n+g.pending[key] >= limit {
-		return nil, false, nil
-	}
-	g.pending[key]++
+	ctx = context.WithoutCancel(ctx)
 	var once sync.Once
 	return func() {
 		once.Do(func() {
-			g.mu.Lock()
-			defer g.mu.Unlock()
-			if g.pending[key]--; g.pending[key] <= 0 {
-				delete(g.pending, key)
+			if err := d.counts.ReleaseReservation(ctx, r.Holder); err != nil {
+				d.log.Warn("rate limit: reservation not released, it will expire", "err", err)
 			}
 		})
 	}, true, nil

@@ -49,7 +49,7 @@ func (d *Decider) GiveUp(raw []byte, msgID string, now time.Time) (v queue.Verdi
 // The limit protects one person's mailbox; the gateway and the agents are
 // authenticated CPAM systems answering for many insured persons, whose
 // replies it does not hold back.
-func (d *Decider) withGenericReply(ctx context.Context, v queue.Verdict, msg *inbox.Message, who identity.Identity, now time.Time) (queue.Verdict, error) {
+func (d *Decider) withGenericReply(ctx context.Context, v queue.Verdict, msg *inbox.Message, who identity.Identity, msgID string, now time.Time) (queue.Verdict, error) {
 	body, err := d.replies.Generic(reply.GenericData{Outcome: v.Outcome, Reference: v.Reference,
 		ByNIR: v.Channel != identity.ChannelDirect, Service: d.service})
 	if err != nil {
@@ -58,9 +58,8 @@ func (d *Decider) withGenericReply(ctx context.Context, v queue.Verdict, msg *in
 	if v, err = d.withReply(v, msg, who, body, nil, now); err != nil || v.Channel != identity.ChannelDirect {
 		return v, err
 	}
-	addr := v.ReplyTo
-	return d.limited(v, "generic:"+strings.ToLower(addr), d.cfg.Limits.GenericRepliesPerAddressPerDay, "rate limit: generic replies per address",
-		func() (int, error) { return d.counts.CountGenericSince(ctx, addr, now.Add(-24*time.Hour)) })
+	return d.limited(ctx, v, store.Reservation{Holder: msgID, Address: v.ReplyTo, Limit: d.cfg.Limits.GenericRepliesPerAddressPerDay},
+		"rate limit: generic replies per address", now)
 }
 
 func (d *Decider) withReply(v queue.Verdict, msg *inbox.Message, who identity.Identity, body reply.Body, att *outbox.Attachment, now time.Time) (queue.Verdict, error) {

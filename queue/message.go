@@ -107,8 +107,8 @@ func (q *Queue) decide(ctx context.Context, c *store.Claim, raw []byte, msgID st
 		dec.ReplyTo = ""
 	}
 	err := q.store.RecordDecision(ctx, c.ID, dec, now)
-	if v.Release != nil {
-		v.Release() // recorded, or abandoned: the store's count has it now, or never will
+	if err != nil && v.Release != nil {
+		v.Release() // not recorded now: its place under the rate limit waits for no one
 	}
 	if err != nil && !errors.Is(err, store.ErrAlreadyDecided) {
 		q.log.Warn("ledger: cannot record the decision, will retry", "uid", c.Key.UID, "err", err)

@@ -91,8 +91,9 @@ type Verdict struct {
 	Reply *store.OutboxMessage
 	// Detail says why, for the operator's log line; never personal data.
 	Detail string
-	// Release frees the rate-limit reservation this verdict holds once it
-	// is recorded (or abandoned); nil when it holds none.
+	// Release frees the rate-limit reservation this verdict holds when it
+	// could not be recorded (recording consumes it); nil when it holds
+	// none.
 	Release func()
 }
 

@@ -19,13 +19,18 @@ const APIMailbox = "api"
 // claim already done, in the channel d.Channel, without raw content (the
 // API request holds a NIR and is not kept). callID must be unique
 // ("api:<random>"); it takes the place of the Message-ID. An Issued
-// decision counts toward the compte's rate limit like a mailed one.
+// decision counts toward the compte's rate limit like a mailed one; the
+// call's reservation under it (Reserve, holder callID) goes in the same
+// transaction.
 func (db *DB) RecordCall(ctx context.Context, callID string, d Decision, now time.Time) (int64, error) {
 	if err := d.check(); err != nil {
 		return 0, fmt.Errorf("store: api call: %w", err)
 	}
 	var id int64
 	err := db.inTx(ctx, false, func(tx *sql.Tx) error {
+		if err := db.deleteReservation(ctx, tx, callID); err != nil {
+			return err
+		}
 		return tx.QueryRowContext(ctx, db.q(`INSERT INTO claims (mailbox, uidvalidity, uid, message_id, state, attempts,
 			outcome, folder, compte_id, ref, reply_to, generic, raw, raw_size, created_at, decided_at, done_at, channel, detail)
 			VALUES (?, 0, 0, ?, ?, 1, ?, ?, ?, ?, '', 0, NULL, 0, ?, ?, ?, ?, ?) RETURNING id`),

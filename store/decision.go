@@ -72,7 +72,8 @@ func (d *Decision) check() error {
 // RecordDecision stores the decision about a claimed message and, when there
 // is one, its reply in the outbox, in one transaction: the claim moves to
 // decided and the reply is pending, or nothing changes (SPEC section 8,
-// durable outbox). The reply is due at now.
+// durable outbox). The reply is due at now. The claim's rate-limit
+// reservation (see Reserve) is deleted in the same transaction.
 //
 // It is idempotent: a second call on a decided (or done) claim changes
 // nothing and returns an error wrapping ErrAlreadyDecided; on an unknown
@@ -97,6 +98,11 @@ func (db *DB) RecordDecision(ctx context.Context, claimID int64, d Decision, now
 				return err
 			}
 			return fmt.Errorf("%w (state %s)", ErrAlreadyDecided, state)
+		}
+		// The decision counts now: its rate-limit reservation, if any, goes.
+		if _, err := db.p(tx).ExecContext(ctx, `DELETE FROM rate_reservations WHERE holder = (SELECT message_id FROM claims WHERE id = ?)`,
+			claimID); err != nil {
+			return err
 		}
 		if d.Reply == nil {
 			return nil
@@ -194,7 +200,11 @@ func (db *DB) PurgeRaw(ctx context.Context, before time.Time) (int64, error) {
 		if err != nil {
 			return err
 		}
-		n, err = res.RowsAffected()
+		if n, err = res.RowsAffected(); err != nil {
+			return err
+		}
+		// Reservations of requests never decided (see ReservationTTL).
+		_, err = db.p(tx).ExecContext(ctx, `DELETE FROM rate_reservations WHERE expires_at < ?`, millis(before))
 		return err
 	})
 	if err != nil {

@@ -2,22 +2,14 @@ package store
 
 import (
 	"context"
-	"crypto/rand"
-	"database/sql"
-	"encoding/hex"
 	"fmt"
-	"net/url"
-	"os"
 	"path/filepath"
-	"strings"
 	"testing"
+
+	"github.com/cpam/attestd/internal/testkit"
 )
 
-// postgresEnv names the PostgreSQL the tests also run against, e.g.
-// postgres://postgres@127.0.0.1:5432/test?sslmode=disable.
-const postgresEnv = "ATTESTD_TEST_POSTGRES_DSN"
-
-// forEachDB runs test against a fresh SQLite file and, when postgresEnv is
+// forEachDB runs test against a fresh SQLite file and, when testkit.PostgresEnv is
 // set, a fresh PostgreSQL schema: one test suite, two databases.
 func forEachDB(t *testing.T, test func(t *testing.T, db *DB)) {
 	t.Helper()
@@ -55,43 +47,7 @@ func openPostgres(t testing.TB) *DB {
 
 // freshSchema creates an empty PostgreSQL schema, dropped at the end of the
 // test, and returns a DSN whose connections use it.
-func freshSchema(t testing.TB) (dsn, schema string) {
-	t.Helper()
-	dsn = os.Getenv(postgresEnv)
-	if dsn == "" {
-		t.Skipf("%s not set: PostgreSQL tests skipped (set it to e.g. postgres://postgres@127.0.0.1:5432/test?sslmode=disable)", postgresEnv)
-	}
-	ctx := context.Background()
-	admin, err := sql.Open("pgx", dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { admin.Close() })
-	var b [6]byte
-	rand.Read(b[:])
-	schema = "attestd_test_" + hex.EncodeToString(b[:])
-	if _, err := admin.ExecContext(ctx, "CREATE SCHEMA "+schema); err != nil {
-		t.Fatalf("create schema on %s: %v", postgresEnv, err)
-	}
-	t.Cleanup(func() { admin.ExecContext(ctx, "DROP SCHEMA "+schema+" CASCADE") })
-	return withSearchPath(t, dsn, schema), schema
-}
-
-// withSearchPath sets the search_path run-time parameter of a pgx DSN, URL or
-// key=value form.
-func withSearchPath(t testing.TB, dsn, schema string) string {
-	if !strings.Contains(dsn, "://") {
-		return dsn + " search_path=" + schema
-	}
-	u, err := url.Parse(dsn)
-	if err != nil {
-		t.Fatalf("%s: %v", postgresEnv, err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
-}
+func freshSchema(t testing.TB) (dsn, schema string) { return testkit.PostgresSchema(t) }
 
 // abortInserts makes the database itself refuse inserts into table whose new
 // row matches cond (an SQL condition on NEW), to test that a failure in the

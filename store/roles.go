@@ -60,8 +60,18 @@ type Outbox interface {
 	MarkPermanent(ctx context.Context, id int64, errText string, now time.Time) error
 }
 
-// Counts are the counts the rate limits read (SPEC section 7).
+// Counts are the counts and reservations of the rate limits (SPEC section
+// 7).
 type Counts interface {
+	// Reserve counts the decisions recorded under r's limit and the
+	// reservations of other requests and, under the limit, reserves
+	// r.Holder's place until its decision is recorded, in one transaction
+	// serialized per limit key across every process on the database. It
+	// reports whether the place is reserved.
+	Reserve(ctx context.Context, r Reservation) (bool, error)
+	// ReleaseReservation gives up holder's reservation, if any, when its
+	// decision will not be recorded now.
+	ReleaseReservation(ctx context.Context, holder string) error
 	// CountIssuedSince counts the attestations issued to compteID decided
 	// at or after since.
 	CountIssuedSince(ctx context.Context, compteID string, since time.Time) (int, error)
