@@ -142,9 +142,10 @@ type OutboxConfig struct {
 	Retention Duration `yaml:"retention"`
 	// Journal is the sent journal's file (see queue.Journal): replies handed
 	// to the relay are noted there before its answer, so that a crash does
-	// not send them again. When the key is absent from the file, Parse
-	// sets it to "<store.dsn>.sent" for SQLite; empty (PostgreSQL's default)
-	// or "off": no journal.
+	// not send them again. "database" keeps it in the store's
+	// sent_handover table, which every replica reads. When the key is
+	// absent from the file, Parse sets it to "<store.dsn>.sent" for SQLite
+	// and "database" for PostgreSQL; "off": no journal.
 	Journal string `yaml:"journal"`
 }
 
@@ -423,9 +424,18 @@ func (s Secret) Password() (string, error) {
 	return "", errors.New("no password_file nor password_env: passwords never sit in the file")
 }
 
+// JournalInDatabase is the outbox.journal value that keeps the sent
+// journal in the store (table sent_handover), where every replica of a
+// cluster reads it: PostgreSQL's default.
+const JournalInDatabase = "database"
+
 // defaultJournal is the sent journal beside a SQLite database file
-// ("attestd.db.sent"); none for PostgreSQL or an in-memory database.
+// ("attestd.db.sent"), in the database for PostgreSQL, none for an
+// in-memory database.
 func defaultJournal(st StoreConfig) string {
+	if st.Driver == "postgres" {
+		return JournalInDatabase
+	}
 	if st.Driver != "sqlite" {
 		return ""
 	}
@@ -436,10 +446,15 @@ func defaultJournal(st StoreConfig) string {
 	return path + ".sent"
 }
 
-// JournalPath is the sent journal's file, "" when there is none.
+// JournalPath is the sent journal's file, "" when there is none (or it
+// is in the database).
 func (o OutboxConfig) JournalPath() string {
-	if o.Journal == "off" {
+	if o.Journal == "off" || o.Journal == JournalInDatabase {
 		return ""
 	}
 	return o.Journal
 }
+
+// JournalInDatabase reports whether the sent journal is kept in the
+// database (outbox.journal "database").
+func (o OutboxConfig) JournalInDatabase() bool { return o.Journal == JournalInDatabase }

@@ -22,21 +22,26 @@ func TestRateLimitAcrossReplicas(t *testing.T) {
 		path := sqliteFile(t)
 		rateLimitAcross(t, func() *store.DB { return openFile(t, path) })
 	})
-	t.Run("postgres", func(t *testing.T) {
-		dsn, _ := testkit.PostgresSchema(t)
-		open := func() *store.DB {
-			db, err := store.Open(context.Background(), "postgres", dsn)
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { db.Close() })
-			return db
-		}
-		if err := samples.LoadInto(context.Background(), open()); err != nil {
+	t.Run("postgres", func(t *testing.T) { rateLimitAcross(t, postgresStore(t)) })
+}
+
+// postgresStore creates a PostgreSQL schema of its own loaded with the
+// sample registry and returns how to open it, once per replica.
+func postgresStore(t *testing.T) (open func() *store.DB) {
+	t.Helper()
+	dsn, _ := testkit.PostgresSchema(t)
+	open = func() *store.DB {
+		db, err := store.Open(context.Background(), "postgres", dsn)
+		if err != nil {
 			t.Fatal(err)
 		}
-		rateLimitAcross(t, open)
-	})
+		t.Cleanup(func() { db.Close() })
+		return db
+	}
+	if err := samples.LoadInto(context.Background(), open()); err != nil {
+		t.Fatal(err)
+	}
+	return open
 }
 
 func rateLimitAcross(t *testing.T, open func() *store.DB) {

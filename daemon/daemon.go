@@ -47,6 +47,7 @@ type Store interface {
 	store.Ledger
 	store.Outbox
 	store.Counts
+	store.Handover
 	store.Retention
 	store.Calls
 	store.Reopen
@@ -143,8 +144,12 @@ func New(cfg config.Config, o Options) (*Daemon, error) {
 	d.decider = decide.New(cfg, decide.Options{Counts: o.Store, Registry: o.Store, PDF: o.PDF, Replies: o.Replies,
 		Signer: o.Signer, Today: o.Today, Logger: o.Logger, Observer: o.Observer,
 		Auth: &mailauth.Authenticator{TrustedIDs: cfg.Trust.AuthservIDs, LookupTXT: o.LookupTXT}})
+	var handover store.Handover
+	if cfg.Outbox.JournalInDatabase() {
+		handover = o.Store
+	}
 	d.queue, err = queue.New(queue.Options{Store: o.Store, Mailer: o.Mailer, Decider: d.decider, Logger: o.Logger,
-		Now: o.Now, Observer: o.Observer, MaxAttempts: cfg.Limits.MaxAttempts, JournalPath: cfg.Outbox.JournalPath(),
+		Now: o.Now, Observer: o.Observer, MaxAttempts: cfg.Limits.MaxAttempts, JournalPath: cfg.Outbox.JournalPath(), Handover: handover,
 		Retry: queue.RetryPolicy{Initial: cfg.Outbox.RetryInitial.D(), Max: cfg.Outbox.RetryMax.D(), MaxAttempts: cfg.Outbox.MaxAttempts}})
 	if err != nil {
 		d.Close()

@@ -8,19 +8,36 @@ import (
 
 	"github.com/cpam/attestd/config"
 	"github.com/cpam/attestd/daemon"
+	"github.com/cpam/attestd/store"
 )
 
 // TestJournalNoResendAfterAStop: the relay took a reply, the store could
 // not record it, and the daemon stopped (as a kill would stop it before
 // MarkSent). The next run reads the sent journal, records the reply as
-// sent and files the original, without sending the reply again.
+// sent and files the original, without sending the reply again. With the
+// journal in the database, the next run is another replica: another
+// connection to the same database, on SQLite as on PostgreSQL.
 func TestJournalNoResendAfterAStop(t *testing.T) {
+	t.Run("file", func(t *testing.T) {
+		db := openStore(t)
+		noResendAfterAStop(t, filepath.Join(t.TempDir(), "attestd.db.sent"), func() *store.DB { return db })
+	})
+	t.Run("database-sqlite", func(t *testing.T) {
+		path := sqliteFile(t)
+		noResendAfterAStop(t, config.JournalInDatabase, func() *store.DB { return openFile(t, path) })
+	})
+	t.Run("database-postgres", func(t *testing.T) {
+		noResendAfterAStop(t, config.JournalInDatabase, postgresStore(t))
+	})
+}
+
+func noResendAfterAStop(t *testing.T, journal string, open func() *store.DB) {
 	env := newLocalEnv(t)
-	db := openStore(t)
 	cfg := reliabilityConfig(t)
-	cfg.Outbox.Journal = filepath.Join(t.TempDir(), "attestd.db.sent")
+	cfg.Outbox.Journal = journal
 	reqs := []req{sample(t, "01-eva-simple.eml", "journal@reliability.test")}
 
+	db := open()
 	st := &unrecordingStore{DB: db}
 	st.failures.Store(1 << 30) // this run never records it
 	first := start(t, env, cfg, daemon.Options{Store: st})
@@ -34,6 +51,7 @@ func TestJournalNoResendAfterAStop(t *testing.T) {
 		t.Fatalf("%d pending replies after the first run, want the unrecorded one", n)
 	}
 
+	db = open()
 	second := start(t, env, cfg, daemon.Options{Store: db})
 	checkResults(t, reqs, second.collect(t, 1, 60*time.Second))
 	checkAll(t, env, reqs) // exactly one reply
@@ -54,7 +72,7 @@ func TestJournalConfig(t *testing.T) {
 	base := "imap: {username: u, password_env: ATTESTD_TEST_IMAP_PASSWORD}\ntrust: {authserv_ids: [mx.example]}\n"
 	for _, tc := range []struct{ extra, want string }{
 		{"store: {driver: sqlite, dsn: " + dir + "/attestd.db}\n", dir + "/attestd.db.sent"},
-		{"store: {driver: postgres, dsn: 'postgres://u@h/db'}\n", ""},
+		{"store: {driver: postgres, dsn: 'postgres://u@h/db'}\n", ""}, // in the database
 		{"store: {driver: sqlite, dsn: " + dir + "/attestd.db}\noutbox: {journal: 'off'}\n", ""},
 		{"store: {driver: postgres, dsn: 'postgres://u@h/db'}\noutbox: {journal: " + dir + "/pg.sent}\n", dir + "/pg.sent"},
 	} {

@@ -43,7 +43,7 @@ func (q *Queue) Deliver(ctx context.Context, it *store.OutboxItem) string {
 	if cur.NextAttempt.After(now) {
 		return store.OutboxPending // rescheduled since it was listed
 	}
-	if q.flight.isUnrecorded(cur.ID) {
+	if q.flight.isUnrecorded(cur.ID) || q.handedElsewhere(ctx, cur.ID) {
 		return q.recordSent(ctx, cur.ID)
 	}
 	err = q.handOver(ctx, cur)
@@ -135,16 +135,39 @@ func (q *Queue) journalRecorded(id int64) {
 	}
 }
 
+// handedElsewhere reports whether the journal notes reply id as handed
+// to the relay: by a replica killed before recording it (the database
+// journal), or by this process before its last stop. It is then recorded,
+// not sent. A journal it cannot read counts as no note.
+func (q *Queue) handedElsewhere(ctx context.Context, id int64) bool {
+	if q.journal == nil {
+		return false
+	}
+	noted, err := q.journal.noted(ctx, id)
+	if err != nil {
+		q.log.Warn("outbox: cannot read the sent journal before sending", "outbox_id", id, "err", err)
+	}
+	if noted {
+		q.log.Info("outbox: a reply the sent journal notes as handed to the relay is recorded as sent, not sent again", "outbox_id", id)
+	}
+	return noted
+}
+
 // Recover records as sent the replies that the journal says a previous
-// run handed to the relay, before anything is sent: the relay has them,
-// only the store did not know. One the store cannot record now is never
-// sent by this process, only recorded by the outbox job. Call it once,
-// before the first Handle or Deliver.
+// run (or, in the database, a replica) handed to the relay, before
+// anything is sent: the relay has them, only the store did not know. One
+// the store cannot record now is never sent by this process, only
+// recorded by the outbox job. Call it once, before the first Handle or
+// Deliver.
 func (q *Queue) Recover(ctx context.Context) {
 	if q.journal == nil {
 		return
 	}
-	for _, id := range q.handedBefore {
+	ids, err := q.journal.left(ctx)
+	if err != nil {
+		q.log.Warn("outbox: cannot read the sent journal at start; its replies are recorded when next sent", "err", err)
+	}
+	for _, id := range ids {
 		err := q.store.MarkSent(ctx, id, q.now())
 		switch {
 		case err == nil:
@@ -158,7 +181,6 @@ func (q *Queue) Recover(ctx context.Context) {
 				"outbox_id", id, "err", err)
 		}
 	}
-	q.handedBefore = nil
 	if err := q.journal.compact(); err != nil {
 		q.log.Warn("outbox: cannot compact the sent journal, will try again", "err", err)
 	}

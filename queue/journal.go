@@ -2,9 +2,11 @@ package queue
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -222,6 +224,25 @@ func (j *journal) compact() error {
 	_ = j.f.Close()
 	j.f, j.records = f, len(j.live)
 	return nil
+}
+
+func (j *journal) noted(_ context.Context, id int64) (bool, error) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.live[id], nil
+}
+
+// left returns the live entries: before the first send, those a previous
+// run left.
+func (j *journal) left(context.Context) ([]int64, error) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	ids := make([]int64, 0, len(j.live))
+	for id := range j.live {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	return ids, nil
 }
 
 // Close closes the journal file.

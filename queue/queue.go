@@ -114,6 +114,10 @@ type Options struct {
 	MaxAttempts int
 	// JournalPath is the sent journal's file (outbox.journal); "": none.
 	JournalPath string
+	// Handover, when not nil, keeps the sent journal in the database
+	// (outbox.journal "database") instead of JournalPath's file: every
+	// process on the database reads it.
+	Handover store.Handover
 }
 
 // Queue takes messages through the state machine. It is safe for
@@ -129,10 +133,7 @@ type Queue struct {
 	maxAttempts int
 
 	flight  *flight  // claims and replies being worked on now
-	journal *journal // replies handed to the relay; nil: outbox.journal off
-	// handedBefore are the replies the journal says a previous run handed
-	// to the relay: Recover records them as sent before anything else.
-	handedBefore []int64
+	journal handover // replies handed to the relay; nil: outbox.journal off
 }
 
 // New returns a queue; it opens the sent journal, if any, and reads what
@@ -155,11 +156,15 @@ func New(o Options) (*Queue, error) {
 	}
 	q := &Queue{store: o.Store, mailer: o.Mailer, decider: o.Decider, log: o.Logger, now: o.Now, obs: o.Observer,
 		retry: o.Retry.withDefaults(), maxAttempts: o.MaxAttempts, flight: newFlight()}
-	if o.JournalPath != "" {
-		var err error
-		if q.journal, q.handedBefore, err = openJournal(o.JournalPath); err != nil {
+	switch {
+	case o.Handover != nil:
+		q.journal = newDBJournal(o.Handover, o.Now)
+	case o.JournalPath != "":
+		j, _, err := openJournal(o.JournalPath)
+		if err != nil {
 			return nil, err
 		}
+		q.journal = j
 	}
 	return q, nil
 }

@@ -146,7 +146,8 @@ func (db *DB) OutboxDepth(ctx context.Context) (int, error) {
 }
 
 // MarkSent records that a pending reply was accepted by the SMTP server.
-// Marking a sent reply again is a no-op. On SQLite it goes before the other
+// Marking a sent reply again is a no-op. Its handover note, if any, is
+// deleted in the same transaction. On SQLite it goes before the other
 // writes of the process waiting for the database: until it commits, a
 // crash would send the reply again.
 func (db *DB) MarkSent(ctx context.Context, id int64, now time.Time) error {
@@ -190,6 +191,12 @@ func (db *DB) RetryOutbox(ctx context.Context, id int64, now time.Time) error {
 // the state noOp (if any) is success.
 func (db *DB) outboxUpdate(ctx context.Context, id int64, urgent bool, what, noOp, query string, args ...any) error {
 	err := db.tx(ctx, false, urgent, func(tx *sql.Tx) error {
+		if noOp == OutboxSent {
+			// MarkSent: the reply's handover note (NoteHandover) goes with it.
+			if _, err := db.p(tx).ExecContext(ctx, `DELETE FROM sent_handover WHERE outbox_id = ?`, id); err != nil {
+				return err
+			}
+		}
 		res, err := db.p(tx).ExecContext(ctx, query, args...)
 		if err != nil {
 			return err

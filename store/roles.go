@@ -80,6 +80,22 @@ type Counts interface {
 	CountGenericSince(ctx context.Context, address string, since time.Time) (int, error)
 }
 
+// Handover is the sent handover in the database: the replies handed to the
+// relay whose acceptance is not recorded yet, which every process on the
+// database reads before sending (the file journal's part, for a cluster).
+// MarkSent deletes a reply's note in its transaction.
+type Handover interface {
+	// NoteHandover notes, committed at once, that holder handed reply
+	// outboxID to the relay at at; again: no change.
+	NoteHandover(ctx context.Context, outboxID int64, holder string, at time.Time) error
+	// ForgetHandover deletes the note: the relay refused the reply.
+	ForgetHandover(ctx context.Context, outboxID int64) error
+	// HandedOver reports whether reply outboxID is noted.
+	HandedOver(ctx context.Context, outboxID int64) (bool, error)
+	// Handovers returns every reply noted.
+	Handovers(ctx context.Context) ([]int64, error)
+}
+
 // Retention forgets the content of old messages.
 type Retention interface {
 	// PurgeRaw removes the raw content of the requests done before before,
@@ -114,4 +130,5 @@ var (
 	_ Outbox    = (*DB)(nil)
 	_ Counts    = (*DB)(nil)
 	_ Retention = (*DB)(nil)
+	_ Handover  = (*DB)(nil)
 )
