@@ -17,14 +17,18 @@ func TestReserve(t *testing.T) {
 		ctx := context.Background()
 		t0 := time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)
 		since := t0.Add(-24 * time.Hour)
-		eva := func(holder string, now time.Time) bool {
-			t.Helper()
-			ok, err := db.Reserve(ctx, Reservation{Holder: holder, CompteID: "C-EVA", Limit: 2, Since: now.Add(-24 * time.Hour), Now: now})
-			if err != nil {
-				t.Fatal(err)
+		// reserver reserves for holder under compte's limit at now.
+		reserver := func(compte string, limit int) func(holder string, now time.Time) bool {
+			return func(holder string, now time.Time) bool {
+				t.Helper()
+				ok, err := db.Reserve(ctx, Reservation{Holder: holder, CompteID: compte, Limit: limit, Since: now.Add(-24 * time.Hour), Now: now})
+				if err != nil {
+					t.Fatal(err)
+				}
+				return ok
 			}
-			return ok
 		}
+		eva := reserver("C-EVA", 2)
 		if !eva("a", t0) || !eva("b", t0) {
 			t.Fatal("the first two requests of a limit of 2 refused")
 		}
@@ -74,14 +78,7 @@ func TestReserve(t *testing.T) {
 		}
 
 		// A reservation whose replica died expires.
-		lea := func(holder string, now time.Time) bool {
-			t.Helper()
-			ok, err := db.Reserve(ctx, Reservation{Holder: holder, CompteID: "C-LEA", Limit: 1, Since: now.Add(-24 * time.Hour), Now: now})
-			if err != nil {
-				t.Fatal(err)
-			}
-			return ok
-		}
+		lea := reserver("C-LEA", 1)
 		if !lea("x", t0) {
 			t.Fatal("first request of C-LEA refused")
 		}
