@@ -8,9 +8,12 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
-	_ "modernc.org/sqlite"             // registers the "sqlite" database/sql driver
+	"github.com/riverqueue/river/riverdriver"
+	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
 )
 
 // The drivers Open accepts.
@@ -41,6 +44,15 @@ type DB struct {
 	// checkpoints copies a SQLite file's WAL into the database in the
 	// background; nil otherwise.
 	checkpoints *checkpointer
+
+	// The work queue's (river.go).
+	dsn        string // as opened, with the settings Open adds
+	memory     bool   // an in-memory SQLite database
+	jobsMu     sync.Mutex
+	jobsDriver riverdriver.Driver[*sql.Tx]
+	jobsPool   *pgxpool.Pool // PostgreSQL: River's LISTEN connection
+	jobsSQL    *sql.DB       // SQLite: River's own connection
+	replyJobs  ReplyJobs
 }
 
 // Open connects to the store and brings its schema up to date.
@@ -72,6 +84,7 @@ func Open(ctx context.Context, driver, dsn string) (*DB, error) {
 		if err != nil {
 			return nil, fmt.Errorf("store: open sqlite: %w", err)
 		}
+		db.memory = memory
 		if memory {
 			// Each connection to ":memory:" is a database of its own.
 			sdb.SetMaxOpenConns(1)
@@ -93,7 +106,7 @@ func Open(ctx context.Context, driver, dsn string) (*DB, error) {
 	default:
 		return nil, fmt.Errorf("store: unknown driver %q: use %q or %q", driver, DriverSQLite, DriverPostgres)
 	}
-	db.sql = sdb
+	db.sql, db.dsn = sdb, dsn
 	if err := sdb.PingContext(ctx); err != nil {
 		sdb.Close()
 		return nil, fmt.Errorf("store: connect to %s: %w (check store.dsn)", driver, err)
@@ -112,7 +125,7 @@ func Open(ctx context.Context, driver, dsn string) (*DB, error) {
 func (db *DB) Close() error {
 	db.stopCheckpoints()
 	db.stmts.close()
-	return db.sql.Close()
+	return errors.Join(db.closeJobs(), db.sql.Close())
 }
 
 // sqliteDSN adds the connection settings Open promises to a SQLite DSN, and

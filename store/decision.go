@@ -72,7 +72,8 @@ func (d *Decision) check() error {
 // RecordDecision stores the decision about a claimed message and, when there
 // is one, its reply in the outbox, in one transaction: the claim moves to
 // decided and the reply is pending, or nothing changes (SPEC section 8,
-// durable outbox). The reply is due at now. The claim's rate-limit
+// durable outbox). The reply is due at now; its delivery job (SetReplyJobs)
+// is scheduled in the same transaction. The claim's rate-limit
 // reservation (see Reserve) is deleted in the same transaction.
 //
 // It is idempotent: a second call on a decided (or done) claim changes
@@ -108,11 +109,15 @@ func (db *DB) RecordDecision(ctx context.Context, claimID int64, d Decision, now
 			return nil
 		}
 		to, _ := json.Marshal(d.Reply.To) // a []string always encodes
-		_, err = db.p(tx).ExecContext(ctx, `INSERT INTO outbox (claim_id, mail_from, rcpt_to, raw, message_id, state,
-			attempts, next_attempt, last_error, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, 0, ?, '', ?, ?)`,
+		var id int64
+		err = db.p(tx).QueryRowContext(ctx, `INSERT INTO outbox (claim_id, mail_from, rcpt_to, raw, message_id, state,
+			attempts, next_attempt, last_error, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, 0, ?, '', ?, ?) RETURNING id`,
 			claimID, d.Reply.From, string(to), d.Reply.Raw, d.Reply.MessageID, OutboxPending,
-			millis(now), millis(now), millis(now))
-		return err
+			millis(now), millis(now), millis(now)).Scan(&id)
+		if err != nil {
+			return err
+		}
+		return db.replyDue(ctx, tx, id, now, true) // its job, in this transaction
 	})
 	if err != nil {
 		return fmt.Errorf("store: record decision for claim %d: %w", claimID, err)

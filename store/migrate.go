@@ -39,7 +39,7 @@ const migrationLockKey = 0x61747464
 // inserted meanwhile is found applied.
 func (db *DB) migrate(ctx context.Context) error {
 	if !db.postgres {
-		return db.migrateLocked(ctx)
+		return db.migrateAll(ctx)
 	}
 	conn, err := db.sql.Conn(ctx)
 	if err != nil {
@@ -54,7 +54,7 @@ func (db *DB) migrate(ctx context.Context) error {
 		// lock goes with its session.
 		_, _ = conn.ExecContext(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1, hashtext(current_schema()))`, migrationLockKey)
 	}()
-	return db.migrateLocked(ctx)
+	return db.migrateAll(ctx)
 }
 
 // WithMigrationLock runs fn in a write transaction that holds the lock

@@ -115,6 +115,19 @@ func (db *DB) OutboxForClaim(ctx context.Context, claimID int64) (*OutboxItem, e
 	return it, nil
 }
 
+// OutboxByID returns one reply with its content; an unknown id gives
+// ErrNotFound.
+func (db *DB) OutboxByID(ctx context.Context, id int64) (*OutboxItem, error) {
+	it, err := scanOutbox(db.p(db.sql).QueryRowContext(ctx, outboxSelect("o.raw")+`WHERE o.id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		err = ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("store: outbox item %d: %w", id, err)
+	}
+	return it, nil
+}
+
 // ListOutbox returns the replies in the given states (all when none is
 // given), oldest first, without their content: for `attestd outbox list`.
 func (db *DB) ListOutbox(ctx context.Context, states ...string) ([]OutboxItem, error) {
@@ -151,7 +164,7 @@ func (db *DB) OutboxDepth(ctx context.Context) (int, error) {
 // writes of the process waiting for the database: until it commits, a
 // crash would send the reply again.
 func (db *DB) MarkSent(ctx context.Context, id int64, now time.Time) error {
-	return db.outboxUpdate(ctx, id, true, "mark sent", OutboxSent,
+	return db.outboxUpdate(ctx, id, true, "mark sent", OutboxSent, db.settledHook(id),
 		`UPDATE outbox SET state = ?, attempts = attempts + 1, sent_at = ?, updated_at = ? WHERE id = ? AND state = ?`,
 		OutboxSent, millis(now), millis(now), id, OutboxPending)
 }
@@ -161,7 +174,7 @@ func (db *DB) MarkSent(ctx context.Context, id int64, now time.Time) error {
 // before dialing, with the error it would record on a crash, to claim the
 // attempt first.
 func (db *DB) MarkRetry(ctx context.Context, id int64, errText string, next time.Time) error {
-	return db.outboxUpdate(ctx, id, false, "mark for retry", "",
+	return db.outboxUpdate(ctx, id, false, "mark for retry", "", db.dueHook(id, next),
 		`UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_attempt = ? WHERE id = ? AND state = ?`,
 		errText, millis(next), id, OutboxPending)
 }
@@ -170,7 +183,7 @@ func (db *DB) MarkRetry(ctx context.Context, id int64, errText string, next time
 // retries exhausted): it stays visible to operators and is not retried
 // unless RetryOutbox says so. Marking it permanent again is a no-op.
 func (db *DB) MarkPermanent(ctx context.Context, id int64, errText string, now time.Time) error {
-	return db.outboxUpdate(ctx, id, false, "mark failed", OutboxPermanent,
+	return db.outboxUpdate(ctx, id, false, "mark failed", OutboxPermanent, db.settledHook(id),
 		`UPDATE outbox SET state = ?, attempts = attempts + 1, last_error = ?, updated_at = ? WHERE id = ? AND state = ?`,
 		OutboxPermanent, errText, millis(now), id, OutboxPending)
 }
@@ -179,17 +192,22 @@ func (db *DB) MarkPermanent(ctx context.Context, id int64, errText string, now t
 // fresh retry budget (Attempts 0), for an operator (`attestd outbox retry`).
 // A sent reply is refused with ErrWrongState: it would go out twice.
 func (db *DB) RetryOutbox(ctx context.Context, id int64, now time.Time) error {
-	return db.outboxUpdate(ctx, id, false, "retry", "",
+	return db.outboxUpdate(ctx, id, false, "retry", "", db.dueHook(id, now),
 		`UPDATE outbox SET state = ?, attempts = 0, next_attempt = ?, updated_at = ?
 		WHERE id = ? AND state IN (?, ?) AND raw IS NOT NULL`,
 		OutboxPending, millis(now), millis(now), id, OutboxPending, OutboxPermanent)
 }
 
+// jobHook keeps the reply's job in step with a changed row, in its
+// transaction (see ReplyJobs).
+type jobHook func(ctx context.Context, tx *sql.Tx) error
+
 // outboxUpdate runs a state-guarded update of one outbox row, urgent
-// (before the other writers waiting) for MarkSent. When it changes nothing
+// (before the other writers waiting) for MarkSent, and job when it
+// changed the row. When it changes nothing
 // it says why: ErrNotFound, or ErrWrongState, except that a row already in
 // the state noOp (if any) is success.
-func (db *DB) outboxUpdate(ctx context.Context, id int64, urgent bool, what, noOp, query string, args ...any) error {
+func (db *DB) outboxUpdate(ctx context.Context, id int64, urgent bool, what, noOp string, job jobHook, query string, args ...any) error {
 	err := db.tx(ctx, false, urgent, func(tx *sql.Tx) error {
 		if noOp == OutboxSent {
 			// MarkSent: the reply's handover note (NoteHandover) goes with it.
@@ -202,6 +220,9 @@ func (db *DB) outboxUpdate(ctx context.Context, id int64, urgent bool, what, noO
 			return err
 		}
 		if n, err := res.RowsAffected(); err != nil || n == 1 {
+			if err == nil && job != nil {
+				err = job(ctx, tx)
+			}
 			return err
 		}
 		var (

@@ -44,6 +44,9 @@ type Outbox interface {
 	// OutboxForClaim returns the reply of a claim with its content, or
 	// nil, nil when the decision had none.
 	OutboxForClaim(ctx context.Context, claimID int64) (*OutboxItem, error)
+	// OutboxByID returns one reply with its content; ErrNotFound when
+	// there is none with that id.
+	OutboxByID(ctx context.Context, id int64) (*OutboxItem, error)
 	// DueOutbox returns up to limit pending replies due at now, the longest
 	// waiting first, with their content.
 	DueOutbox(ctx context.Context, now time.Time, limit int) ([]OutboxItem, error)
