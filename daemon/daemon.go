@@ -1,8 +1,8 @@
 // Package daemon is attestd's mail loop: it watches the service mailbox
 // over IMAP, hands every message to the queue (package queue: claim,
 // decide, store, send, record) and files it in its folder, and runs the
-// periodic jobs: the outbox's retries and the retention of raw content
-// (SPEC sections 5 and 8).
+// work queue's jobs: the outbox's retries and the retention of raw content
+// (SPEC sections 5 and 8; see jobs.go).
 //
 // # The loops
 //
@@ -12,7 +12,7 @@
 // [queue.Queue.Handle] on a bounded number of goroutines, and moves the
 // handled ones to their folders, one MOVE per folder, before closing their
 // claims. A message whose reply could not go out stays in the mailbox until
-// the outbox job settles the reply. A crash anywhere resumes from the
+// the reply's job settles it. A crash anywhere resumes from the
 // ledger (see package queue).
 package daemon
 
@@ -51,6 +51,7 @@ type Store interface {
 	store.Retention
 	store.Calls
 	store.Reopen
+	store.Jobs
 }
 
 // Result is what became of one message, for observers (the demo, the
@@ -104,6 +105,7 @@ type Daemon struct {
 	cfg     config.Config
 	store   Store
 	queue   *queue.Queue
+	jobs    *queue.Jobs // the work queue: reply retries, periodic jobs
 	decider *decide.Decider
 	sender  *outbox.Pool // made by New, closed by Close
 	log     *slog.Logger
@@ -152,6 +154,10 @@ func New(cfg config.Config, o Options) (*Daemon, error) {
 		Now: o.Now, Observer: o.Observer, MaxAttempts: cfg.Limits.MaxAttempts, JournalPath: cfg.Outbox.JournalPath(), Handover: handover,
 		Retry: queue.RetryPolicy{Initial: cfg.Outbox.RetryInitial.D(), Max: cfg.Outbox.RetryMax.D(), MaxAttempts: cfg.Outbox.MaxAttempts}})
 	if err != nil {
+		d.Close()
+		return nil, err
+	}
+	if d.jobs, err = d.newJobs(context.Background(), o.Store); err != nil {
 		d.Close()
 		return nil, err
 	}
@@ -264,7 +270,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	wg.Add(2)
 	go func() { defer wg.Done(); d.watchLoop(ctx) }()
-	go func() { defer wg.Done(); d.jobs(ctx) }()
+	go func() { defer wg.Done(); d.runJobs(ctx) }()
 	stopped := context.AfterFunc(ctx, func() {
 		d.log.Info("stop requested: fetching stopped, finishing what is in flight")
 	})

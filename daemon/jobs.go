@@ -3,43 +3,54 @@ package daemon
 import (
 	"context"
 	"log/slog"
+	"time"
 
 	"github.com/robfig/cron/v3"
+
+	"github.com/cpam/attestd/queue"
+	"github.com/cpam/attestd/store"
 )
 
-// The schedules of the periodic jobs (robfig/cron syntax).
+// retentionSchedule is when the retention job runs (robfig/cron syntax),
+// and retentionPeriod its period: once per cluster in each.
 const (
-	retrySchedule     = "@every 1s" // replies whose retry is due
-	retentionSchedule = "@hourly"   // raw content past outbox.retention
+	retentionSchedule = "@hourly"
+	retentionPeriod   = time.Hour
 )
 
-// jobs runs the periodic work until ctx is done: the outbox retry sweep
-// every second, the retention job every hour and once at start. A job
-// still running when its next turn comes skips that turn. When ctx is
-// done it waits for the job in progress, which finishes the reply it is
-// sending (bounded by smtp.timeout).
-func (d *Daemon) jobs(ctx context.Context) {
-	work := context.WithoutCancel(ctx)
-	logger := cronLogger{d.log}
-	c := cron.New(cron.WithLogger(logger), cron.WithChain(cron.Recover(logger), cron.SkipIfStillRunning(logger)))
-	if _, err := c.AddFunc(retrySchedule, func() { d.retryDue(ctx, work) }); err != nil {
+// newJobs makes the work queue (package queue, River on the store's
+// database): the reply jobs, which retry the replies that could not go out
+// at once, and the periodic jobs, which River runs on its elected leader
+// only, once per period for the cluster. River v0.51.2 has no public hook
+// saying which replica leads, so the schedules stay robfig/cron's but
+// River runs them: a cron.Schedule is a river.PeriodicSchedule.
+func (d *Daemon) newJobs(ctx context.Context, st store.Jobs) (*queue.Jobs, error) {
+	sched, err := cron.ParseStandard(retentionSchedule)
+	if err != nil {
 		panic(err) // a constant schedule
 	}
-	if _, err := c.AddFunc(retentionSchedule, func() { d.purge(work) }); err != nil {
-		panic(err)
-	}
-	d.purge(work)
-	c.Start()
-	<-ctx.Done()
-	<-c.Stop().Done()
+	timeout := d.cfg.SMTP.Timeout.D()
+	return queue.NewJobs(ctx, queue.JobsOptions{
+		Store: st, Queue: d.queue, Logger: d.log,
+		// The send that follows a decision takes at most smtp.timeout,
+		// and its record a moment more.
+		Grace: timeout + 10*time.Second, JobTimeout: timeout + 5*time.Second,
+		Periodic: []queue.Periodic{{Name: "retention", Schedule: sched, Period: retentionPeriod, Run: d.purge}},
+		Settled:  func() { signal(d.sentWake) },
+	})
 }
 
-// retryDue delivers the replies whose retry is due, and wakes the work
-// connection when some were settled: their originals may be filed now.
-func (d *Daemon) retryDue(stop, work context.Context) {
-	if d.queue.RetryDue(stop, work) > 0 {
-		signal(d.sentWake)
+// runJobs works the jobs until ctx is done, then lets those running finish
+// (a reply being sent, bounded by smtp.timeout) and stops.
+func (d *Daemon) runJobs(ctx context.Context) {
+	if err := d.jobs.Start(context.WithoutCancel(ctx)); err != nil {
+		d.log.Error("work queue: cannot start; replies that fail now are retried once it runs", "err", err)
+		return
 	}
+	<-ctx.Done()
+	stop, cancel := context.WithTimeout(context.Background(), d.cfg.SMTP.Timeout.D())
+	defer cancel()
+	d.jobs.Stop(stop)
 }
 
 // purge removes the raw content of the requests handled longer than
@@ -60,14 +71,4 @@ func (d *Daemon) purge(ctx context.Context) {
 		level = slog.LevelInfo
 	}
 	d.log.Log(ctx, level, "retention: raw content of handled requests purged", "requests", n, "older_than", keep.String())
-}
-
-// cronLogger sends cron's own lines to the daemon's log; its routine ones
-// (a skipped turn) at debug level.
-type cronLogger struct{ log *slog.Logger }
-
-func (l cronLogger) Info(msg string, kv ...any) { l.log.Debug("cron: "+msg, kv...) }
-
-func (l cronLogger) Error(err error, msg string, kv ...any) {
-	l.log.Error("cron: "+msg, append(kv, "err", err)...)
 }

@@ -954,15 +954,15 @@ func TestRetention(t *testing.T) {
 	}
 }
 
-// countingStore counts the outbox job's sweeps.
+// countingStore counts the reply jobs' looks at their reply.
 type countingStore struct {
 	*store.DB
-	sweeps atomic.Int64
+	looks atomic.Int64
 }
 
-func (c *countingStore) DueOutbox(ctx context.Context, now time.Time, limit int) ([]store.OutboxItem, error) {
-	c.sweeps.Add(1)
-	return c.DB.DueOutbox(ctx, now, limit)
+func (c *countingStore) OutboxByID(ctx context.Context, id int64) (*store.OutboxItem, error) {
+	c.looks.Add(1)
+	return c.DB.OutboxByID(ctx, id)
 }
 
 // slowMailer holds its first Send until released, and counts the Sends of
@@ -988,13 +988,16 @@ func (m *slowMailer) Send(_ context.Context, _ string, _ []string, raw []byte) e
 }
 
 // TestSendingNotRetriedMeanwhile: while the worker is sending a reply (the
-// relay slow to answer), the outbox job's sweeps, which see that reply
-// pending and due, leave it alone.
+// relay slower than smtp.timeout, which this mailer ignores), the reply's
+// job, due once the grace after smtp.timeout is over, finds it pending and
+// leaves it alone.
 func TestSendingNotRetriedMeanwhile(t *testing.T) {
 	env := newLocalEnv(t)
 	st := &countingStore{DB: openStore(t)}
 	m := &slowMailer{blocked: make(chan struct{}), release: make(chan struct{}), sends: map[string]int{}}
-	r := start(t, env, reliabilityConfig(t), daemon.Options{Store: st, Mailer: m})
+	cfg := reliabilityConfig(t)
+	cfg.SMTP.Timeout = config.Duration(100 * time.Millisecond) // the job's grace: 10.1 s
+	r := start(t, env, cfg, daemon.Options{Store: st, Mailer: m})
 	reqs := mix(t, 3, "slow")
 	deliverAll(t, env, reqs)
 	select {
@@ -1002,8 +1005,7 @@ func TestSendingNotRetriedMeanwhile(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatal("no reply was sent")
 	}
-	before := st.sweeps.Load()
-	eventually(t, 30*time.Second, "two outbox sweeps during the send", func() bool { return st.sweeps.Load() >= before+2 })
+	eventually(t, 60*time.Second, "two looks of the reply's job during the send", func() bool { return st.looks.Load() >= 2 })
 	close(m.release)
 	checkResults(t, reqs, r.collect(t, len(reqs), 60*time.Second))
 	m.mu.Lock()

@@ -10,11 +10,10 @@ import (
 )
 
 // Deliver makes one attempt at a stored reply and records what happened,
-// unless another goroutine is delivering it or it was settled or
-// rescheduled meanwhile (it is read again first). It returns the reply's
-// state afterwards: store.OutboxPending while it waits (for a retry, or
-// for the goroutine that has it), store.OutboxSent or
-// store.OutboxPermanent.
+// unless another goroutine is delivering it or it was settled meanwhile
+// (it is read again first). It returns the reply's state afterwards:
+// store.OutboxPending while it waits (for a retry, or for the goroutine
+// that has it), store.OutboxSent or store.OutboxPermanent.
 //
 // SMTP has no way to ask the relay afterwards whether it took a reply.
 // With a sent journal (outbox.journal, see journal) the reply is noted the
@@ -25,24 +24,31 @@ import (
 // Either way a reply whose acceptance could not be recorded is never
 // handed over again by this process, only recorded.
 func (q *Queue) Deliver(ctx context.Context, it *store.OutboxItem) string {
+	state, _ := q.deliver(ctx, it)
+	return state
+}
+
+// errBusy: another goroutine of this process is delivering the reply.
+var errBusy = errors.New("the reply is being sent by another goroutine")
+
+// deliver is Deliver, and says why a reply is still pending: errBusy, the
+// temporary failure, or the store's error; nil otherwise.
+func (q *Queue) deliver(ctx context.Context, it *store.OutboxItem) (string, error) {
 	if !q.flight.startSend(it.ID) {
-		return store.OutboxPending
+		return store.OutboxPending, errBusy
 	}
 	defer q.flight.endSend(it.ID)
 	cur, err := q.store.OutboxForClaim(ctx, it.ClaimID)
 	switch {
 	case err != nil:
 		q.log.Warn("outbox: cannot read the reply, will retry", "outbox_id", it.ID, "err", err)
-		return store.OutboxPending
+		return store.OutboxPending, err
 	case cur == nil || cur.ID != it.ID:
-		return store.OutboxPending // a claim has one reply: not reached
+		return store.OutboxPending, errors.New("outbox: not the claim's reply") // a claim has one reply: not reached
 	case cur.State != store.OutboxPending:
-		return cur.State
+		return cur.State, nil
 	}
 	now := q.now()
-	if cur.NextAttempt.After(now) {
-		return store.OutboxPending // rescheduled since it was listed
-	}
 	if q.flight.isUnrecorded(cur.ID) || q.handedElsewhere(ctx, cur.ID) {
 		return q.recordSent(ctx, cur.ID)
 	}
@@ -56,15 +62,15 @@ func (q *Queue) Deliver(ctx context.Context, it *store.OutboxItem) string {
 		if err := q.store.MarkRetry(ctx, cur.ID, err.Error(), next); err != nil {
 			q.log.Error("outbox: cannot record the retry", "outbox_id", cur.ID, "err", err)
 		}
-		return store.OutboxPending
+		return store.OutboxPending, err
 	}
 	q.log.Error("outbox: permanent failure, not retried; see `attestd outbox list`", "outbox_id", cur.ID, "err", err)
 	q.obs.ReplyRefused()
-	if err := q.store.MarkPermanent(ctx, cur.ID, err.Error(), now); err != nil {
-		q.log.Error("outbox: cannot record the permanent failure", "outbox_id", cur.ID, "err", err)
-		return store.OutboxPending
+	if merr := q.store.MarkPermanent(ctx, cur.ID, err.Error(), now); merr != nil {
+		q.log.Error("outbox: cannot record the permanent failure", "outbox_id", cur.ID, "err", merr)
+		return store.OutboxPending, merr
 	}
-	return store.OutboxPermanent
+	return store.OutboxPermanent, err
 }
 
 // relayAnswered reports whether a failed send got an SMTP reply at all: a
@@ -76,14 +82,14 @@ func relayAnswered(err error) bool {
 
 // recordSent records a reply the relay accepted, trying a few times at
 // once: until it is recorded, a restart would send it again.
-func (q *Queue) recordSent(ctx context.Context, id int64) string {
+func (q *Queue) recordSent(ctx context.Context, id int64) (string, error) {
 	var err error
 	for try := range 4 {
 		if err = q.store.MarkSent(ctx, id, q.now()); err == nil {
 			q.flight.setUnrecorded(id, false)
 			q.journalRecorded(id)
 			q.obs.ReplySent()
-			return store.OutboxSent
+			return store.OutboxSent, nil
 		}
 		q.log.Warn("outbox: cannot record a sent reply yet, trying again", "outbox_id", id, "try", try+1, "err", err)
 		if !pause(ctx, 50*time.Millisecond<<try) {
@@ -93,7 +99,7 @@ func (q *Queue) recordSent(ctx context.Context, id int64) string {
 	q.flight.setUnrecorded(id, true)
 	q.log.Error("outbox: reply sent but not recorded; recorded at the next retry, sent again only if attestd stops before",
 		"outbox_id", id, "err", err)
-	return store.OutboxPending
+	return store.OutboxPending, err
 }
 
 // hookMailer is a Mailer that calls back the instant the message is handed
@@ -157,8 +163,7 @@ func (q *Queue) handedElsewhere(ctx context.Context, id int64) bool {
 // run (or, in the database, a replica) handed to the relay, before
 // anything is sent: the relay has them, only the store did not know. One
 // the store cannot record now is never sent by this process, only
-// recorded by the outbox job. Call it once, before the first Handle or
-// Deliver.
+// recorded by its job. Call it once, before the first Handle or Deliver.
 func (q *Queue) Recover(ctx context.Context) {
 	if q.journal == nil {
 		return
@@ -184,27 +189,6 @@ func (q *Queue) Recover(ctx context.Context) {
 	if err := q.journal.compact(); err != nil {
 		q.log.Warn("outbox: cannot compact the sent journal, will try again", "err", err)
 	}
-}
-
-// RetryDue delivers the replies whose next attempt is due, until stop is
-// done; a reply it starts is finished under work. It returns how many
-// were settled (sent or failed for good): their messages may be filed.
-func (q *Queue) RetryDue(stop, work context.Context) int {
-	items, err := q.store.DueOutbox(work, q.now(), 50)
-	if err != nil {
-		q.log.Warn("outbox: cannot read due replies, will try again", "err", err)
-		return 0
-	}
-	settled := 0
-	for i := range items {
-		if stop.Err() != nil {
-			break
-		}
-		if q.Deliver(work, &items[i]) != store.OutboxPending {
-			settled++
-		}
-	}
-	return settled
 }
 
 // pause waits d, or returns false as soon as ctx is done.

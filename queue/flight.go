@@ -4,7 +4,7 @@ import "sync"
 
 // flight is what this process is doing right now, so that two goroutines
 // never act on one message or one reply at once: the worker's goroutines
-// (two copies of a message in one batch) and the outbox job (retrying a
+// (two copies of a message in one batch) and the reply jobs (retrying a
 // reply the worker is sending). The ledger says what was done; flight says
 // what is being done, and is lost with the process, as it should be.
 type flight struct {

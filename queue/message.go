@@ -135,7 +135,7 @@ func (q *Queue) decideSafely(ctx context.Context, raw []byte, msgID string, now 
 
 // deliverDecided delivers the stored reply of a decided message, if any
 // and not yet out, and says where the message goes. A reply that has
-// failed before is left to the outbox job (RetryDue).
+// failed before is left to its job (job.go).
 func (q *Queue) deliverDecided(ctx context.Context, c *store.Claim) Handled {
 	item, err := q.store.OutboxForClaim(ctx, c.ID)
 	if err != nil {
@@ -143,7 +143,7 @@ func (q *Queue) deliverDecided(ctx context.Context, c *store.Claim) Handled {
 	}
 	if item != nil && item.State == store.OutboxPending {
 		if item.Attempts > 0 {
-			return Handled{ClaimID: c.ID} // the outbox job retries
+			return Handled{ClaimID: c.ID} // its job retries
 		}
 		if item.State = q.Deliver(ctx, item); item.State == store.OutboxPending {
 			return Handled{ClaimID: c.ID}

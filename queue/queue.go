@@ -22,8 +22,7 @@
 // Deliver is one attempt at a stored reply and the record of its result;
 // handOver is the part of it that gives the bytes to the relay. Handle
 // delivers the reply of the message it decides once, at once; a reply
-// that fails then is the outbox job's ([Queue.RetryDue]), on the
-// [RetryPolicy].
+// that fails then is its job's (River, see job.go), on the [RetryPolicy].
 package queue
 
 import (

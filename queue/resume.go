@@ -38,7 +38,7 @@ func (q *Queue) Resume(ctx context.Context, mailbox string, uidValidity uint32, 
 		}
 		item, err := q.store.OutboxForClaim(ctx, c.ID)
 		if err != nil || item != nil && item.State == store.OutboxPending {
-			continue // the outbox job sends it; the next session closes it
+			continue // its job sends it; the next session closes it
 		}
 		if err := q.store.MarkDone(ctx, c.ID, q.now()); err != nil {
 			q.log.Warn("ledger: cannot close a filed message's claim", "claim", c.ID, "err", err)

@@ -8,6 +8,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/cpam/attestd/queue"
 	"github.com/cpam/attestd/store"
 )
 
@@ -69,6 +70,11 @@ func cmdOutboxRetry(c *command, args []string) error {
 		return err
 	}
 	defer st.Close()
+	// The retried reply gets a fresh job, inserted with the change: the
+	// running daemons' work queue sends it.
+	if _, err := queue.NewJobs(ctx, queue.JobsOptions{Store: st}); err != nil {
+		return err
+	}
 	if err := st.RetryOutbox(ctx, id, time.Now()); err != nil {
 		return err
 	}
