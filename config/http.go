@@ -1,11 +1,16 @@
 package config
 
 import (
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/hex"
 	"fmt"
 	"net"
-	"strings"
+	"os"
+	"regexp"
 	"time"
+
+	"github.com/cpam/attestd/internal/passhash"
 )
 
 // HTTPConfig is the `http` section: the one HTTP server of the operator
@@ -26,6 +31,11 @@ type HTTPConfig struct {
 	VerifyKeys []string `yaml:"verify_keys"`
 	// VerifyPerMinute bounds the /verify checks of one client address.
 	VerifyPerMinute int `yaml:"verify_per_minute"`
+	// ClientCAs are PEM files of the CAs that sign the TLS client
+	// certificates of API clients (api.clients[].cert_subject). With TLS on
+	// and these set, the server asks for a client certificate and checks
+	// any given against them; a client without one may still use a token.
+	ClientCAs []string `yaml:"client_cas"`
 }
 
 // ConsoleConfig is the `console` section: who may log in to the console.
@@ -44,9 +54,9 @@ type ConsoleConfig struct {
 	TrustedProxies []string `yaml:"trusted_proxies"`
 }
 
-// ConsoleUser is one operator. PasswordHash is a bcrypt hash, as written
-// by `attestd console hash-password`; empty when the user logs in only
-// through console.trusted_header.
+// ConsoleUser is one operator. PasswordHash is an argon2id hash (PHC
+// string) or a bcrypt one, as `attestd console hash-password` writes them;
+// empty when the user logs in only through console.trusted_header.
 type ConsoleUser struct {
 	Name         string `yaml:"name"`
 	Role         string `yaml:"role"` // viewer | operator
@@ -64,11 +74,17 @@ type APIConfig struct {
 	Clients []APIClient `yaml:"clients"`
 }
 
-// APIClient is one back end (web site, app, kiosk). TokenSHA256 is the hex
-// SHA-256 of its bearer token: the token itself is never in the file.
+// APIClient is one back end (web site, app, kiosk), known by a bearer
+// token, a TLS client certificate, or either. TokenSHA256 is the hex SHA-256
+// of its token: the token itself is never in the file. CertSubject is the
+// common name or a subject alternative name (DNS name, e-mail address,
+// URI) of its certificate, which one of http.client_cas must have signed.
 type APIClient struct {
+	// Name is in the logs and in the ledger (the Message-ID of its calls
+	// is api:NAME:…): letters, digits, '.', '_' and '-'.
 	Name        string `yaml:"name"`
 	TokenSHA256 string `yaml:"token_sha256"`
+	CertSubject string `yaml:"cert_subject"`
 }
 
 func defaultHTTP() HTTPConfig { return HTTPConfig{VerifyPerMinute: 20} }
@@ -95,8 +111,12 @@ func (c *Config) checkHTTP() error {
 			return bad(key+".name", "empty or given twice")
 		case u.Role != RoleViewer && u.Role != RoleOperator:
 			return bad(key+".role", "%q: want viewer or operator", u.Role)
-		case !strings.HasPrefix(u.PasswordHash, "$2") && (u.PasswordHash != "" || c.Console.TrustedHeader == ""):
-			return bad(key+".password_hash", "not a bcrypt hash; make one with attestd console hash-password")
+		case u.PasswordHash == "" && c.Console.TrustedHeader == "":
+			return bad(key+".password_hash", "empty; make one with attestd console hash-password")
+		case u.PasswordHash != "":
+			if err := passhash.Validate(u.PasswordHash); err != nil {
+				return bad(key+".password_hash", "%v; make one with attestd console hash-password", err)
+			}
 		}
 		seen[u.Name] = true
 	}
@@ -114,10 +134,57 @@ func (c *Config) checkHTTP() error {
 	if c.Console.LockoutAfter < 1 {
 		return bad("console.lockout_after", "must be at least 1")
 	}
-	for i, k := range c.API.Clients {
-		if b, err := hex.DecodeString(k.TokenSHA256); err != nil || len(b) != 32 || k.Name == "" {
-			return bad(fmt.Sprintf("api.clients[%d]", i), "needs a name and token_sha256, 64 hex digits")
+	return c.checkAPI()
+}
+
+var clientNameRE = regexp.MustCompile(`^[A-Za-z0-9._-]+$`)
+
+// checkAPI validates the API's clients, the TLS files and the client CAs.
+func (c *Config) checkAPI() error {
+	if c.HTTP.TLSCert != "" {
+		if _, err := tls.LoadX509KeyPair(c.HTTP.TLSCert, c.HTTP.TLSKey); err != nil {
+			return bad("http.tls_cert", "%v", err)
 		}
 	}
+	if len(c.HTTP.ClientCAs) > 0 && c.HTTP.TLSCert == "" {
+		return bad("http.client_cas", "client certificates need TLS: set tls_cert and tls_key")
+	}
+	for i, f := range c.HTTP.ClientCAs {
+		if _, err := LoadCertPool([]string{f}); err != nil {
+			return bad(fmt.Sprintf("http.client_cas[%d]", i), "%v", err)
+		}
+	}
+	seen := map[string]bool{}
+	for i, k := range c.API.Clients {
+		key := fmt.Sprintf("api.clients[%d]", i)
+		switch {
+		case !clientNameRE.MatchString(k.Name) || seen[k.Name]:
+			return bad(key+".name", "%q: want letters, digits, '.', '_' or '-', once", k.Name)
+		case k.TokenSHA256 == "" && k.CertSubject == "":
+			return bad(key, "needs token_sha256 or cert_subject")
+		case k.CertSubject != "" && len(c.HTTP.ClientCAs) == 0:
+			return bad(key+".cert_subject", "needs http.client_cas, the CAs that sign the client certificates")
+		}
+		if b, err := hex.DecodeString(k.TokenSHA256); k.TokenSHA256 != "" && (err != nil || len(b) != 32) {
+			return bad(key+".token_sha256", "want 64 hex digits (attestd console api-token)")
+		}
+		seen[k.Name] = true
+	}
 	return nil
+}
+
+// LoadCertPool reads the certificates of PEM files into a pool; a file
+// without any is an error.
+func LoadCertPool(files []string) (*x509.CertPool, error) {
+	pool := x509.NewCertPool()
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return nil, err
+		}
+		if !pool.AppendCertsFromPEM(b) {
+			return nil, fmt.Errorf("%s: no PEM certificate in it", f)
+		}
+	}
+	return pool, nil
 }

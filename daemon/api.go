@@ -15,7 +15,12 @@ import (
 // error is an internal failure (the store unreachable).
 func (d *Daemon) Attest(ctx context.Context, req decide.APIRequest) (decide.APIAnswer, error) {
 	now := d.now()
+	// The call's ledger key, in place of a Message-ID: api:CLIENT:RANDOM,
+	// so that the ledger says which back end asked.
 	callID := "api:" + randomHex(12)
+	if req.Client != "" {
+		callID = "api:" + req.Client + ":" + randomHex(12)
+	}
 	a, dec, release, err := d.decider.Attest(ctx, req, callID, now)
 	if err != nil {
 		return decide.APIAnswer{}, err

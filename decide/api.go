@@ -25,6 +25,9 @@ type APIRequest struct {
 	// and not Family: the person the NIR belongs to.
 	Beneficiaries []rules.Target
 	ETM, C2S      bool
+	// Client names the API client that asks (api.clients[].name): the
+	// ledger keeps it in the call's ID.
+	Client string
 }
 
 // APIAnswer is the outcome of an API request, with the attestation when

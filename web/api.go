@@ -3,6 +3,7 @@ package web
 import (
 	"crypto/sha256"
 	"crypto/subtle"
+	"crypto/x509"
 	"embed"
 	"encoding/hex"
 	"encoding/json"
@@ -82,9 +83,16 @@ var outcomeTitles = map[rules.Outcome]string{
 	rules.LimitReached:         "Trop d'attestations pour ce compte : réessayez dans 24 heures au plus tard",
 }
 
-// client returns the name of the API client whose bearer token the request
-// carries, or "". Tokens are compared by their SHA-256, in constant time.
+// client returns the name of the API client the request comes from, or "":
+// the one whose verified TLS client certificate it presents, else the one
+// whose bearer token it carries. Tokens are compared by their SHA-256, in
+// constant time.
 func (s *Server) client(r *http.Request) string {
+	if r.TLS != nil && len(r.TLS.VerifiedChains) > 0 && s.clientCAs != nil {
+		if name := s.certClient(r.TLS.VerifiedChains[0][0]); name != "" {
+			return name
+		}
+	}
 	tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 	if !ok || tok == "" {
 		return ""
@@ -100,15 +108,34 @@ func (s *Server) client(r *http.Request) string {
 	return name
 }
 
+// certClient returns the name of the client whose cert_subject is the
+// common name or a subject alternative name of cert, or "".
+func (s *Server) certClient(cert *x509.Certificate) string {
+	names := append([]string{cert.Subject.CommonName}, cert.DNSNames...)
+	names = append(names, cert.EmailAddresses...)
+	for _, u := range cert.URIs {
+		names = append(names, u.String())
+	}
+	for _, c := range s.o.Config.API.Clients {
+		for _, n := range names {
+			if c.CertSubject != "" && strings.EqualFold(n, c.CertSubject) {
+				return c.Name
+			}
+		}
+	}
+	return ""
+}
+
 // apiAttestations serves POST /v1/attestations.
 func (s *Server) apiAttestations(w http.ResponseWriter, r *http.Request) {
 	client := s.client(r)
 	if client == "" {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="attestd"`)
-		writeProblem(w, problem{Type: "/v1/problems/unauthorized", Title: "Jeton d'accès absent ou inconnu", Status: http.StatusUnauthorized})
+		writeProblem(w, problem{Type: "/v1/problems/unauthorized", Title: "Jeton d'accès ou certificat client absent ou inconnu", Status: http.StatusUnauthorized})
 		return
 	}
 	req, err := readAttestationRequest(r)
+	req.Client = client
 	if err != nil {
 		writeProblem(w, problem{Type: "/v1/problems/bad_request", Title: "Requête illisible", Status: http.StatusBadRequest, Detail: err.Error()})
 		return

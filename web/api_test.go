@@ -24,14 +24,25 @@ type apiAnswer struct {
 
 func callAPI(t testing.TB, e *env, token, body string) apiAnswer {
 	t.Helper()
-	req, _ := http.NewRequest(http.MethodPost, e.web.URL+"/v1/attestations", strings.NewReader(body))
+	a, err := postAPI(t, http.DefaultClient, e.web.URL, token, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
+// postAPI posts body to the API at base with client; an error is one of
+// the connection (the TLS handshake refused, say).
+func postAPI(t testing.TB, client *http.Client, base, token, body string) (apiAnswer, error) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, base+"/v1/attestations", strings.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := client.Do(req)
 	if err != nil {
-		t.Fatal(err)
+		return apiAnswer{}, err
 	}
 	defer resp.Body.Close()
 	a := apiAnswer{status: resp.StatusCode, contentType: resp.Header.Get("Content-Type")}
@@ -41,7 +52,7 @@ func callAPI(t testing.TB, e *env, token, body string) apiAnswer {
 			t.Fatalf("problem+json does not parse: %v\n%s", err, a.body)
 		}
 	}
-	return a
+	return a, nil
 }
 
 const (

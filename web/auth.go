@@ -8,9 +8,8 @@ import (
 	"sync"
 	"time"
 
-	"golang.org/x/crypto/bcrypt"
-
 	"github.com/cpam/attestd/config"
+	"github.com/cpam/attestd/internal/passhash"
 )
 
 const (
@@ -37,8 +36,10 @@ type sessions struct {
 	byToken  map[string]*session
 	failures map[string]*failures
 	// dummy is compared against when the name is unknown, so that the
-	// answer takes as long as for a known name.
-	dummy []byte
+	// answer takes as long as for a known name (made at the first such
+	// log-in: an argon2id hash costs tens of milliseconds).
+	dummyOnce sync.Once
+	dummy     string
 }
 
 type failures struct {
@@ -47,8 +48,7 @@ type failures struct {
 }
 
 func newSessions(cfg config.ConsoleConfig, now func() time.Time) *sessions {
-	dummy, _ := bcrypt.GenerateFromPassword([]byte("attestd"), bcrypt.MinCost)
-	return &sessions{cfg: cfg, now: now, byToken: map[string]*session{}, failures: map[string]*failures{}, dummy: dummy}
+	return &sessions{cfg: cfg, now: now, byToken: map[string]*session{}, failures: map[string]*failures{}}
 }
 
 func randomToken() string {
@@ -83,11 +83,14 @@ func (ss *sessions) login(name, password string) (token string, s *session, res 
 			user = &ss.cfg.Users[i]
 		}
 	}
-	hash := ss.dummy
+	var hash string
 	if user != nil {
-		hash = []byte(user.PasswordHash)
+		hash = user.PasswordHash
+	} else {
+		ss.dummyOnce.Do(func() { ss.dummy = passhash.Hash(randomToken()) })
+		hash = ss.dummy
 	}
-	ok := bcrypt.CompareHashAndPassword(hash, []byte(password)) == nil && user != nil
+	ok := passhash.Check(hash, password) && user != nil
 	ss.mu.Lock()
 	defer ss.mu.Unlock()
 	if !ok {
@@ -156,11 +159,4 @@ func (s *Server) cookie(name, value string, maxAge int) *http.Cookie {
 func csrfOK(r *http.Request, s *session) bool {
 	got := r.PostFormValue("csrf")
 	return got != "" && subtle.ConstantTimeCompare([]byte(got), []byte(s.csrf)) == 1
-}
-
-// HashPassword returns the bcrypt hash of a console password, for
-// console.users[].password_hash.
-func HashPassword(password string) (string, error) {
-	h, err := bcrypt.GenerateFromPassword([]byte(password), 12)
-	return string(h), err
 }

@@ -86,7 +86,15 @@ func (s *Server) fail(w http.ResponseWriter, ss *session, status int, why string
 func (s *Server) loginForm(w http.ResponseWriter, r *http.Request) {
 	tok := randomToken()
 	http.SetCookie(w, s.cookie(loginCookie, tok, 600))
-	s.pages.render(w, http.StatusOK, "login", view{Title: "Connexion", CSRF: tok, Error: r.URL.Query().Get("e")})
+	s.pages.render(w, http.StatusOK, "login", view{Title: "Connexion", CSRF: tok, Error: loginErrors[r.URL.Query().Get("e")]})
+}
+
+// loginErrors are the messages the log-in page shows after a failure, by
+// the code in its URL: a code, not the text, so that a link cannot make
+// the page say something else.
+var loginErrors = map[string]string{
+	"wrong":  "Identifiant ou mot de passe incorrect.",
+	"locked": "Trop d'échecs : ce compte est bloqué pour un moment.",
 }
 
 func (s *Server) loginPost(w http.ResponseWriter, r *http.Request) {
@@ -101,11 +109,11 @@ func (s *Server) loginPost(w http.ResponseWriter, r *http.Request) {
 	now := s.o.Now()
 	if res != loginOK {
 		_ = s.o.Store.Audit(r.Context(), store.AuditEntry{At: now, Who: name, Action: store.AuditLoginFailed})
-		msg := "Identifiant ou mot de passe incorrect."
+		code := "wrong"
 		if res == loginLocked {
-			msg = "Trop d'échecs : ce compte est bloqué pour un moment."
+			code = "locked"
 		}
-		http.Redirect(w, r, "/login?e="+url.QueryEscape(msg), http.StatusSeeOther)
+		http.Redirect(w, r, "/login?e="+code, http.StatusSeeOther)
 		return
 	}
 	_ = s.o.Store.Audit(r.Context(), store.AuditEntry{At: now, Who: ss.user, Action: store.AuditLogin})

@@ -194,8 +194,11 @@ func TestConsoleLockout(t *testing.T) {
 	}
 	_, page := b.get("/login")
 	_, loc, _ := b.post("/login", url.Values{"csrf": {csrf(t, page)}, "name": {"alice"}, "password": {"alice-pw"}})
-	if loc == "/" {
-		t.Fatal("the right password logs in right after five failures: no lock-out")
+	if loc != "/login?e=locked" {
+		t.Fatalf("the right password right after five failures: sent to %q, want the lock-out", loc)
+	}
+	if _, page := b.get(loc); !strings.Contains(page, "ce compte est bloqué") {
+		t.Error("the log-in page does not say the name is locked out")
 	}
 	if code, _, _ := b.post("/login", url.Values{"name": {"victor"}, "password": {"victor-pw"}}); code != http.StatusForbidden {
 		t.Errorf("log-in form without its CSRF token: %d, want 403", code)
@@ -245,5 +248,37 @@ func TestConsoleTrustedProxy(t *testing.T) {
 		if code, _, _ := b.post("/outbox/1/retry", url.Values{"csrf": {csrf(t, string(page))}}); code != http.StatusForbidden {
 			t.Errorf("viewer behind the proxy retries: %d, want 403", code)
 		}
+	}
+}
+
+// TestConsoleLoginBothHashes: alice's hash is bcrypt, victor's argon2id;
+// each logs in with his password and not with another.
+func TestConsoleLoginBothHashes(t *testing.T) {
+	e := newEnv(t, false, nil)
+	for _, u := range []struct{ name, pw string }{{"alice", "alice-pw"}, {"victor", "victor-pw"}} {
+		b := e.browser(t)
+		for _, c := range []struct {
+			pw, want string
+		}{{u.pw + "x", "/login?e=wrong"}, {strings.ToUpper(u.pw), "/login?e=wrong"}, {u.pw, "/"}} {
+			_, page := b.get("/login")
+			_, loc, _ := b.post("/login", url.Values{"csrf": {csrf(t, page)}, "name": {u.name}, "password": {c.pw}})
+			if loc != c.want {
+				t.Errorf("%s with %q: sent to %q, want %q", u.name, c.pw, loc, c.want)
+			}
+		}
+	}
+}
+
+// The log-in page says why the last log-in failed, from a code in its URL:
+// a link cannot make it show a text of its own.
+func TestLoginPageShowsOnlyItsMessages(t *testing.T) {
+	e := newEnv(t, false, nil)
+	b := e.browser(t)
+	if _, page := b.get("/login?e=wrong"); !strings.Contains(page, "Identifiant ou mot de passe incorrect.") {
+		t.Error("/login?e=wrong does not say the password was wrong")
+	}
+	forged := "Mot de passe expiré : appelez le 01 02 03 04 05"
+	if _, page := b.get("/login?e=" + url.QueryEscape(forged)); strings.Contains(page, "appelez") {
+		t.Error("the log-in page shows a text taken from its URL")
 	}
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/cpam/attestd/daemon"
 	"github.com/cpam/attestd/internal/loadgen"
 	"github.com/cpam/attestd/internal/localmail"
+	"github.com/cpam/attestd/internal/passhash"
 	"github.com/cpam/attestd/metrics"
 	"github.com/cpam/attestd/rules"
 	"github.com/cpam/attestd/samples"
@@ -112,7 +113,7 @@ func newEnv(t testing.TB, run bool, edit func(*config.Config)) *env {
 	cfg.HTTP.InsecureCookies = true
 	cfg.Console.Users = []config.ConsoleUser{
 		{Name: "alice", Role: config.RoleOperator, PasswordHash: hash(t, "alice-pw")},
-		{Name: "victor", Role: config.RoleViewer, PasswordHash: hash(t, "victor-pw")},
+		{Name: "victor", Role: config.RoleViewer, PasswordHash: passhash.Hash("victor-pw")}, // argon2id, alice's bcrypt
 	}
 	cfg.API.Clients = []config.APIClient{{Name: "site", TokenSHA256: web.TokenSHA256(apiToken)}}
 	if edit != nil {

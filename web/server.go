@@ -7,6 +7,8 @@ package web
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -50,8 +52,11 @@ type Server struct {
 	// keys are those /verify trusts; verifyLimit bounds its checks.
 	keys        seal.KeyRing
 	verifyLimit *windowLimit
-	ln          net.Listener
-	srv         *http.Server
+	// clientCAs sign the TLS client certificates of API clients; nil: no
+	// client certificate is asked for.
+	clientCAs *x509.CertPool
+	ln        net.Listener
+	srv       *http.Server
 }
 
 // New builds the server without listening.
@@ -72,6 +77,11 @@ func New(o Options) (*Server, error) {
 	}
 	s := &Server{o: o, pages: p, sessions: newSessions(o.Config.Console, o.Now), keys: keys,
 		verifyLimit: &windowLimit{n: max(o.Config.HTTP.VerifyPerMinute, 1)}}
+	if cas := o.Config.HTTP.ClientCAs; len(cas) > 0 {
+		if s.clientCAs, err = config.LoadCertPool(cas); err != nil {
+			return nil, fmt.Errorf("web: http.client_cas: %w", err)
+		}
+	}
 	return s, nil
 }
 
@@ -110,7 +120,13 @@ func (s *Server) Listen() error {
 	s.srv = &http.Server{
 		Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
 		WriteTimeout: 60 * time.Second, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10,
-		ErrorLog: slog.NewLogLogger(s.o.Logger.Handler(), slog.LevelWarn),
+		ErrorLog:  slog.NewLogLogger(s.o.Logger.Handler(), slog.LevelWarn),
+		TLSConfig: &tls.Config{MinVersion: tls.VersionTLS12},
+	}
+	if s.clientCAs != nil {
+		// Asked for, not required: the console's users and the clients
+		// with a token come without one. One given must verify.
+		s.srv.TLSConfig.ClientCAs, s.srv.TLSConfig.ClientAuth = s.clientCAs, tls.VerifyClientCertIfGiven
 	}
 	cert, key := s.o.Config.HTTP.TLSCert, s.o.Config.HTTP.TLSKey
 	go func() {

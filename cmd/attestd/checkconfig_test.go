@@ -3,11 +3,13 @@ package main
 import (
 	"bytes"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/cpam/attestd/config"
+	"github.com/cpam/attestd/internal/passhash"
 )
 
 // check-config --print shows every setting, defaults included, and hides
@@ -80,5 +82,38 @@ func TestPrintConfigNamesTheVersion(t *testing.T) {
 	}
 	if !strings.HasPrefix(b.String(), "# attestd ") || !strings.Contains(b.String(), "x.yaml") {
 		t.Errorf("no header naming attestd and the file: %q", b.String()[:80])
+	}
+}
+
+// console hash-password prints an argon2id hash, or a bcrypt one with
+// --bcrypt; check-config takes both.
+func TestConsoleHashPassword(t *testing.T) {
+	hashOf := func(args ...string) string {
+		cmd := exec.Command(binary, append([]string{"console", "hash-password"}, args...)...)
+		cmd.Stdin = strings.NewReader("s3cret passphrase\n")
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("hash-password %v: %v", args, err)
+		}
+		return strings.TrimSpace(string(out))
+	}
+	argon, bc := hashOf(), hashOf("--bcrypt")
+	if !strings.HasPrefix(argon, "$argon2id$v=19$m=19456,t=2,p=1$") || !strings.HasPrefix(bc, "$2a$12$") {
+		t.Fatalf("hash-password printed %q, --bcrypt %q", argon, bc)
+	}
+	if !passhash.Check(argon, "s3cret passphrase") || !passhash.Check(bc, "s3cret passphrase") {
+		t.Error("a printed hash does not match the password read")
+	}
+	t.Setenv("ATTESTD_TEST_PW", "x")
+	file := filepath.Join(t.TempDir(), "attestd.yaml")
+	yaml := "service: {address: attestation@cpam.example, domain: cpam.example}\n" +
+		"imap: {username: attestation@cpam.example, password_env: ATTESTD_TEST_PW}\n" +
+		"trust: {authserv_ids: [mx.attestation.example]}\n" +
+		"console: {users: [{name: a, role: operator, password_hash: '" + argon + "'}, {name: b, role: viewer, password_hash: '" + bc + "'}]}\n"
+	if err := os.WriteFile(file, []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, stderr := attestd(t, "check-config", "--config", file); code != 0 {
+		t.Errorf("check-config refuses the printed hashes: %d %s", code, stderr)
 	}
 }

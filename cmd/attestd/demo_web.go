@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 
 	"github.com/cpam/attestd/config"
+	"github.com/cpam/attestd/internal/passhash"
 	"github.com/cpam/attestd/rules"
 	"github.com/cpam/attestd/seal"
 	"github.com/cpam/attestd/web"
@@ -30,14 +31,7 @@ func demoWeb(cfg *config.Config, addr, dir string, on bool) (demoAccess, error) 
 		return demoAccess{}, nil
 	}
 	a := demoAccess{addr: make(chan string, 1), operatorPass: randomPassword(), viewerPass: randomPassword(), token: randomPassword()}
-	opHash, err := web.HashPassword(a.operatorPass)
-	if err != nil {
-		return a, err
-	}
-	viewHash, err := web.HashPassword(a.viewerPass)
-	if err != nil {
-		return a, err
-	}
+	opHash, viewHash := passhash.Hash(a.operatorPass), passhash.Hash(a.viewerPass)
 	cfg.HTTP.Address, cfg.HTTP.InsecureCookies = addr, true
 	cfg.Console.Users = []config.ConsoleUser{
 		{Name: "operateur", Role: config.RoleOperator, PasswordHash: opHash},

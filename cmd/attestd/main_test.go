@@ -124,6 +124,14 @@ func TestCheckConfigNamesTheKey(t *testing.T) {
 		{good + "console: {users: [{name: a, role: admin, password_hash: $2a$12$x}]}\n", "console.users[0].role"},
 		{good + "console: {users: [{name: a, role: viewer, password_hash: clear}]}\n", "console.users[0].password_hash"},
 		{good + "api: {clients: [{name: site, token_sha256: abc}]}\n", "api.clients[0]"},
+		{good + "console: {users: [{name: a, role: viewer, password_hash: '$argon2id$v=19$m=64,t=2,p=1$c29tZXNhbHQ$Bo1ismRVk2qm6+YAYLCmWHDb+j3fjUH3'}," +
+			" {name: b, role: operator, password_hash: '$2a$12$R9h/cIPz0gi.URNNX3kh2OPST9/PgBkqquzi.Ss7KIUgO2t0jWMUW'}]}\n", ""},
+		{good + "console: {users: [{name: a, role: viewer, password_hash: '$argon2id$v=19$m=64,t=2,p=1$c29tZXNhbHQ$!!'}]}\n", "console.users[0].password_hash"},
+		{good + "console: {users: [{name: a, role: viewer, password_hash: '$argon2id$v=19$m=64000000,t=2,p=1$c29tZXNhbHQ$Bo1ismRVk2qm6+YAYLCmWHDb+j3fjUH3'}]}\n", "console.users[0].password_hash"},
+		{good + "api: {clients: [{name: borne, cert_subject: borne.cpam.example}]}\n", "api.clients[0].cert_subject"},
+		{good + "api: {clients: [{name: 'site web', token_sha256: " + strings.Repeat("ab", 32) + "}]}\n", "api.clients[0].name"},
+		{good + "http: {client_cas: [/nonexistent/ca.pem]}\n", "http.client_cas"},
+		{good + "http: {tls_cert: /nonexistent/web.crt, tls_key: /nonexistent/web.key}\n", "http.tls_cert"},
 		{good + "http: {address: 8080}\n", "http.address"},
 		{good + "console: {trusted_header: X-Remote-User}\n", "console.trusted_header"},
 	} {

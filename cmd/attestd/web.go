@@ -8,6 +8,7 @@ import (
 
 	"github.com/cpam/attestd/config"
 	"github.com/cpam/attestd/daemon"
+	"github.com/cpam/attestd/internal/passhash"
 	"github.com/cpam/attestd/metrics"
 	"github.com/cpam/attestd/store"
 	"github.com/cpam/attestd/web"
@@ -38,9 +39,11 @@ func startWeb(cfg config.Config, db *store.DB, d *daemon.Daemon, obs daemon.Obse
 }
 
 // cmdConsoleHashPassword reads a password on standard input and prints
-// its bcrypt hash for console.users[].password_hash.
+// its hash for console.users[].password_hash: argon2id, or bcrypt with
+// --bcrypt.
 func cmdConsoleHashPassword(c *command, args []string) error {
 	fs := c.flags()
+	useBcrypt := fs.Bool("bcrypt", false, "print a bcrypt hash (cost 12) instead of argon2id")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -49,9 +52,11 @@ func cmdConsoleHashPassword(c *command, args []string) error {
 	if line == "" {
 		return usageErrorf("no password on standard input (%v)", err)
 	}
-	h, err := web.HashPassword(line)
-	if err != nil {
-		return err
+	h := passhash.Hash(line)
+	if *useBcrypt {
+		if h, err = passhash.HashBcrypt(line); err != nil {
+			return err
+		}
 	}
 	fmt.Println(h)
 	return nil
