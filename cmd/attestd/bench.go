@@ -28,6 +28,7 @@ func cmdBench(c *command, args []string) error {
 	timeout := fs.Duration("timeout", 2*time.Minute, "how long to wait for the daemon after the last delivery")
 	var today todayFlag
 	fs.Var(&today, "today", "run the rules at this date (default: the samples' date, 2026-11-25)")
+	api := benchAPIFlags(fs)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -70,6 +71,9 @@ func cmdBench(c *command, args []string) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
+	if *api.on {
+		return api.run(ctx, *rate, today.d, *asJSON, o.Log)
+	}
 	rep, err := loadgen.Run(ctx, o)
 	if err != nil {
 		return err
