@@ -282,3 +282,15 @@ func TestLoginPageShowsOnlyItsMessages(t *testing.T) {
 		t.Error("the log-in page shows a text taken from its URL")
 	}
 }
+
+// Only /verify, /healthz and the log-in page answer without a session.
+func TestPagesWithoutSession(t *testing.T) {
+	e := newEnv(t, false, nil)
+	b := e.browser(t)
+	for path, want := range map[string]int{"/healthz": http.StatusOK, "/verify": http.StatusOK, "/login": http.StatusOK,
+		"/": http.StatusSeeOther, "/manual": http.StatusSeeOther, "/outbox": http.StatusSeeOther, "/messages/1": http.StatusSeeOther} {
+		if code, body := b.get(path); code != want || (path == "/healthz" && body != "ok\n") {
+			t.Errorf("GET %s without a session: %d %q, want %d", path, code, body[:min(len(body), 40)], want)
+		}
+	}
+}

@@ -92,6 +92,13 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /v1/openapi.json", serveOpenAPI)
 	mux.HandleFunc("GET /verify", s.verifyPage)
 	mux.HandleFunc("POST /verify", s.verifyPage)
+	// Liveness, without log-in, for a load balancer in front of this
+	// port; readiness (IMAP, SMTP, store) stays on metrics.address, whose
+	// reasons name internal hosts.
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		fmt.Fprintln(w, "ok")
+	})
 	s.consoleRoutes(mux)
 	return securityHeaders(mux)
 }
