@@ -140,7 +140,13 @@ func (s *Server) apiAttestations(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, problem{Type: "/v1/problems/bad_request", Title: "Requête illisible", Status: http.StatusBadRequest, Detail: err.Error()})
 		return
 	}
+	select {
+	case s.apiSlots <- struct{}{}:
+	case <-r.Context().Done():
+		return // the client is gone
+	}
 	a, err := s.o.Daemon.Attest(r.Context(), req)
+	<-s.apiSlots
 	if err != nil {
 		s.o.Logger.Error("api: cannot decide now", "client", client, "err", err)
 		writeProblem(w, problem{Type: "/v1/problems/unavailable", Title: "Service momentanément indisponible", Status: http.StatusServiceUnavailable})

@@ -5,14 +5,21 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
+	"net/http/httptest"
+	"runtime"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/cpam/attestd/config"
+	"github.com/cpam/attestd/decide"
 	"github.com/cpam/attestd/internal/pdftext"
+	"github.com/cpam/attestd/rules"
 	"github.com/cpam/attestd/store"
+	"github.com/cpam/attestd/web"
 )
 
 type apiAnswer struct {
@@ -176,4 +183,83 @@ func BenchmarkAPIFamily(b *testing.B) {
 	b.StopTimer()
 	lat.report(b)
 	reportCPU(b, cpu)
+}
+
+// slowDaemon answers every call once released, counting the calls in
+// progress.
+type slowDaemon struct {
+	mu            sync.Mutex
+	inFlight, max int
+	entered       chan struct{}
+	release       chan struct{}
+}
+
+func (d *slowDaemon) Attest(ctx context.Context, req decide.APIRequest) (decide.APIAnswer, error) {
+	d.mu.Lock()
+	d.inFlight++
+	d.max = max(d.max, d.inFlight)
+	d.mu.Unlock()
+	d.entered <- struct{}{}
+	<-d.release
+	d.mu.Lock()
+	d.inFlight--
+	d.mu.Unlock()
+	return decide.APIAnswer{Outcome: rules.AddressMissing}, nil
+}
+
+func (d *slowDaemon) Retry(context.Context, int64, string, string) error { return nil }
+
+// A burst of calls is decided a few at a time (twice the CPUs, at least
+// four), the others waiting their turn; all are answered.
+func TestAPIBoundsCallsDecidedAtOnce(t *testing.T) {
+	const calls = 24
+	slots := max(4, 2*runtime.GOMAXPROCS(0))
+	if slots >= calls {
+		t.Skipf("%d CPUs: the bound is not below the burst", runtime.GOMAXPROCS(0))
+	}
+	d := &slowDaemon{entered: make(chan struct{}, calls), release: make(chan struct{})}
+	cfg := config.Default()
+	cfg.API.Clients = []config.APIClient{{Name: "site", TokenSHA256: web.TokenSHA256(apiToken)}}
+	srv, err := web.New(web.Options{Config: cfg, Daemon: d, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	arrived := make(chan struct{}, calls)
+	h := srv.Handler()
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		arrived <- struct{}{}
+		h.ServeHTTP(w, r)
+	}))
+	defer ts.Close()
+	statuses := make(chan int, calls)
+	for range calls {
+		go func() {
+			a, err := postAPI(t, http.DefaultClient, ts.URL, apiToken, `{"nir":"`+marcNIR+`"}`)
+			if err != nil {
+				t.Error(err)
+			}
+			statuses <- a.status
+		}()
+	}
+	for range calls {
+		<-arrived
+	}
+	for range slots {
+		<-d.entered
+	}
+	// Every call is at the server and the slots are full: each release
+	// lets one more in.
+	for range calls {
+		d.release <- struct{}{}
+	}
+	for range calls {
+		if s := <-statuses; s != http.StatusUnprocessableEntity {
+			t.Errorf("a call answered %d, want 422", s)
+		}
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.max != slots {
+		t.Errorf("%d calls decided at once, want %d", d.max, slots)
+	}
 }

@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"runtime"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -52,6 +53,9 @@ type Server struct {
 	// keys are those /verify trusts; verifyLimit bounds its checks.
 	keys        seal.KeyRing
 	verifyLimit *windowLimit
+	// apiSlots bounds the API calls decided at once; the others wait
+	// their turn in the order they came (see New).
+	apiSlots chan struct{}
 	// clientCAs sign the TLS client certificates of API clients; nil: no
 	// client certificate is asked for.
 	clientCAs *x509.CertPool
@@ -76,7 +80,13 @@ func New(o Options) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{o: o, pages: p, sessions: newSessions(o.Config.Console, o.Now), keys: keys,
-		verifyLimit: &windowLimit{n: max(o.Config.HTTP.VerifyPerMinute, 1)}}
+		verifyLimit: &windowLimit{n: max(o.Config.HTTP.VerifyPerMinute, 1)},
+		// A decision is CPU (the PDF) and a few store round trips: more at
+		// once than twice the CPUs only adds goroutines that compete for
+		// them, and for the rate-limit gate and the store's few
+		// connections, so that under a burst every call gets slower and
+		// the gate's holder waits behind them all.
+		apiSlots: make(chan struct{}, max(4, 2*runtime.GOMAXPROCS(0)))}
 	if cas := o.Config.HTTP.ClientCAs; len(cas) > 0 {
 		if s.clientCAs, err = config.LoadCertPool(cas); err != nil {
 			return nil, fmt.Errorf("web: http.client_cas: %w", err)
