@@ -78,12 +78,16 @@ func (d *Decision) check() error {
 //
 // It is idempotent: a second call on a decided (or done) claim changes
 // nothing and returns an error wrapping ErrAlreadyDecided; on an unknown
-// claim, ErrNotFound.
+// claim, ErrNotFound. Under a lease (WithLease) it first checks that the
+// lease is still held: ErrLeaseLost otherwise.
 func (db *DB) RecordDecision(ctx context.Context, claimID int64, d Decision, now time.Time) error {
 	if err := d.check(); err != nil {
 		return fmt.Errorf("store: decision for claim %d: %w", claimID, err)
 	}
 	err := db.inTx(ctx, false, func(tx *sql.Tx) error {
+		if err := db.checkLease(ctx, tx); err != nil {
+			return err
+		}
 		res, err := db.p(tx).ExecContext(ctx, `UPDATE claims SET state = ?, outcome = ?, folder = ?, compte_id = ?, ref = ?,
 			reply_to = ?, generic = ?, decided_at = ?, channel = ?, detail = ? WHERE id = ? AND state = ?`,
 			StateDecided, d.Outcome, d.Folder, d.CompteID, d.Reference, normAddress(d.ReplyTo), boolInt(d.Generic),

@@ -77,7 +77,8 @@ func MessageDigest(raw []byte) string {
 // Attempts counts only the attempts at deciding: it is not incremented once
 // the claim is decided, so calling Claim again to re-read it is harmless (but
 // ClaimByID is the plain read). messageID is the Message-ID header; "" uses
-// MessageDigest(raw). raw is kept until PurgeRaw.
+// MessageDigest(raw). raw is kept until PurgeRaw. Under a lease (WithLease)
+// it first checks that the lease is still held: ErrLeaseLost otherwise.
 func (db *DB) Claim(ctx context.Context, key MessageKey, messageID string, raw []byte) (*Claim, error) {
 	messageID = strings.TrimSpace(messageID)
 	if messageID == "" {
@@ -88,6 +89,9 @@ func (db *DB) Claim(ctx context.Context, key MessageKey, messageID string, raw [
 	}
 	var c *Claim
 	err := db.inTx(ctx, false, func(tx *sql.Tx) error {
+		if err := db.checkLease(ctx, tx); err != nil {
+			return err
+		}
 		id, found, err := db.claimIDByKey(ctx, tx, key)
 		if err != nil {
 			return err

@@ -27,6 +27,8 @@ type Ledger interface {
 	// message together, the reply pending and due at now, or changes
 	// nothing. On a claim already decided it changes nothing and returns an
 	// error wrapping ErrAlreadyDecided; on an unknown one, ErrNotFound.
+	// Claim and RecordDecision under a lease (WithLease) check it in their
+	// transaction: ErrLeaseLost, and no change, once it is lost.
 	RecordDecision(ctx context.Context, claimID int64, d Decision, now time.Time) error
 	// MarkDone records that the message of a decided claim is in its
 	// folder. Again on a done claim: nil. On an undecided claim:
@@ -35,6 +37,23 @@ type Ledger interface {
 	// Unfinished returns the claims first made in mailbox that are not done
 	// (claimed or decided), oldest first: what a restart resumes.
 	Unfinished(ctx context.Context, mailbox string) ([]Claim, error)
+}
+
+// Leases are the mailbox leases of several replicas on one store (issue
+// 11): a replica watches a mailbox only while it holds its lease. Times run
+// on the database's clock. The ledger writes made under a lease
+// (WithLease) are refused with ErrLeaseLost once it is lost.
+type Leases interface {
+	// AcquireLease takes the lease of mailbox for holder, for ttl, when it
+	// is free or expired, at a new epoch; nil and how long the current
+	// holder's lease still runs otherwise.
+	AcquireLease(ctx context.Context, mailbox, holder string, ttl time.Duration) (*Lease, time.Duration, error)
+	// RenewLease extends a lease held for ttl; ErrLeaseLost when it expired
+	// (taken or not) or was released.
+	RenewLease(ctx context.Context, l Lease, ttl time.Duration) error
+	// ReleaseLease gives a lease up at once; one lost already is left as
+	// it is.
+	ReleaseLease(ctx context.Context, l Lease) error
 }
 
 // Outbox is the durable outbox: the replies RecordDecision stored, each
@@ -134,4 +153,5 @@ var (
 	_ Counts    = (*DB)(nil)
 	_ Retention = (*DB)(nil)
 	_ Handover  = (*DB)(nil)
+	_ Leases    = (*DB)(nil)
 )
