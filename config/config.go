@@ -77,6 +77,10 @@ type IMAPConfig struct {
 	Timeout      Duration `yaml:"timeout"`
 	// InsecureSkipVerify disables TLS certificate checks (test servers).
 	InsecureSkipVerify bool `yaml:"insecure_skip_verify"`
+	// Mailboxes are the mailboxes watched, one per caisse or channel; the
+	// keys above are their defaults. Empty: the one mailbox of username,
+	// password_*, mailbox and folders (see Config.Mailboxes).
+	Mailboxes []MailboxConfig `yaml:"mailboxes,omitempty"`
 }
 
 // FoldersConfig names the folders messages end in.
@@ -245,6 +249,7 @@ func Parse(data []byte) (Config, error) {
 	if cfg.Outbox.Journal == "" {
 		cfg.Outbox.Journal = defaultJournal(cfg.Store)
 	}
+	cfg.IMAP.Mailboxes = cfg.withDefaults() // what check-config --print shows
 	return cfg, cfg.Check()
 }
 
@@ -310,15 +315,15 @@ func (c *Config) checkService() error {
 }
 
 func (c *Config) checkIMAP() error {
-	if c.IMAP.Username == "" {
-		return bad("imap.username", "empty: the service mailbox's login is needed")
-	}
 	if c.IMAP.Mailbox == "" {
 		return bad("imap.mailbox", "empty")
 	}
 	f := c.IMAP.Folders
 	if f.Processed == "" || f.Manual == "" || f.Quarantine == "" {
 		return bad("imap.folders", "processed, manual and quarantine must all be named")
+	}
+	if err := c.checkMailboxes(); err != nil {
+		return err
 	}
 	if c.IMAP.IdleWakeup < 0 || c.IMAP.BusyPoll < 0 || c.IMAP.PollInterval <= 0 {
 		return bad("imap.poll_interval", "must be positive (and idle_wakeup, busy_poll not negative)")
@@ -392,8 +397,8 @@ func (c *Config) checkMetrics() error {
 }
 
 func (c *Config) checkSecrets() error {
-	if _, err := c.IMAP.Password(); err != nil {
-		return bad("imap.password_env", "%v", err)
+	if err := c.checkMailboxSecrets(); err != nil {
+		return err
 	}
 	if c.SMTP.Username != "" {
 		if _, err := c.SMTP.Password(); err != nil {

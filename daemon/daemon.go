@@ -1,4 +1,4 @@
-// Package daemon is attestd's mail loop: it watches the service mailbox
+// Package daemon is attestd's mail loop: it watches the service mailboxes
 // over IMAP, hands every message to the queue (package queue: claim,
 // decide, store, send, record) and files it in its folder, and runs the
 // work queue's jobs: the outbox's retries and the retention of raw content
@@ -6,14 +6,22 @@
 //
 // # The loops
 //
-// One IMAP connection IDLEs and says when the mailbox may have news; the
-// work connection sweeps the mailbox then (and every poll interval
-// anyway), fetches what is new in batches, hands each message to
-// [queue.Queue.Handle] on a bounded number of goroutines, and moves the
-// handled ones to their folders, one MOVE per folder, before closing their
-// claims. A message whose reply could not go out stays in the mailbox until
-// the reply's job settles it. A crash anywhere resumes from the
-// ledger (see package queue).
+// For each mailbox (imap.mailboxes), one IMAP connection IDLEs and says
+// when the mailbox may have news; the work connection sweeps the mailbox
+// then (and every poll interval anyway), fetches what is new in batches,
+// hands each message to [queue.Queue.Handle] on a bounded number of
+// goroutines, and moves the handled ones to their folders, one MOVE per
+// folder, before closing their claims. A message whose reply could not go
+// out stays in the mailbox until the reply's job settles it. A crash
+// anywhere resumes from the ledger (see package queue).
+//
+// # Several replicas
+//
+// Replicas on one store share the mailboxes: each mailbox's connections
+// run only in the replica holding its lease in the store (see lease.go),
+// and the ledger writes made for its messages are fenced by that lease. A
+// replica that stops releases its leases; one that dies loses them after
+// their TTL, and another replica takes its mailboxes over.
 package daemon
 
 import (
@@ -29,7 +37,6 @@ import (
 	"github.com/cpam/attestd/config"
 	"github.com/cpam/attestd/decide"
 	"github.com/cpam/attestd/identity"
-	"github.com/cpam/attestd/inbox"
 	"github.com/cpam/attestd/mailauth"
 	"github.com/cpam/attestd/outbox"
 	"github.com/cpam/attestd/queue"
@@ -52,6 +59,7 @@ type Store interface {
 	store.Calls
 	store.Reopen
 	store.Jobs
+	store.Leases
 }
 
 // Result is what became of one message, for observers (the demo, the
@@ -91,13 +99,17 @@ type Options struct {
 	// Results, when not nil, receives every message's result. The daemon
 	// blocks on it: the observer must keep reading.
 	Results chan<- Result
-	// IMAPPassword is the service mailbox's password (the config names
-	// where to read it).
+	// IMAPPassword, when set, is the password of every mailbox (the demo's
+	// and the tests' servers); empty: each mailbox's password_file or
+	// password_env.
 	IMAPPassword string
 	// IMAPTLS overrides the TLS configuration of the IMAP connections.
 	IMAPTLS *tls.Config
 	// Observer is told what the daemon does (metrics); nil: nobody.
 	Observer Observer
+	// Replica names this daemon as a mailbox lease holder; empty:
+	// host/pid/random (see replicaID).
+	Replica string
 }
 
 // Daemon is one running attestd.
@@ -111,17 +123,20 @@ type Daemon struct {
 	log     *slog.Logger
 	now     func() time.Time
 	results chan<- Result
-	imap    inbox.IMAPConfig
 	obs     Observer
+	boxes   []*intake     // one per mailbox, in configuration order
+	sem     chan struct{} // one token per message being handled, all mailboxes together: cfg.Workers
 
-	wake     chan struct{} // the mailbox may have news
-	sentWake chan struct{} // a reply went out: its original may move
+	leases     store.Leases
+	replica    string
+	leaseTTL   time.Duration
+	leaseRenew time.Duration
 }
 
 // New builds a daemon; it does no network I/O. Seams left nil in o are
 // made from the configuration: the PDF renderer, the reply templates
 // (cfg.Templates overrides), the SMTP mailer (cfg.SMTP), the IMAP password
-// (cfg.IMAP's password_file or password_env). Close releases them.
+// (each mailbox's password_file or password_env). Close releases them.
 func New(cfg config.Config, o Options) (*Daemon, error) {
 	if o.Store == nil {
 		return nil, errors.New("daemon: a store is required")
@@ -133,15 +148,20 @@ func New(cfg config.Config, o Options) (*Daemon, error) {
 	if err != nil {
 		return nil, err
 	}
+	passwords, err := mailboxPasswords(cfg, &o)
+	if err != nil {
+		return nil, err
+	}
 	d := &Daemon{
 		cfg: cfg, store: o.Store, sender: sender, log: o.Logger, now: o.Now, results: o.Results, obs: o.Observer,
-		wake: make(chan struct{}, 1), sentWake: make(chan struct{}, 1),
-		imap: inbox.IMAPConfig{
-			Address: cfg.IMAP.Address, TLS: cfg.IMAP.TLS, Username: cfg.IMAP.Username, Password: o.IMAPPassword,
-			Mailbox: cfg.IMAP.Mailbox, IdleWakeup: cfg.IMAP.IdleWakeup.D(), BusyPoll: cfg.IMAP.BusyPoll.D(),
-			Timeout:   cfg.IMAP.Timeout.D(),
-			TLSConfig: o.IMAPTLS,
-		},
+		leases: o.Store, replica: o.Replica, leaseTTL: leaseTTL, leaseRenew: leaseRenew,
+		sem: make(chan struct{}, cfg.Workers),
+	}
+	if d.replica == "" {
+		d.replica = replicaID()
+	}
+	for _, m := range cfg.Mailboxes() {
+		d.boxes = append(d.boxes, newIntake(d, m, passwords[m.Name], &o))
 	}
 	d.decider = decide.New(cfg, decide.Options{Counts: o.Store, Registry: o.Store, PDF: o.PDF, Replies: o.Replies,
 		Signer: o.Signer, Today: o.Today, Logger: o.Logger, Observer: o.Observer,
@@ -181,18 +201,17 @@ func withDefaults(cfg config.Config, o *Options) (*outbox.Pool, error) {
 	}
 	// Every log line passes through the redactor: error texts of the
 	// store, the IMAP server or the SMTP relay may hold addresses.
-	red, err := redact.New(cfg.Service.Address, cfg.IMAP.Username)
+	keep := cfg.ServiceAddresses()
+	for _, m := range cfg.Mailboxes() {
+		keep = append(keep, m.Username)
+	}
+	red, err := redact.New(keep...)
 	if err != nil {
 		return nil, err
 	}
 	o.Logger = slog.New(red.Handler(o.Logger.Handler()))
 	if err := renderers(cfg, o); err != nil {
 		return nil, err
-	}
-	if o.IMAPPassword == "" {
-		if o.IMAPPassword, err = cfg.IMAP.Password(); err != nil {
-			return nil, fmt.Errorf("imap password: %w", err)
-		}
 	}
 	if o.LookupTXT == nil {
 		if o.LookupTXT, err = config.KeyLookup(cfg.Trust.DKIMKeys); err != nil {
@@ -264,20 +283,30 @@ func signal(ch chan struct{}) {
 }
 
 // Run serves until ctx is done, then stops fetching, finishes what is in
-// flight and returns nil. It returns an error only when it cannot start.
+// flight, releases its mailbox leases and returns nil. It returns an
+// error only when it cannot start.
 func (d *Daemon) Run(ctx context.Context) error {
 	d.queue.Recover(ctx)
 	var wg sync.WaitGroup
-	wg.Add(2)
-	go func() { defer wg.Done(); d.watchLoop(ctx) }()
+	wg.Add(1 + len(d.boxes))
 	go func() { defer wg.Done(); d.runJobs(ctx) }()
+	for _, b := range d.boxes {
+		go func() { defer wg.Done(); b.run(ctx) }()
+	}
 	stopped := context.AfterFunc(ctx, func() {
 		d.log.Info("stop requested: fetching stopped, finishing what is in flight")
 	})
 	defer stopped()
-	d.workLoop(ctx)
 	wg.Wait()
 	return nil
+}
+
+// replySettled wakes the work connection of every mailbox: a reply went
+// out (or failed for good), and its original may be filed.
+func (d *Daemon) replySettled() {
+	for _, b := range d.boxes {
+		signal(b.sentWake)
+	}
 }
 
 // reconnect is the back-off of the IMAP connections: from 500 ms to 30 s.
@@ -291,89 +320,6 @@ func sleep(ctx context.Context, d time.Duration) bool {
 		return false
 	case <-t.C:
 		return true
-	}
-}
-
-// watchLoop keeps the IDLE connection up, reconnecting with back-off.
-func (d *Daemon) watchLoop(ctx context.Context) {
-	// Watch reports on news as soon as it is connected: the first news
-	// tells the observer that the IDLE connection is up.
-	news := make(chan struct{}, 1)
-	go func() {
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-news:
-				d.obs.IMAPConnection("idle", true)
-				signal(d.wake)
-			}
-		}
-	}()
-	for attempt := 0; ctx.Err() == nil; attempt++ {
-		start := time.Now()
-		err := inbox.Watch(ctx, &d.imap, news)
-		d.obs.IMAPConnection("idle", false)
-		if ctx.Err() != nil {
-			return
-		}
-		if time.Since(start) > time.Minute {
-			attempt = 0
-		}
-		d.log.Warn("imap idle connection lost, reconnecting", "err", err, "attempt", attempt+1)
-		signal(d.wake) // poll at once on the work connection
-		if !sleep(ctx, reconnect.Backoff(attempt+1)) {
-			return
-		}
-	}
-}
-
-// workLoop keeps the work connection up and sweeps the mailbox whenever it
-// may have news, and every poll interval anyway.
-func (d *Daemon) workLoop(ctx context.Context) {
-	for attempt := 0; ctx.Err() == nil; attempt++ {
-		start := time.Now()
-		err := d.session(ctx)
-		if ctx.Err() != nil {
-			return
-		}
-		if time.Since(start) > time.Minute {
-			attempt = 0 // it had been up: start the back-off afresh
-		}
-		d.log.Warn("imap work connection lost, reconnecting", "err", err, "attempt", attempt+1)
-		if !sleep(ctx, reconnect.Backoff(attempt+1)) {
-			return
-		}
-	}
-}
-
-func (d *Daemon) session(ctx context.Context) error {
-	s, err := inbox.OpenSession(ctx, &d.imap)
-	if err != nil {
-		return err
-	}
-	defer s.Close()
-	d.obs.IMAPConnection("work", true)
-	defer d.obs.IMAPConnection("work", false)
-	f := d.cfg.IMAP.Folders
-	if err := s.EnsureFolders(f.Processed, f.Manual, f.Quarantine); err != nil {
-		return err
-	}
-	d.log.Info("imap connected", "mailbox", d.cfg.IMAP.Mailbox, "uidvalidity", s.UIDValidity())
-	poll := time.NewTicker(d.cfg.IMAP.PollInterval.D())
-	defer poll.Stop()
-	w := newWorker(d, s)
-	for {
-		if err := w.sweep(ctx); err != nil {
-			return err
-		}
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-d.wake:
-		case <-d.sentWake:
-		case <-poll.C:
-		}
 	}
 }
 

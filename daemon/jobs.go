@@ -36,7 +36,7 @@ func (d *Daemon) newJobs(ctx context.Context, st store.Jobs) (*queue.Jobs, error
 		// and its record a moment more.
 		Grace: timeout + 10*time.Second, JobTimeout: timeout + 5*time.Second,
 		Periodic: []queue.Periodic{{Name: "retention", Schedule: sched, Period: retentionPeriod, Run: d.purge}},
-		Settled:  func() { signal(d.sentWake) },
+		Settled:  d.replySettled,
 	})
 }
 

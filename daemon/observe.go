@@ -28,6 +28,11 @@ type Observer interface {
 	// Polled: a command on the work connection succeeded at t (a search
 	// of the mailbox, a fetch): the mailbox is being watched.
 	Polled(t time.Time)
+	// MailboxHeld: this replica took the lease of the mailbox named so
+	// (held) and watches it, or lost it, or found another replica holding
+	// it. A replica that stops releases its leases without a call: it is
+	// not a standby.
+	MailboxHeld(mailbox string, held bool)
 }
 
 // nopObserver is the Observer when none is given.
@@ -41,3 +46,4 @@ func (nopObserver) ReplyDeferred(bool)                   {}
 func (nopObserver) ReplyRefused()                        {}
 func (nopObserver) IMAPConnection(string, bool)          {}
 func (nopObserver) Polled(time.Time)                     {}
+func (nopObserver) MailboxHeld(string, bool)             {}

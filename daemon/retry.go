@@ -25,23 +25,25 @@ func (d *Daemon) Retry(ctx context.Context, claimID int64, who, comment string) 
 	if err != nil {
 		return err
 	}
-	f := d.cfg.IMAP.Folders
+	b := d.intakeFor(e.Key.Mailbox)
+	f := b.box.Folders
 	folder := e.Folder
 	err = d.store.ReopenClaim(ctx, claimID, []string{f.Manual, f.Quarantine}, store.AuditEntry{At: d.now(), Who: who, Comment: comment})
 	if err != nil {
 		return err
 	}
-	if err := d.moveBack(ctx, folder, e.MessageID); err != nil {
-		return fmt.Errorf("the claim was reopened but the message could not be moved back to %s: %w", d.cfg.IMAP.Mailbox, err)
+	if err := b.moveBack(ctx, folder, e.MessageID); err != nil {
+		return fmt.Errorf("the claim was reopened but the message could not be moved back to %s: %w", b.box.Mailbox, err)
 	}
-	signal(d.wake)
+	signal(b.wake)
 	return nil
 }
 
 // moveBack moves the message with that ledger Message-ID from folder to the
 // watched mailbox.
-func (d *Daemon) moveBack(ctx context.Context, folder, messageID string) error {
-	cfg := d.imap
+func (b *intake) moveBack(ctx context.Context, folder, messageID string) error {
+	d := b.d
+	cfg := b.imap
 	cfg.Mailbox = folder
 	s, err := inbox.OpenSession(ctx, &cfg)
 	if err != nil {
@@ -61,7 +63,7 @@ func (d *Daemon) moveBack(ctx context.Context, folder, messageID string) error {
 		uids = uids[n:]
 		for _, m := range fetched {
 			if m.Raw != nil && queue.MessageID(m.Raw, store.MessageKey{}) == messageID {
-				return s.Move([]uint32{m.UID}, d.cfg.IMAP.Mailbox)
+				return s.Move([]uint32{m.UID}, b.box.Mailbox)
 			}
 		}
 	}

@@ -14,9 +14,10 @@ import (
 // batchSize bounds how many messages one FETCH reads.
 const batchSize = 32
 
-// worker sweeps the mailbox over one work connection.
+// worker sweeps a mailbox over one work connection.
 type worker struct {
 	d *Daemon
+	b *intake
 	s *inbox.Session
 	// waiting are messages whose reply is stored but not yet out (SMTP
 	// down): they stay in the mailbox until the outbox settles them.
@@ -29,11 +30,13 @@ type worker struct {
 	// once (queue.Resume), before any goroutine reads it.
 	suspects map[uint32]bool
 	alone    sync.RWMutex
-	sem      chan struct{} // one token per message being handled: d.cfg.Workers
+	// sem holds one token per message being handled, d.cfg.Workers in
+	// all: the daemon's, shared by every mailbox's worker.
+	sem chan struct{}
 }
 
-func newWorker(d *Daemon, s *inbox.Session) *worker {
-	return &worker{d: d, s: s, waiting: make(map[uint32]int64), sem: make(chan struct{}, d.cfg.Workers)}
+func newWorker(b *intake, s *inbox.Session) *worker {
+	return &worker{d: b.d, b: b, s: s, waiting: make(map[uint32]int64), sem: b.d.sem}
 }
 
 // handled is what became of one message in a sweep.
@@ -44,7 +47,7 @@ type handled struct {
 }
 
 func (w *worker) key(uid uint32) store.MessageKey {
-	return store.MessageKey{Mailbox: w.d.cfg.IMAP.Mailbox, UIDValidity: w.s.UIDValidity(), UID: uid}
+	return store.MessageKey{Mailbox: w.b.box.Name, UIDValidity: w.s.UIDValidity(), UID: uid}
 }
 
 // sweep handles everything in the mailbox. An error means the connection
@@ -77,7 +80,7 @@ func (w *worker) sweep(ctx context.Context) error {
 		}
 	}
 	if !w.resumed {
-		w.suspects = w.d.queue.Resume(ctx, w.d.cfg.IMAP.Mailbox, w.s.UIDValidity(), present)
+		w.suspects = w.d.queue.Resume(ctx, w.b.box.Name, w.s.UIDValidity(), present)
 		w.resumed = true
 	}
 	if err := w.file(ctx, done); err != nil {
@@ -218,7 +221,7 @@ func (w *worker) file(ctx context.Context, hs []handled) error {
 }
 
 func (w *worker) report(r Result) {
-	w.d.log.Info("message handled", "outcome", r.Outcome, "folder", r.Folder, "channel", r.Channel,
+	w.d.log.Info("message handled", "mailbox", r.Key.Mailbox, "outcome", r.Outcome, "folder", r.Folder, "channel", r.Channel,
 		"why", r.Detail, "reference", r.Reference, "uid", r.Key.UID, "ms", r.Duration.Milliseconds())
 	w.d.obs.MessageHandled(string(r.Outcome), r.Duration)
 	if w.d.results != nil {

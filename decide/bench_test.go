@@ -57,7 +57,7 @@ func BenchmarkDecide(b *testing.B) {
 		b.ReportAllocs()
 		for i := 0; b.Loop(); i++ {
 			r := pick(i)
-			v, err := d.Decide(ctx, r.Raw, r.Name, now)
+			v, err := d.Decide(ctx, "INBOX", r.Raw, r.Name, now)
 			if err != nil {
 				b.Fatalf("%s: %v", r.Name, err)
 			}
@@ -89,7 +89,7 @@ func BenchmarkDecideOverLimit(b *testing.B) {
 		byName[r.Name] = r.Raw
 	}
 	// Benoit's one attestation of the day, reserved and never released.
-	if v, err := d.Decide(ctx, byName["02-benoit-famille-mentions.eml"], "first", now); err != nil || v.Outcome != rules.Issued {
+	if v, err := d.Decide(ctx, "INBOX", byName["02-benoit-famille-mentions.eml"], "first", now); err != nil || v.Outcome != rules.Issued {
 		b.Fatalf("first request: %v %v", v.Outcome, err)
 	}
 	for _, tc := range []struct {
@@ -99,7 +99,7 @@ func BenchmarkDecideOverLimit(b *testing.B) {
 		b.Run(tc.name, func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
-				v, err := d.Decide(ctx, byName[tc.name], tc.name, now)
+				v, err := d.Decide(ctx, "INBOX", byName[tc.name], tc.name, now)
 				if err != nil || v.Outcome != tc.want {
 					b.Fatalf("%s: %s %v, want %s", tc.name, v.Outcome, err, tc.want)
 				}

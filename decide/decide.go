@@ -85,6 +85,13 @@ type Decider struct {
 	obs     Observer
 	limits  inbox.Limits
 	service reply.ServiceInfo
+	// own are the addresses the service sends from (every mailbox's): mail
+	// from them is never answered.
+	own []string
+	// boxes are the deciders of each mailbox (config.Mailbox.Name): this
+	// one with the mailbox's folders, reply From and organisme, sharing
+	// everything else, the rate limits among it (the store holds them).
+	boxes map[string]*Decider
 }
 
 // New returns a Decider for cfg; every seam of o but Signer and Today is
@@ -97,13 +104,33 @@ func New(cfg config.Config, o Options) *Decider {
 		o.Observer = nopObserver{}
 	}
 	t := cfg.Trust
-	return &Decider{
+	d := &Decider{
 		cfg: cfg, counts: o.Counts, auth: o.Auth, pdf: o.PDF, replies: o.Replies, signer: o.Signer, fixed: o.Today, log: o.Logger, obs: o.Observer,
 		ident: &identity.Identifier{Registry: o.Registry, AgentDomains: t.AgentDomains, AgentAddresses: t.AgentAddresses,
 			GatewayDomain: t.Gateway.Domain, GatewayHeader: t.Gateway.Header},
 		limits:  limitsOf(cfg.Limits),
 		service: reply.DefaultServiceInfo(),
+		own:     cfg.ServiceAddresses(),
 	}
+	d.boxes = make(map[string]*Decider)
+	for _, m := range cfg.Mailboxes() {
+		b := *d
+		b.cfg.IMAP.Folders, b.cfg.Service.Address = m.Folders, m.ReplyFrom
+		if m.Organisme != "" {
+			b.service.Organisation = m.Organisme
+		}
+		d.boxes[m.Name] = &b
+	}
+	return d
+}
+
+// forMailbox is the decider of the mailbox named so (the ledger key's
+// mailbox); d itself for a mailbox it does not know.
+func (d *Decider) forMailbox(name string) *Decider {
+	if b, ok := d.boxes[name]; ok {
+		return b
+	}
+	return d
 }
 
 func limitsOf(l config.LimitsConfig) inbox.Limits {
@@ -134,11 +161,16 @@ func (d *Decider) today(now time.Time) rules.Date {
 	return rules.DateOf(now)
 }
 
-// Decide reads one message and decides its outcome and reply; the
+// Decide reads one message of mailbox and decides its outcome and reply,
+// as that mailbox answers (its folders, reply From and organisme); the
 // verdict's Release must be called once it is recorded (see
 // [queue.Decider]). An error is an internal failure (the store
 // unreachable): the message is retried.
-func (d *Decider) Decide(ctx context.Context, raw []byte, msgID string, now time.Time) (queue.Verdict, error) {
+func (d *Decider) Decide(ctx context.Context, mailbox string, raw []byte, msgID string, now time.Time) (queue.Verdict, error) {
+	return d.forMailbox(mailbox).decide(ctx, raw, msgID, now)
+}
+
+func (d *Decider) decide(ctx context.Context, raw []byte, msgID string, now time.Time) (queue.Verdict, error) {
 	folders := d.cfg.IMAP.Folders
 	if raw == nil {
 		return queue.Verdict{Outcome: rules.Rejected, Folder: folders.Quarantine, Detail: "over the size limit"}, nil
@@ -316,8 +348,10 @@ func (d *Decider) suppression(m *inbox.Message) string {
 	if h.Get(outbox.LoopHeader) != "" {
 		return "own loop marker"
 	}
-	if strings.EqualFold(m.From, d.cfg.Service.Address) {
-		return "own mail"
+	for _, own := range d.own {
+		if strings.EqualFold(m.From, own) {
+			return "own mail"
+		}
 	}
 	return ""
 }

@@ -16,10 +16,15 @@ import (
 	"github.com/cpam/attestd/templates/reply"
 )
 
-// GiveUp is the verdict for a message whose attempts ran out: the generic
-// "n'a pas abouti" reply to its sender, the original to the manual folder.
-// When even reading the message panics, it is the verdict without a reply.
-func (d *Decider) GiveUp(raw []byte, msgID string, now time.Time) (v queue.Verdict) {
+// GiveUp is the verdict for a message of mailbox whose attempts ran out:
+// the generic "n'a pas abouti" reply to its sender, the original to the
+// manual folder. When even reading the message panics, it is the verdict
+// without a reply.
+func (d *Decider) GiveUp(mailbox string, raw []byte, msgID string, now time.Time) queue.Verdict {
+	return d.forMailbox(mailbox).giveUp(raw, msgID, now)
+}
+
+func (d *Decider) giveUp(raw []byte, msgID string, now time.Time) (v queue.Verdict) {
 	v = queue.Verdict{Outcome: rules.Failed, Folder: d.cfg.IMAP.Folders.Manual, Detail: "attempts exhausted"}
 	defer func() {
 		if r := recover(); r != nil {

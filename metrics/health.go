@@ -12,13 +12,16 @@ import (
 
 // Ready reports nil when the IMAP mailbox, the SMTP relay and the store are
 // reachable (see the package documentation for how each is judged), or an
-// error naming every one that is not.
+// error naming every one that is not. A standby replica (other replicas
+// hold every mailbox's lease) is not judged on IMAP.
 func (m *Metrics) Ready(ctx context.Context) error {
 	m.mu.Lock()
-	workUp, lastPoll, smtpDown := m.workUp, m.lastPollTime, m.smtpDown
+	workUp, lastPoll, smtpDown, standby := m.workUp > 0, m.lastPollTime, m.smtpDown, m.standby()
 	m.mu.Unlock()
 	var errs []error
 	switch age := m.opts.Now().Sub(lastPoll); {
+	case standby:
+		// Another replica watches every mailbox: nothing to judge here.
 	case !workUp:
 		errs = append(errs, errors.New("imap: the work connection is down"))
 	case lastPoll.IsZero():

@@ -68,18 +68,22 @@ type Metrics struct {
 	reg  *prometheus.Registry
 	opts Options
 
-	messages     *prometheus.CounterVec
-	duration     prometheus.Histogram
-	deferrals    prometheus.Counter
-	rendered     prometheus.Counter
-	sent         prometheus.Counter
-	retries      prometheus.Counter
-	permanent    prometheus.Counter
-	imapUp       *prometheus.GaugeVec
-	lastPoll     prometheus.Gauge
-	smtpReach    prometheus.Gauge
-	mu           sync.Mutex
-	workUp       bool
+	messages  *prometheus.CounterVec
+	duration  prometheus.Histogram
+	deferrals prometheus.Counter
+	rendered  prometheus.Counter
+	sent      prometheus.Counter
+	retries   prometheus.Counter
+	permanent prometheus.Counter
+	imapUp    *prometheus.GaugeVec
+	lastPoll  prometheus.Gauge
+	smtpReach prometheus.Gauge
+	held      *prometheus.GaugeVec
+	mu        sync.Mutex
+	workUp    int // work connections up, one per mailbox held
+	// holds says, per mailbox this replica was told about, whether it
+	// holds its lease; none held while told about some: a standby.
+	holds        map[string]bool
 	lastPollTime time.Time
 	smtpDown     bool
 }
@@ -127,11 +131,14 @@ func New(o Options) *Metrics {
 		Name: "attestd_smtp_reachable", Help: "0 after a send that reached no SMTP relay, 1 otherwise.",
 	})
 	m.smtpReach.Set(1)
+	m.held = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "attestd_mailbox_held", Help: "1 while this replica holds the mailbox's lease and watches it, 0 while another replica does.",
+	}, []string{"mailbox"})
 	for _, c := range []string{"work", "idle"} {
 		m.imapUp.WithLabelValues(c).Set(0)
 	}
 	m.reg.MustRegister(m.messages, m.duration, m.deferrals, m.rendered, m.sent, m.retries, m.permanent,
-		m.imapUp, m.lastPoll, m.smtpReach,
+		m.imapUp, m.lastPoll, m.smtpReach, m.held,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	build := prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "attestd_build_info", Help: "Always 1; the labels say which version and VCS revision run, built with which Go.",
@@ -198,17 +205,52 @@ func (m *Metrics) setSMTP(reachable bool) {
 }
 
 // IMAPConnection records whether the "work" or "idle" connection is up.
+// With several mailboxes, the work gauge is 1 while any mailbox's work
+// connection is up (each goes up and down in pairs); idle is the last
+// event's.
 func (m *Metrics) IMAPConnection(conn string, up bool) {
 	v := 0.0
 	if up {
 		v = 1
 	}
-	m.imapUp.WithLabelValues(conn).Set(v)
-	if conn == "work" {
-		m.mu.Lock()
-		m.workUp = up
-		m.mu.Unlock()
+	if conn != "work" {
+		m.imapUp.WithLabelValues(conn).Set(v)
+		return
 	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if up {
+		m.workUp++
+	} else if m.workUp > 0 {
+		m.workUp--
+	}
+	m.imapUp.WithLabelValues(conn).Set(min(float64(m.workUp), 1))
+}
+
+// MailboxHeld records whether this replica holds a mailbox's lease.
+func (m *Metrics) MailboxHeld(mailbox string, held bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.holds == nil {
+		m.holds = map[string]bool{}
+	}
+	m.holds[mailbox] = held
+	v := 0.0
+	if held {
+		v = 1
+	}
+	m.held.WithLabelValues(mailbox).Set(v)
+}
+
+// standby reports whether this replica watches no mailbox because others
+// do; m.mu held.
+func (m *Metrics) standby() bool {
+	for _, held := range m.holds {
+		if held {
+			return false
+		}
+	}
+	return len(m.holds) > 0
 }
 
 // Polled records a successful command on the work connection.

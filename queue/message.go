@@ -71,7 +71,7 @@ func (q *Queue) Handle(ctx context.Context, key store.MessageKey, raw []byte) Ha
 	case store.StateDecided:
 		return q.deliverDecided(ctx, c)
 	}
-	v, ok := q.decide(ctx, c, raw, msgID)
+	v, ok := q.decide(ctx, key.Mailbox, c, raw, msgID)
 	if !ok {
 		return Handled{}
 	}
@@ -89,14 +89,14 @@ func (q *Queue) Handle(ctx context.Context, key store.MessageKey, raw []byte) Ha
 // decide has claim c decided (or given up once its attempts ran out) and
 // records the verdict with its reply; false when that could not be done
 // now.
-func (q *Queue) decide(ctx context.Context, c *store.Claim, raw []byte, msgID string) (Verdict, bool) {
+func (q *Queue) decide(ctx context.Context, mailbox string, c *store.Claim, raw []byte, msgID string) (Verdict, bool) {
 	now := q.now()
 	var v Verdict
 	if c.Attempts > q.maxAttempts {
-		v = q.decider.GiveUp(raw, msgID, now)
+		v = q.decider.GiveUp(mailbox, raw, msgID, now)
 	} else {
 		var err error
-		if v, err = q.decideSafely(ctx, raw, msgID, now); err != nil {
+		if v, err = q.decideSafely(ctx, mailbox, raw, msgID, now); err != nil {
 			q.log.Warn("cannot decide message now, will retry", "uid", c.Key.UID, "attempt", c.Attempts, "err", err)
 			return v, false
 		}
@@ -109,6 +109,10 @@ func (q *Queue) decide(ctx context.Context, c *store.Claim, raw []byte, msgID st
 	err := q.store.RecordDecision(ctx, c.ID, dec, now)
 	if err != nil && v.Release != nil {
 		v.Release() // not recorded now: its place under the rate limit waits for no one
+	}
+	if errors.Is(err, store.ErrLeaseLost) {
+		q.log.Info("mailbox lease lost before the decision was recorded: the new holder decides", "uid", c.Key.UID, "claim", c.ID)
+		return v, false
 	}
 	if err != nil && !errors.Is(err, store.ErrAlreadyDecided) {
 		q.log.Warn("ledger: cannot record the decision, will retry", "uid", c.Key.UID, "err", err)
@@ -124,13 +128,13 @@ func (q *Queue) decide(ctx context.Context, c *store.Claim, raw []byte, msgID st
 
 // decideSafely is Decider.Decide with a panic turned into an error: the
 // message's attempt failed, it is tried again (and given up in the end).
-func (q *Queue) decideSafely(ctx context.Context, raw []byte, msgID string, now time.Time) (v Verdict, err error) {
+func (q *Queue) decideSafely(ctx context.Context, mailbox string, raw []byte, msgID string, now time.Time) (v Verdict, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("panic while deciding: %v", r)
 		}
 	}()
-	return q.decider.Decide(ctx, raw, msgID, now)
+	return q.decider.Decide(ctx, mailbox, raw, msgID, now)
 }
 
 // deliverDecided delivers the stored reply of a decided message, if any

@@ -67,13 +67,15 @@ type Observer interface {
 // per message, from several goroutines for different messages.
 type Decider interface {
 	// Decide reads the message raw (nil: over the size limit) whose ledger
-	// key is msgID and returns its verdict. An error is an internal
-	// failure (the store unreachable): the message is tried again later.
-	Decide(ctx context.Context, raw []byte, msgID string, now time.Time) (Verdict, error)
-	// GiveUp is the verdict of a message whose attempts ran out: the
-	// generic "n'a pas abouti" reply when one can be composed, and the
-	// manual folder. It does not fail.
-	GiveUp(raw []byte, msgID string, now time.Time) Verdict
+	// key is msgID, found in mailbox (the ledger key's mailbox: it says
+	// which folders, reply address and organisme answer), and returns its
+	// verdict. An error is an internal failure (the store unreachable):
+	// the message is tried again later.
+	Decide(ctx context.Context, mailbox string, raw []byte, msgID string, now time.Time) (Verdict, error)
+	// GiveUp is the verdict of a message of mailbox whose attempts ran
+	// out: the generic "n'a pas abouti" reply when one can be composed, and
+	// the manual folder. It does not fail.
+	GiveUp(mailbox string, raw []byte, msgID string, now time.Time) Verdict
 }
 
 // Verdict is the decision on one message, stored with its reply in one

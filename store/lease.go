@@ -36,14 +36,34 @@ func (db *DB) dbNow() string {
 	return `CAST(unixepoch('subsec') * 1000 AS INTEGER)`
 }
 
+// LeaseHeld is a lease that could not be acquired: who holds it, and how
+// long it still runs unless renewed.
+type LeaseHeld struct {
+	Holder string
+	Left   time.Duration
+}
+
 // AcquireLease gives holder the lease of mailbox for ttl when it is free:
 // never taken, released, or expired. It returns the lease, with an epoch
-// greater than any before it; or, when another holder has it, nil and how
-// long that lease still runs unless renewed.
-func (db *DB) AcquireLease(ctx context.Context, mailbox, holder string, ttl time.Duration) (*Lease, time.Duration, error) {
+// greater than any before it; or, when another holder has it, nil and who
+// that is.
+func (db *DB) AcquireLease(ctx context.Context, mailbox, holder string, ttl time.Duration) (*Lease, LeaseHeld, error) {
+	return db.takeLease(ctx, mailbox, holder, "", ttl)
+}
+
+// TakeLease gives holder the lease of mailbox for ttl if it is free or if
+// from holds it, expired or not: the lease of a holder known to be dead (a
+// process of this machine that is gone) is taken at once, without waiting
+// for its TTL. It returns what AcquireLease does.
+func (db *DB) TakeLease(ctx context.Context, mailbox, holder, from string, ttl time.Duration) (*Lease, LeaseHeld, error) {
+	return db.takeLease(ctx, mailbox, holder, from, ttl)
+}
+
+func (db *DB) takeLease(ctx context.Context, mailbox, holder, from string, ttl time.Duration) (*Lease, LeaseHeld, error) {
 	now := db.dbNow()
 	var (
 		epoch int64
+		held  LeaseHeld
 		left  int64
 	)
 	err := db.inTx(ctx, false, func(tx *sql.Tx) error {
@@ -51,20 +71,22 @@ func (db *DB) AcquireLease(ctx context.Context, mailbox, holder string, ttl time
 			VALUES (?, ?, 1, `+now+` + ?, `+now+`)
 			ON CONFLICT (mailbox) DO UPDATE SET holder = excluded.holder, epoch = mailbox_leases.epoch + 1,
 				expires_at = excluded.expires_at, acquired_at = excluded.acquired_at
-			WHERE mailbox_leases.expires_at <= `+now+` RETURNING epoch`,
-			mailbox, holder, ttl.Milliseconds()).Scan(&epoch)
+			WHERE mailbox_leases.expires_at <= `+now+` OR mailbox_leases.holder = ? AND ? <> '' RETURNING epoch`,
+			mailbox, holder, ttl.Milliseconds(), from, from).Scan(&epoch)
 		if !errors.Is(err, sql.ErrNoRows) {
 			return err
 		}
-		return db.p(tx).QueryRowContext(ctx, `SELECT expires_at - `+now+` FROM mailbox_leases WHERE mailbox = ?`, mailbox).Scan(&left)
+		return db.p(tx).QueryRowContext(ctx, `SELECT holder, expires_at - `+now+` FROM mailbox_leases WHERE mailbox = ?`,
+			mailbox).Scan(&held.Holder, &left)
 	})
 	if err != nil {
-		return nil, 0, fmt.Errorf("store: acquire the lease of mailbox %s: %w", mailbox, err)
+		return nil, LeaseHeld{}, fmt.Errorf("store: acquire the lease of mailbox %s: %w", mailbox, err)
 	}
 	if epoch == 0 {
-		return nil, max(time.Duration(left)*time.Millisecond, 0), nil
+		held.Left = max(time.Duration(left)*time.Millisecond, 0)
+		return nil, held, nil
 	}
-	return &Lease{Mailbox: mailbox, Holder: holder, Epoch: epoch}, 0, nil
+	return &Lease{Mailbox: mailbox, Holder: holder, Epoch: epoch}, LeaseHeld{}, nil
 }
 
 // RenewLease extends l for ttl from now. An expired lease is not renewed,

@@ -19,12 +19,12 @@ func TestLeaseTakeover(t *testing.T) {
 		if err != nil || a == nil || a.Epoch != 1 {
 			t.Fatalf("first acquisition = %+v, %v; want epoch 1", a, err)
 		}
-		b, wait, err := db.AcquireLease(ctx, "paris", "replica-b", time.Hour)
+		b, held, err := db.AcquireLease(ctx, "paris", "replica-b", time.Hour)
 		if err != nil || b != nil {
 			t.Fatalf("acquired a held lease: %+v, %v", b, err)
 		}
-		if wait <= 0 || wait > time.Hour {
-			t.Errorf("wait = %v, want the rest of the hour", wait)
+		if held.Holder != "replica-a" || held.Left <= 0 || held.Left > time.Hour {
+			t.Errorf("held = %+v, want replica-a for the rest of the hour", held)
 		}
 		if err := db.RenewLease(ctx, *a, time.Hour); err != nil {
 			t.Errorf("renew: %v", err)
@@ -60,6 +60,15 @@ func TestLeaseTakeover(t *testing.T) {
 		}
 		if err := db.RenewLease(ctx, *c, time.Hour); err != nil {
 			t.Errorf("the old holder's release undid the new one's lease: %v", err)
+		}
+
+		// Taken from a dead holder at once, unexpired; not from another.
+		if l, _, err := db.TakeLease(ctx, "paris", "replica-d", "replica-b", time.Hour); err != nil || l != nil {
+			t.Errorf("taken from a holder that does not hold it: %+v, %v", l, err)
+		}
+		d, _, err := db.TakeLease(ctx, "paris", "replica-d", "replica-c", time.Hour)
+		if err != nil || d == nil || d.Epoch != 4 {
+			t.Errorf("taken from a dead holder = %+v, %v; want epoch 4", d, err)
 		}
 	})
 }

@@ -45,9 +45,12 @@ type Ledger interface {
 // (WithLease) are refused with ErrLeaseLost once it is lost.
 type Leases interface {
 	// AcquireLease takes the lease of mailbox for holder, for ttl, when it
-	// is free or expired, at a new epoch; nil and how long the current
-	// holder's lease still runs otherwise.
-	AcquireLease(ctx context.Context, mailbox, holder string, ttl time.Duration) (*Lease, time.Duration, error)
+	// is free or expired, at a new epoch; nil, the current holder and how
+	// long its lease still runs otherwise.
+	AcquireLease(ctx context.Context, mailbox, holder string, ttl time.Duration) (*Lease, LeaseHeld, error)
+	// TakeLease is AcquireLease that also takes the lease from the holder
+	// from, expired or not: a holder known to be dead.
+	TakeLease(ctx context.Context, mailbox, holder, from string, ttl time.Duration) (*Lease, LeaseHeld, error)
 	// RenewLease extends a lease held for ttl; ErrLeaseLost when it expired
 	// (taken or not) or was released.
 	RenewLease(ctx context.Context, l Lease, ttl time.Duration) error
