@@ -224,3 +224,43 @@ func TestWatch(t *testing.T) {
 		t.Fatal("Watch did not notice the server going away")
 	}
 }
+
+// Filing is idempotent: a message moved already (by this session, or by
+// another replica's that held the mailbox before) is not an error to move
+// again, and nothing else moves.
+func TestMoveAgainIsNoError(t *testing.T) {
+	srv := localServer(t)
+	for _, subj := range []string{"a", "b"} {
+		if _, err := srv.Append(testUser, "INBOX", request(subj, "attestation")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := srv.CreateMailbox(testUser, "Processed"); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	first, err := OpenSession(ctx, testConfig(srv.Addr()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer first.Close()
+	second, err := OpenSession(ctx, testConfig(srv.Addr()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer second.Close()
+	if err := first.Move([]uint32{1}, "Processed"); err != nil {
+		t.Fatal(err)
+	}
+	if err := second.Move([]uint32{1}, "Processed"); err != nil {
+		t.Errorf("moving a message gone already (another session): %v", err)
+	}
+	if err := first.Move([]uint32{1}, "Processed"); err != nil {
+		t.Errorf("moving a message gone already (same session): %v", err)
+	}
+	processed, _ := srv.Mailbox(testUser, "Processed")
+	inbox, _ := srv.Mailbox(testUser, "INBOX")
+	if len(processed.Messages) != 1 || len(inbox.Messages) != 1 {
+		t.Errorf("Processed holds %d, INBOX %d; want 1 and 1", len(processed.Messages), len(inbox.Messages))
+	}
+}

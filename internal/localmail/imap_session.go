@@ -3,6 +3,7 @@ package localmail
 import (
 	"time"
 
+	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapserver"
 	"github.com/emersion/go-imap/v2/imapserver/imapmemserver"
 )
@@ -56,4 +57,23 @@ func (s *imapSession) Idle(w *imapserver.UpdateWriter, stop <-chan struct{}) err
 		case <-tick.C:
 		}
 	}
+}
+
+// Move is imapmemserver's, except for a UID MOVE of messages all gone
+// already: imapmemserver answers it with a COPYUID response code holding
+// empty UID sets, which RFC 4315 has no syntax for (go-imap's own client
+// rejects it), where Dovecot answers a plain "OK No messages found". Here
+// it is a plain OK too, so that tests see what a real server does when a
+// message was filed already (by another replica, say).
+func (s *imapSession) Move(w *imapserver.MoveWriter, numSet imap.NumSet, dest string) error {
+	if uids, ok := numSet.(imap.UIDSet); ok {
+		found, err := s.UserSession.Search(imapserver.NumKindUID, &imap.SearchCriteria{UID: []imap.UIDSet{uids}}, &imap.SearchOptions{})
+		if err != nil {
+			return err
+		}
+		if len(found.AllUIDs()) == 0 {
+			return nil
+		}
+	}
+	return s.UserSession.Move(w, numSet, dest)
 }
