@@ -286,6 +286,8 @@ func signal(ch chan struct{}) {
 // flight, releases its mailbox leases and returns nil. It returns an
 // error only when it cannot start.
 func (d *Daemon) Run(ctx context.Context) error {
+	running.Store(d.replica, true)
+	defer running.Delete(d.replica)
 	d.queue.Recover(ctx)
 	var wg sync.WaitGroup
 	wg.Add(1 + len(d.boxes))

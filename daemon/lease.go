@@ -9,6 +9,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/cpam/attestd/store"
@@ -41,16 +42,24 @@ func replicaID() string {
 	return fmt.Sprintf("%s/%d/%s", strings.ReplaceAll(host, "/", "_"), os.Getpid(), hex.EncodeToString(b[:]))
 }
 
+// running are the replica names of the daemons running in this process
+// (Run): several may share a pid (tests, benchmarks).
+var running sync.Map
+
 // holderDead reports whether holder is a replica of this machine whose
-// process is gone: another incarnation under this very pid, or a pid that
-// no longer runs.
+// process is gone: a pid that no longer runs, or this very pid (pid 1 in
+// a container) under a name no daemon of this process runs.
 func holderDead(self, holder string) bool {
 	host, pid, ok := holderParts(holder)
 	myHost, myPid, _ := holderParts(self)
 	if !ok || host != myHost || holder == self {
 		return false
 	}
-	return pid == myPid || !processAlive(pid)
+	if pid == myPid {
+		_, here := running.Load(holder)
+		return !here
+	}
+	return !processAlive(pid)
 }
 
 func holderParts(id string) (host string, pid int, ok bool) {

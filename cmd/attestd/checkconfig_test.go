@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -115,5 +116,43 @@ func TestConsoleHashPassword(t *testing.T) {
 	}
 	if code, _, stderr := attestd(t, "check-config", "--config", file); code != 0 {
 		t.Errorf("check-config refuses the printed hashes: %d %s", code, stderr)
+	}
+}
+
+// check-config --print shows every mailbox of imap.mailboxes with its
+// defaults filled in, where its password is read and not the password,
+// and loads back to the same mailboxes.
+func TestCheckConfigPrintMailboxes(t *testing.T) {
+	t.Setenv("ATTESTD_TEST_PW_PARIS", "paris-secret")
+	t.Setenv("ATTESTD_TEST_PW_LYON", "lyon-secret")
+	file := filepath.Join(t.TempDir(), "attestd.yaml")
+	yaml := "service: {address: attestation@cpam.example, domain: cpam.example}\n" +
+		"trust: {authserv_ids: [mx.attestation.example]}\n" +
+		"imap:\n  address: 127.0.0.1:1143\n  mailboxes:\n" +
+		"    - {name: paris, username: paris@cpam.example, password_env: ATTESTD_TEST_PW_PARIS, reply_from: attestation-paris@cpam.example, organisme: CPAM de Paris}\n" +
+		"    - {name: lyon, username: lyon@cpam.example, password_env: ATTESTD_TEST_PW_LYON, folders: {manual: A-voir}}\n"
+	if err := os.WriteFile(file, []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, stderr := attestd(t, "check-config", "--config", file, "--print")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if strings.Contains(stdout, "paris-secret") || strings.Contains(stdout, "lyon-secret") {
+		t.Errorf("--print shows a password:\n%s", stdout)
+	}
+	printed, err := config.Parse([]byte(stdout))
+	if err != nil {
+		t.Fatalf("the printed configuration does not load: %v", err)
+	}
+	src, _ := config.Parse([]byte(yaml))
+	if got, want := fmt.Sprint(printed.Mailboxes()), fmt.Sprint(src.Mailboxes()); got != want {
+		t.Errorf("printed mailboxes load back as\n%s\nwant\n%s", got, want)
+	}
+	for _, want := range []string{"name: lyon", "address: 127.0.0.1:1143", "manual: A-voir", "processed: Processed",
+		"reply_from: attestation@cpam.example", "organisme: CPAM de Paris", "password_env: ATTESTD_TEST_PW_LYON"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("--print lacks %q:\n%s", want, stdout)
+		}
 	}
 }
