@@ -48,10 +48,16 @@ func (b *intake) run(ctx context.Context) {
 		}
 		b.d.log.Info("mailbox lease acquired: this replica watches the mailbox", "mailbox", b.box.Name, "epoch", l.Epoch)
 		b.d.obs.MailboxHeld(b.box.Name, true)
-		held, lost := context.WithCancel(store.WithLease(ctx, *l))
+		// The sessions stop when ctx is done or the lease is lost; the
+		// messages in flight are finished on a stop, abandoned (store and
+		// SMTP calls cancelled) on a loss: the new holder has them.
+		leased := store.WithLease(ctx, *l)
+		held, stopSessions := context.WithCancel(leased)
+		work, abandon := context.WithCancel(context.WithoutCancel(leased))
+		lost := func() { abandon(); stopSessions() }
 		stop, kept := make(chan struct{}), make(chan struct{})
 		go func() { defer close(kept); b.keep(stop, *l, since, lost) }()
-		b.serve(held)
+		b.serve(held, work)
 		close(stop)
 		<-kept
 		lost()
@@ -64,12 +70,12 @@ func (b *intake) run(ctx context.Context) {
 }
 
 // serve runs the IDLE and work connections until ctx is done, then
-// finishes the messages in flight.
-func (b *intake) serve(ctx context.Context) {
+// finishes the messages in flight under work.
+func (b *intake) serve(ctx, work context.Context) {
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() { defer wg.Done(); b.watchLoop(ctx) }()
-	b.workLoop(ctx)
+	b.workLoop(ctx, work)
 	wg.Wait()
 }
 
@@ -109,10 +115,10 @@ func (b *intake) watchLoop(ctx context.Context) {
 
 // workLoop keeps the work connection up and sweeps the mailbox whenever it
 // may have news, and every poll interval anyway.
-func (b *intake) workLoop(ctx context.Context) {
+func (b *intake) workLoop(ctx, work context.Context) {
 	for attempt := 0; ctx.Err() == nil; attempt++ {
 		start := time.Now()
-		err := b.session(ctx)
+		err := b.session(ctx, work)
 		if ctx.Err() != nil {
 			return
 		}
@@ -126,7 +132,7 @@ func (b *intake) workLoop(ctx context.Context) {
 	}
 }
 
-func (b *intake) session(ctx context.Context) error {
+func (b *intake) session(ctx, work context.Context) error {
 	s, err := inbox.OpenSession(ctx, &b.imap)
 	if err != nil {
 		return err
@@ -143,7 +149,7 @@ func (b *intake) session(ctx context.Context) error {
 	defer poll.Stop()
 	w := newWorker(b, s)
 	for {
-		if err := w.sweep(ctx); err != nil {
+		if err := w.sweep(ctx, work); err != nil {
 			return err
 		}
 		select {

@@ -51,11 +51,11 @@ func (w *worker) key(uid uint32) store.MessageKey {
 }
 
 // sweep handles everything in the mailbox. An error means the connection
-// is unusable. Once ctx is done it fetches nothing more and starts no new
+// is unusable. Once stop is done it fetches nothing more and starts no new
 // message, but finishes (replies and files) those it started: their store
-// and SMTP work runs under a context that stopping does not cancel.
-func (w *worker) sweep(ctx context.Context) error {
-	stop, ctx := ctx, context.WithoutCancel(ctx)
+// and SMTP work runs under ctx, which stopping does not cancel (losing the
+// mailbox's lease does).
+func (w *worker) sweep(stop, ctx context.Context) error {
 	uids, err := w.s.UIDs()
 	if err != nil {
 		return err
