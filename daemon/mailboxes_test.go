@@ -401,3 +401,31 @@ func loadavg() string {
 	f, _ := io.ReadAll(bytes.NewReader(b))
 	return strings.Join(strings.Fields(string(f))[:3], " ")
 }
+
+// A replica stopped gracefully releases its mailbox's lease once its work
+// is done, and another takes the mailbox over without waiting for the
+// lease to expire.
+func TestGracefulStopHandsOver(t *testing.T) {
+	forEachStore(t, func(t *testing.T, open storeOpener) {
+		imapSrv, smtpSrv := mailServers(t)
+		cfg := mailboxesConfig(t, imapSrv.Addr(), smtpSrv.Addr())
+		cfg.IMAP.Mailboxes = cfg.IMAP.Mailboxes[:1]
+		h := newHoldings()
+		a := startReplica(t, cfg, daemon.Options{Store: open(t), IMAPPassword: "secret", Observer: leaseObserver{"replica-a", h}}, "replica-a")
+		h.waitHolder(t, "paris", "", 30*time.Second)
+		b := startReplica(t, cfg, daemon.Options{Store: open(t), IMAPPassword: "secret", Observer: leaseObserver{"replica-b", h}}, "replica-b")
+		time.Sleep(100 * time.Millisecond) // b finds the lease taken
+		stopped := time.Now()
+		a.stop()
+		if !strings.Contains(a.logs.String(), "mailbox lease released") {
+			t.Fatal("replica a did not release its lease")
+		}
+		_, at := h.waitHolder(t, "paris", "replica-a", 30*time.Second)
+		deliverTo(t, imapSrv, parisUser, sampleEva(t, "handed@example.org"))
+		if r := b.collect(t, 1, 30*time.Second)[0]; r.MessageID != "handed@example.org" {
+			t.Fatalf("replica b handled %q", r.MessageID)
+		}
+		t.Logf("graceful hand-over: lease taken %v after the stop began (a dead holder's expires after 3 s)",
+			at.Sub(stopped).Round(time.Millisecond))
+	})
+}
