@@ -112,10 +112,10 @@ func (m *countingMailer) Send(context.Context, string, []string, []byte) error {
 
 type noDecider struct{}
 
-func (noDecider) Decide(context.Context, []byte, string, time.Time) (Verdict, error) {
+func (noDecider) Decide(context.Context, string, []byte, string, time.Time) (Verdict, error) {
 	panic("not deciding here")
 }
-func (noDecider) GiveUp([]byte, string, time.Time) Verdict { panic("not deciding here") }
+func (noDecider) GiveUp(string, []byte, string, time.Time) Verdict { panic("not deciding here") }
 
 // A replica killed between the dot and recording the reply left its note:
 // another replica about to send that reply (its outbox job, or the message
