@@ -40,7 +40,9 @@ type settings struct {
 	seed            uint64
 }
 
-func settingsFromEnv(t *testing.T) settings {
+// settingsFromEnv reads the run's size; without ATTESTD_CRASH_REQUESTS
+// there are perKill requests a kill (200 at least).
+func settingsFromEnv(t *testing.T, perKill int) settings {
 	t.Helper()
 	num := func(key string, def uint64) uint64 {
 		v := os.Getenv(key)
@@ -54,29 +56,32 @@ func settingsFromEnv(t *testing.T) settings {
 		return n
 	}
 	s := settings{kills: int(num("ATTESTD_CRASH_KILLS", 10))}
-	s.requests = int(num("ATTESTD_CRASH_REQUESTS", uint64(max(200, perRun*s.kills))))
+	s.requests = int(num("ATTESTD_CRASH_REQUESTS", uint64(max(200, perKill*s.kills))))
 	s.seed = num("ATTESTD_CRASH_SEED", uint64(time.Now().UnixNano()))
 	return s
 }
 
 // request is one request of the stream: a sample under a Message-ID of its
-// own, with what expected.json says it must get.
+// own, with what expected.json says it must get, and the mailbox (an index
+// in env.boxes) it is delivered to.
 type request struct {
 	name string
 	id   string
 	raw  []byte
 	want samples.Case
+	box  int
 }
 
-// stream returns n requests cycling through the samples.
-func stream(n int) []request {
+// stream returns n requests cycling through the samples, dealt in turn to
+// boxes mailboxes.
+func stream(n, boxes int) []request {
 	exp := samples.ExpectedCases()
 	all := samples.Requests()
 	out := make([]request, n)
 	for i := range out {
 		s := all[i%len(all)]
 		id := fmt.Sprintf("crash-%04d@crashtest.example", i)
-		out[i] = request{name: s.Name, id: id, raw: withMessageID(s.Raw, id), want: exp.Cases[s.Name]}
+		out[i] = request{name: s.Name, id: id, raw: withMessageID(s.Raw, id), want: exp.Cases[s.Name], box: i % boxes}
 	}
 	return out
 }
@@ -117,34 +122,34 @@ func idOf(raw []byte, key string) string { return strings.Trim(headerOf(raw, key
 
 // env is the test's world: the binary, the servers, the files.
 type env struct {
-	dir, bin, config, db string
-	imap                 *localmail.IMAPServer
-	smtp                 *localmail.SMTPServer
+	dir, bin, config string
+	// driver and dsn name the store the runs share.
+	driver, dsn string
+	// boxes are the mailboxes the runs watch.
+	boxes []box
+	// environ is added to each run's environment (the IMAP passwords).
+	environ []string
+	imap    *localmail.IMAPServer
+	smtp    *localmail.SMTPServer
 }
+
+// box is one mailbox of the service: its IMAP account, and the name the
+// ledger keeps its messages under.
+type box struct{ user, ledger string }
 
 // setUp builds attestd and writes its configuration for a test of kills
 // SIGKILLs.
 func setUp(t *testing.T, kills int) *env {
 	t.Helper()
-	e := &env{dir: t.TempDir(), bin: os.Getenv("ATTESTD_CRASH_BINARY")}
-	if e.bin == "" {
-		e.bin = needBinary(t)
-	}
-	var err error
-	if e.imap, err = localmail.StartIMAP("127.0.0.1:0", map[string]string{user: password}); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { e.imap.Close() })
-	if e.smtp, err = localmail.StartSMTP("127.0.0.1:0"); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { e.smtp.Close() })
+	e := startServers(t, map[string]string{user: password})
+	e.boxes = []box{{user: user, ledger: "INBOX"}}
+	e.environ = []string{"ATTESTD_CRASH_IMAP_PASSWORD=" + password}
 	registry := filepath.Join(e.dir, "registry.json")
 	if err := os.WriteFile(registry, samples.Registry(), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	e.db = filepath.Join(e.dir, "attestd.db")
-	if out, err := exec.Command(e.bin, "registry", "import", "--db", e.db, registry).CombinedOutput(); err != nil {
+	e.driver, e.dsn = "sqlite", filepath.Join(e.dir, "attestd.db")
+	if out, err := exec.Command(e.bin, "registry", "import", "--db", e.dsn, registry).CombinedOutput(); err != nil {
 		t.Fatalf("attestd registry import: %v\n%s", err, out)
 	}
 	exp := samples.ExpectedCases()
@@ -169,12 +174,32 @@ trust:
   gateway: {domain: %s, header: %s}
 limits: {attestations_per_compte_per_day: 100000, generic_replies_per_address_per_day: 100000, max_attempts: %d}
 outbox: {retry_initial: 100ms, retry_max: 1s}
-`, exp.ServiceAddress, e.imap.Addr(), user, e.smtp.Addr(), e.db, exp.TrustedAuthservID,
+`, exp.ServiceAddress, e.imap.Addr(), user, e.smtp.Addr(), e.dsn, exp.TrustedAuthservID,
 		strings.Join(exp.AgentDomains, ", "), exp.GatewayDomain, exp.GatewayHeader, kills+1)
 	e.config = filepath.Join(e.dir, "attestd.yaml")
 	if err := os.WriteFile(e.config, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	return e
+}
+
+// startServers makes the test's directory and finds the binary, and starts
+// the in-process IMAP server with the given accounts and the SMTP server.
+func startServers(t *testing.T, accounts map[string]string) *env {
+	t.Helper()
+	e := &env{dir: t.TempDir(), bin: os.Getenv("ATTESTD_CRASH_BINARY")}
+	if e.bin == "" {
+		e.bin = needBinary(t)
+	}
+	var err error
+	if e.imap, err = localmail.StartIMAP("127.0.0.1:0", accounts); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { e.imap.Close() })
+	if e.smtp, err = localmail.StartSMTP("127.0.0.1:0"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { e.smtp.Close() })
 	return e
 }
 
@@ -185,15 +210,16 @@ type process struct {
 	done chan struct{}
 }
 
-func (e *env) start(t *testing.T, run int) *process {
+// start starts a run that logs to NAME.log.
+func (e *env) start(t *testing.T, name string) *process {
 	t.Helper()
-	p := &process{log: filepath.Join(e.dir, fmt.Sprintf("run-%03d.log", run)), done: make(chan struct{})}
+	p := &process{log: filepath.Join(e.dir, name+".log"), done: make(chan struct{})}
 	f, err := os.Create(p.log)
 	if err != nil {
 		t.Fatal(err)
 	}
 	p.cmd = exec.Command(e.bin, "run", "--config", e.config, "--today", samples.ExpectedCases().Today)
-	p.cmd.Env = append(os.Environ(), "ATTESTD_CRASH_IMAP_PASSWORD="+password)
+	p.cmd.Env = append(os.Environ(), e.environ...)
 	p.cmd.Stdout, p.cmd.Stderr = f, f
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -237,8 +263,44 @@ func (p *process) signal(t *testing.T, sig syscall.Signal) int {
 	return p.cmd.ProcessState.ExitCode()
 }
 
-// span is one killed run: when it started and when the test killed it.
-type span struct{ start, kill time.Time }
+// feed delivers a stream of requests in parts shares.
+type feed struct {
+	e     *env
+	reqs  []request
+	parts int
+	next  int // the first request not delivered
+}
+
+// share delivers the requests of share k (from 0), each to its mailbox's
+// INBOX.
+func (f *feed) share(t *testing.T, k int) {
+	t.Helper()
+	end := len(f.reqs) * (k + 1) / f.parts
+	for ; f.next < end; f.next++ {
+		r := f.reqs[f.next]
+		if _, err := f.e.imap.Append(f.e.boxes[r.box].user, "INBOX", r.raw); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// inboxes counts the messages in the INBOX of every mailbox.
+func (e *env) inboxes(t *testing.T) int {
+	t.Helper()
+	n := 0
+	for _, b := range e.boxes {
+		snap, err := e.imap.Mailbox(b.user, "INBOX")
+		if err != nil {
+			t.Fatal(err)
+		}
+		n += len(snap.Messages)
+	}
+	return n
+}
+
+// span is one killed run: when it started, when the test killed it, and
+// when the run that replaced it started.
+type span struct{ start, kill, next time.Time }
 
 // count is what the final check found.
 type count struct {
@@ -274,7 +336,7 @@ func (e *env) check(t *testing.T, reqs []request, runs []span) count {
 		replies[id] = append(replies[id], m)
 		c.replies++
 	}
-	db, err := store.Open(context.Background(), "sqlite", e.db)
+	db, err := store.Open(context.Background(), e.driver, e.dsn)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -287,15 +349,17 @@ func (e *env) check(t *testing.T, reqs []request, runs []span) count {
 	for _, it := range outbox {
 		recorded[it.MessageID] = it.SentAt
 	}
-	where := map[string][]string{}
-	for _, folder := range []string{"INBOX", "Processed", "Manual", "Quarantine"} {
-		snap, err := e.imap.Mailbox(user, folder)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, m := range snap.Messages {
-			id := idOf(m.Raw, "Message-Id")
-			where[id] = append(where[id], folder)
+	where := map[string][]string{} // request Message-ID -> the folders that hold it, as "box/folder"
+	for b := range e.boxes {
+		for _, folder := range []string{"INBOX", "Processed", "Manual", "Quarantine"} {
+			snap, err := e.imap.Mailbox(e.boxes[b].user, folder)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, m := range snap.Messages {
+				id := idOf(m.Raw, "Message-Id")
+				where[id] = append(where[id], e.folder(b, folder))
+			}
 		}
 	}
 	known := map[string]bool{}
@@ -337,9 +401,9 @@ func (e *env) check(t *testing.T, reqs []request, runs []span) count {
 		case len(f) == 0:
 			c.lost++
 			c.problem("%s (%s): original in no folder", r.id, r.name)
-		case len(f) > 1 || f[0] != r.want.Folder:
+		case len(f) > 1 || f[0] != e.folder(r.box, r.want.Folder):
 			c.wrong++
-			c.problem("%s (%s): original in %v, want %s", r.id, r.name, f, r.want.Folder)
+			c.problem("%s (%s): original in %v, want %s", r.id, r.name, f, e.folder(r.box, r.want.Folder))
 		}
 	}
 	for id, rs := range replies {
@@ -348,32 +412,40 @@ func (e *env) check(t *testing.T, reqs []request, runs []span) count {
 			c.problem("%d replies answer no request (In-Reply-To %q)", len(rs), id)
 		}
 	}
-	open, err := db.Unfinished(context.Background(), "INBOX")
-	if err != nil {
-		t.Fatal(err)
-	}
-	c.unfinished = len(open)
-	for _, cl := range open {
-		c.problem("ledger entry %d (%s) left %s", cl.ID, cl.MessageID, cl.State)
+	for _, b := range e.boxes {
+		open, err := db.Unfinished(context.Background(), b.ledger)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.unfinished += len(open)
+		for _, cl := range open {
+			c.problem("ledger entry %d (%s, mailbox %s) left %s", cl.ID, cl.MessageID, b.ledger, cl.State)
+		}
 	}
 	return c
 }
 
+// folder names a folder of the mailbox b as check reports it: the folder
+// alone when there is one mailbox, else "user/folder".
+func (e *env) folder(b int, name string) string {
+	if len(e.boxes) == 1 {
+		return name
+	}
+	return e.boxes[b].user + "/" + name
+}
+
 // killWindow reports whether a kill explains a reply accepted twice: the
-// first copy went out from a killed run (before the next one started), the
-// ledger recorded the reply sent only after that run, and the second copy
-// went out after it too. It returns the time from the first acceptance to
-// the kill.
+// first copy went out while a killed run lived (before the run that replaced
+// it started), the ledger recorded the reply sent only after that run, and
+// the second copy went out after it too. It returns the time from the first
+// acceptance to the kill. (With several replicas the copy cannot be traced
+// to its process: any killed run whose life spans it will do.)
 func killWindow(rs []localmail.Received, recorded time.Time, runs []span) (time.Duration, bool) {
 	if len(rs) != 2 {
 		return 0, false
 	}
-	for i, r := range runs {
-		next := time.Now()
-		if i+1 < len(runs) {
-			next = runs[i+1].start
-		}
-		if rs[0].At.After(r.start) && rs[0].At.Before(next) && recorded.After(r.kill) && rs[1].At.After(r.kill) {
+	for _, r := range runs {
+		if rs[0].At.After(r.start) && rs[0].At.Before(r.next) && recorded.After(r.kill) && rs[1].At.After(r.kill) {
 			return r.kill.Sub(rs[0].At), true
 		}
 	}
@@ -390,39 +462,33 @@ func acceptedAt(rs []localmail.Received) []string {
 
 // TestCrash is the crash test described in the package documentation.
 func TestCrash(t *testing.T) {
-	s := settingsFromEnv(t)
+	if n := replicasFromEnv(t); n > 1 {
+		crashCluster(t, n)
+		return
+	}
+	s := settingsFromEnv(t, perRun)
 	began := time.Now()
 	e := setUp(t, s.kills)
-	reqs := stream(s.requests)
+	reqs := stream(s.requests, 1)
 	rng := rand.New(rand.NewPCG(s.seed, 0))
 	t.Logf("kills=%d requests=%d seed=%d (ATTESTD_CRASH_SEED=%d replays these kill moments)", s.kills, s.requests, s.seed, s.seed)
 
 	// Each run gets its share of the stream as it starts, so that there is
 	// work in flight when the kill comes: during start-up, deciding,
 	// rendering, sending, filing.
-	next := 0
-	appendShare := func(run int) {
-		end := s.requests * (run + 1) / (s.kills + 1)
-		for ; next < end; next++ {
-			if _, err := e.imap.Append(user, "INBOX", reqs[next].raw); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
-	inbox := func() int {
-		snap, err := e.imap.Mailbox(user, "INBOX")
-		if err != nil {
-			t.Fatal(err)
-		}
-		return len(snap.Messages)
-	}
+	f := &feed{e: e, reqs: reqs, parts: s.kills + 1}
+	appendShare := func(run int) { f.share(t, run) }
+	inbox := func() int { return e.inboxes(t) }
 	var (
 		runs []span
 		busy int // kills that left requests to do
 	)
 	for run := range s.kills {
 		started := time.Now()
-		p := e.start(t, run)
+		if run > 0 {
+			runs[run-1].next = started
+		}
+		p := e.start(t, fmt.Sprintf("run-%03d", run))
 		appendShare(run)
 		time.Sleep(time.Duration(rng.Int64N(int64(maxKillDelay))))
 		if p.exited() {
@@ -438,7 +504,10 @@ func TestCrash(t *testing.T) {
 	// The last run is not killed: it drains everything, then stops on
 	// SIGTERM, which must exit 0.
 	last := time.Now()
-	p := e.start(t, s.kills)
+	if len(runs) > 0 {
+		runs[len(runs)-1].next = last
+	}
+	p := e.start(t, fmt.Sprintf("run-%03d", s.kills))
 	appendShare(s.kills)
 	deadline := time.Now().Add(5 * time.Minute)
 	for n := inbox(); n > 0; n = inbox() {
@@ -453,13 +522,26 @@ func TestCrash(t *testing.T) {
 	}
 
 	c := e.check(t, reqs, runs)
+	e.keep(t)
+	fmt.Printf("crash test: requests=%d replies=%d kills=%d (%d with requests left to do) seed=%d duration=%v (last run %v)\n",
+		s.requests, c.replies, s.kills, busy, s.seed, time.Since(began).Round(100*time.Millisecond), drained.Round(100*time.Millisecond))
+	c.judge(t, s.seed)
+}
+
+// keep copies the test's directory to ATTESTD_CRASH_KEEP, when set.
+func (e *env) keep(t *testing.T) {
 	if dir := os.Getenv("ATTESTD_CRASH_KEEP"); dir != "" {
 		if out, err := exec.Command("cp", "-r", e.dir, dir).CombinedOutput(); err != nil {
 			t.Logf("ATTESTD_CRASH_KEEP: %v: %s", err, out)
 		}
 	}
-	fmt.Printf("crash test: requests=%d replies=%d kills=%d (%d with requests left to do) seed=%d duration=%v (last run %v)\n",
-		s.requests, c.replies, s.kills, busy, s.seed, time.Since(began).Round(100*time.Millisecond), drained.Round(100*time.Millisecond))
+}
+
+// judge prints lost= and duplicates=, logs the problems found, and fails
+// the test on any of them (on a duplicate a kill explains too, unless
+// lenient).
+func (c count) judge(t *testing.T, seed uint64) {
+	t.Helper()
 	fmt.Printf("lost=%d duplicates=%d\n", c.lost, c.duplicates)
 	if c.inWindow > 0 {
 		fmt.Printf("  %d duplicate(s) from a SIGKILL between the relay's acceptance and the sent journal's note (accepted within %v of the kill)\n",
@@ -470,7 +552,7 @@ func TestCrash(t *testing.T) {
 	}
 	if bugs := c.duplicates - c.inWindow; c.lost+bugs+c.unwanted+c.wrong+c.unfinished > 0 || !lenient() && c.duplicates > 0 {
 		t.Fatalf("lost=%d duplicates=%d (%d unexplained) unwanted=%d wrong=%d unfinished=%d (seed %d)",
-			c.lost, c.duplicates, bugs, c.unwanted, c.wrong, c.unfinished, s.seed)
+			c.lost, c.duplicates, bugs, c.unwanted, c.wrong, c.unfinished, seed)
 	}
 }
 
