@@ -71,29 +71,7 @@ func setUpCluster(t *testing.T, kills int) *env {
 		accounts[b.user] = b.password
 	}
 	e := startServers(t, accounts)
-	ctx := context.Background()
-	schema, err := pgtemp.New(ctx, dsn, "attestd_crash")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if os.Getenv("ATTESTD_CRASH_KEEP") != "" {
-			t.Logf("ATTESTD_CRASH_KEEP: the store stays in schema %s", schema.Name)
-			return
-		}
-		if err := schema.Drop(ctx); err != nil {
-			t.Log(err)
-		}
-	})
-	e.driver, e.dsn = store.DriverPostgres, schema.DSN
-	db, err := store.Open(ctx, e.driver, e.dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	if err := samples.LoadInto(ctx, db); err != nil {
-		t.Fatal(err)
-	}
+	e.postgresStore(t, dsn, "attestd_crash")
 	var boxes strings.Builder
 	for _, b := range clusterBoxes {
 		env := "ATTESTD_CRASH_IMAP_PASSWORD_" + strings.ToUpper(b.name)
@@ -126,6 +104,36 @@ outbox: {retry_initial: 100ms, retry_max: 1s, max_attempts: %d}
 		t.Fatal(err)
 	}
 	return e
+}
+
+// postgresStore makes the store of e a schema of its own in the database
+// of dsn (dropped at the end, unless ATTESTD_CRASH_KEEP is set), loaded
+// with the sample registry.
+func (e *env) postgresStore(t *testing.T, dsn, prefix string) {
+	t.Helper()
+	ctx := context.Background()
+	schema, err := pgtemp.New(ctx, dsn, prefix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if os.Getenv("ATTESTD_CRASH_KEEP") != "" {
+			t.Logf("ATTESTD_CRASH_KEEP: the store stays in schema %s", schema.Name)
+			return
+		}
+		if err := schema.Drop(ctx); err != nil {
+			t.Log(err)
+		}
+	})
+	e.driver, e.dsn = store.DriverPostgres, schema.DSN
+	db, err := store.Open(ctx, e.driver, e.dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := samples.LoadInto(ctx, db); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // replica is one member of the cluster: its current run and how many runs

@@ -45,4 +45,27 @@
 // ATTESTD_CRASH_SEED replays the kill moments of an earlier run and
 // ATTESTD_CRASH_KEEP=DIR keeps the store, the configuration and each run's
 // log in DIR.
+//
+// # The cluster crash test
+//
+// With ATTESTD_CRASH_REPLICAS=N (N > 1), TestCrash runs N `attestd run`
+// replicas on the PostgreSQL of ATTESTD_TEST_POSTGRES_DSN, in a schema of
+// the run's own (internal/pgtemp; dropped at the end, kept with
+// ATTESTD_CRASH_KEEP), over two mailboxes of the in-process IMAP server
+// (imap.mailboxes paris and lyon). Before each kill a share of the requests
+// arrives, split between the mailboxes; after a random pause of up to 1.5 s
+// a random replica is SIGKILLed and restarted at once. After the last kill
+// the test waits until both INBOXes are empty and the store has no open
+// ledger entry and no reply waiting, allowing five minutes for the slowest
+// path (a reply job left running by a killed replica, which River rescues
+// only after its rescue delay, on its leader's next pass), then stops every
+// replica with SIGTERM (each must exit 0) and checks every request as
+// above, in its own mailbox's folders. It prints the same "lost=N
+// duplicates=N". The default is 20 requests a kill:
+//
+//	ATTESTD_CRASH_REPLICAS=3 ATTESTD_CRASH_KILLS=300 go test -run '^TestCrash$' -v -timeout 60m ./e2e/
+//
+// TestClusterAcceptance runs `attestd acceptance` against three replicas
+// on Dovecot and Mailpit (skipped without them and PostgreSQL; .ci/run runs
+// it on fresh servers).
 package e2e
