@@ -299,8 +299,11 @@ func (e *env) inboxes(t *testing.T) int {
 }
 
 // span is one killed run: when it started, when the test killed it, and
-// when the run that replaced it started.
-type span struct{ start, kill, next time.Time }
+// until when a copy the relay accepted may still be that run's: with one
+// replica, until the run that replaced it started (the kernel still
+// delivers what the process had written, and nothing else runs); in a
+// cluster, where other replicas send meanwhile, a moment after the kill.
+type span struct{ start, kill, until time.Time }
 
 // count is what the final check found.
 type count struct {
@@ -435,17 +438,17 @@ func (e *env) folder(b int, name string) string {
 }
 
 // killWindow reports whether a kill explains a reply accepted twice: the
-// first copy went out while a killed run lived (before the run that replaced
-// it started), the ledger recorded the reply sent only after that run, and
-// the second copy went out after it too. It returns the time from the first
-// acceptance to the kill. (With several replicas the copy cannot be traced
-// to its process: any killed run whose life spans it will do.)
+// first copy went out while a killed run lived (span.until), the ledger
+// recorded the reply sent only after that run, and the second copy went out
+// after it too. It returns the time from the first acceptance to the kill.
+// (With several replicas the copy cannot be traced to its process: any
+// killed run whose life spans it will do.)
 func killWindow(rs []localmail.Received, recorded time.Time, runs []span) (time.Duration, bool) {
 	if len(rs) != 2 {
 		return 0, false
 	}
 	for _, r := range runs {
-		if rs[0].At.After(r.start) && rs[0].At.Before(r.next) && recorded.After(r.kill) && rs[1].At.After(r.kill) {
+		if rs[0].At.After(r.start) && rs[0].At.Before(r.until) && recorded.After(r.kill) && rs[1].At.After(r.kill) {
 			return r.kill.Sub(rs[0].At), true
 		}
 	}
@@ -486,7 +489,7 @@ func TestCrash(t *testing.T) {
 	for run := range s.kills {
 		started := time.Now()
 		if run > 0 {
-			runs[run-1].next = started
+			runs[run-1].until = started
 		}
 		p := e.start(t, fmt.Sprintf("run-%03d", run))
 		appendShare(run)
@@ -505,7 +508,7 @@ func TestCrash(t *testing.T) {
 	// SIGTERM, which must exit 0.
 	last := time.Now()
 	if len(runs) > 0 {
-		runs[len(runs)-1].next = last
+		runs[len(runs)-1].until = last
 	}
 	p := e.start(t, fmt.Sprintf("run-%03d", s.kills))
 	appendShare(s.kills)
