@@ -30,7 +30,7 @@ const (
 	// goroutine gets to it tens of milliseconds later.
 	clusterKillSlack = 100 * time.Millisecond
 	// clusterPerKill is the default number of requests a kill.
-	clusterPerKill = 20
+	clusterPerKill = 30
 	// clusterDrain bounds the wait, after the last kill, for every request
 	// to be filed and every reply recorded sent. The slowest path is a
 	// reply job that was running on a killed replica: River gives it back

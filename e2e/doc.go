@@ -61,7 +61,7 @@
 // only after its rescue delay, on its leader's next pass), then stops every
 // replica with SIGTERM (each must exit 0) and checks every request as
 // above, in its own mailbox's folders. It prints the same "lost=N
-// duplicates=N". The default is 20 requests a kill:
+// duplicates=N". The default is 30 requests a kill:
 //
 //	ATTESTD_CRASH_REPLICAS=3 ATTESTD_CRASH_KILLS=300 go test -run '^TestCrash$' -v -timeout 60m ./e2e/
 //
