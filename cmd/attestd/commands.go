@@ -43,7 +43,7 @@ func commands() []*command {
 			"queue a refused or waiting reply again, with a fresh budget of attempts", cmdOutboxRetry},
 		{"acceptance", "--imap URL --replies URL [--cases DIR] [--smtp URL] [--registry FILE] [--timeout 60s]",
 			"deliver the sample cases to a deployment and check the replies", cmdAcceptance},
-		{"bench", "[--n N] [--rate R] [--idle N] [--workers W] [--config FILE] [--in-process] [--json] [--api [--duration D]]",
+		{"bench", "[--n N] [--rate R] [--idle N] [--workers W] [--config FILE] [--in-process] [--replicas N[,N...] [--postgres DSN] [--mailboxes M]] [--json] [--api [--duration D]]",
 			"load generator: throughput and latency of the whole pipeline, or with --api of POST /v1/attestations", cmdBench},
 		{"console hash-password", "[--bcrypt] < PASSWORD",
 			"print the argon2id (or bcrypt) hash of a console password read on standard input (console.users)", cmdConsoleHashPassword},

@@ -20,6 +20,7 @@ import (
 
 	"github.com/cpam/attestd/config"
 	"github.com/cpam/attestd/daemon"
+	"github.com/cpam/attestd/internal/pgtemp"
 	"github.com/cpam/attestd/metrics"
 	"github.com/cpam/attestd/rules"
 	"github.com/cpam/attestd/samples"
@@ -29,17 +30,23 @@ import (
 // passwordEnv carries the IMAP password to a child daemon.
 const passwordEnv = "ATTESTD_BENCH_IMAP_PASSWORD"
 
-// runningDaemon is the daemon under measurement.
+// runningDaemon is the daemon under measurement, or the replicas of one.
 type runningDaemon interface {
-	// metricsURL is the base URL of its metrics and health checks.
-	metricsURL() string
+	// metricsURLs are the base URLs of its metrics and health checks, one
+	// a replica.
+	metricsURLs() []string
 	// cpu is the CPU time used so far by what the report's figures cover.
 	cpu(ctx context.Context) (time.Duration, error)
 	// stop ends it (SIGTERM for a child) and returns its peak resident
-	// memory in bytes.
+	// memory in bytes (summed over replicas).
 	stop() (peakRSS int64, err error)
 	// isolated is true when the figures are the daemon's alone.
 	isolated() bool
+	// exited is closed when a child process ends during the run; nil in
+	// process.
+	exited() <-chan struct{}
+	// lastWords is the end of the log of a child that exited, for errors.
+	lastWords() string
 }
 
 // SampleConfig is config.Default with the service and trust settings
@@ -59,12 +66,15 @@ func SampleConfig(e *samples.Expected) config.Config {
 }
 
 // benchConfig is the daemon's configuration for a run: the samples' trust
-// settings, the given mail servers, a store in dir, and no daily limits
-// (a run sends the same comptes hundreds of requests).
-func benchConfig(o Options, dir, smtpAddr string) config.Config {
+// settings, the given mail servers, the store (nil: a SQLite file in dir),
+// and no daily limits (a run sends the same comptes hundreds of requests).
+func benchConfig(o Options, dir, smtpAddr string, pg *pgtemp.Schema) config.Config {
 	cfg := SampleConfig(o.Expected)
 	cfg.SMTP.Address = smtpAddr
-	cfg.Store = config.StoreConfig{Driver: "sqlite", DSN: filepath.Join(dir, "attestd.db")}
+	cfg.Store = config.StoreConfig{Driver: store.DriverSQLite, DSN: filepath.Join(dir, "attestd.db")}
+	if pg != nil {
+		cfg.Store = config.StoreConfig{Driver: store.DriverPostgres, DSN: pg.DSN}
+	}
 	cfg.Limits.AttestationsPerComptePerDay = 1 << 30
 	cfg.Limits.GenericRepliesPerAddressPerDay = 1 << 30
 	cfg.Workers = o.Workers
@@ -93,7 +103,7 @@ type inProcess struct {
 	done   chan error
 }
 
-func startInProcess(ctx context.Context, cfg config.Config, password string, today rules.Date, log io.Writer) (*inProcess, error) {
+func startInProcess(ctx context.Context, cfg config.Config, secrets map[string]string, today rules.Date, log io.Writer) (*inProcess, error) {
 	db, err := openStore(ctx, cfg)
 	if err != nil {
 		return nil, err
@@ -105,7 +115,7 @@ func startInProcess(ctx context.Context, cfg config.Config, password string, tod
 		return nil, err
 	}
 	d, err := daemon.New(cfg, daemon.Options{
-		Store: db, Observer: m, IMAPPassword: password, Today: today,
+		Store: db, Observer: m, IMAPPassword: secrets[passwordEnv], Today: today,
 		Logger: slog.New(slog.NewJSONHandler(log, nil)),
 	})
 	if err != nil {
@@ -119,8 +129,10 @@ func startInProcess(ctx context.Context, cfg config.Config, password string, tod
 	return p, nil
 }
 
-func (p *inProcess) metricsURL() string { return "http://" + p.srv.Addr() }
-func (p *inProcess) isolated() bool     { return false }
+func (p *inProcess) metricsURLs() []string   { return []string{"http://" + p.srv.Addr()} }
+func (p *inProcess) isolated() bool          { return false }
+func (p *inProcess) exited() <-chan struct{} { return nil }
+func (p *inProcess) lastWords() string       { return "" }
 
 func (p *inProcess) cpu(context.Context) (time.Duration, error) {
 	cpu, _ := selfUsage()
@@ -139,11 +151,11 @@ func (p *inProcess) stop() (int64, error) {
 
 // child is the daemon as `attestd run` in a process of its own.
 type child struct {
-	cmd    *exec.Cmd
-	base   string
-	exited chan struct{}
-	err    error   // of Wait, once exited is closed
-	tail   tailBuf // the end of its log, for errors
+	cmd  *exec.Cmd
+	base string
+	done chan struct{}
+	err  error   // of Wait, once exited is closed
+	tail tailBuf // the end of its log, for errors
 }
 
 // tailBuf keeps the last 2 KiB written to it.
@@ -168,37 +180,39 @@ func (t *tailBuf) String() string {
 	return string(bytes.TrimSpace(t.buf))
 }
 
-func startChild(ctx context.Context, command []string, cfg config.Config, password string, today rules.Date, dir string, log io.Writer) (*child, error) {
-	db, err := openStore(ctx, cfg)
-	if err != nil {
-		return nil, err
-	}
-	db.Close()
+// startChild starts replica i (from 0) of the daemon, on a store that
+// openStore made already, with the passwords in its environment.
+func startChild(command []string, cfg config.Config, secrets map[string]string, today rules.Date, dir string, i int, log io.Writer) (*child, error) {
 	addr, err := freePort()
 	if err != nil {
 		return nil, err
 	}
 	cfg.Metrics.Address = addr
-	cfg.IMAP.Secret = config.Secret{Env: passwordEnv}
 	text, err := yaml.Marshal(cfg)
 	if err != nil {
 		return nil, err
 	}
 	path := filepath.Join(dir, "attestd.yaml")
+	if i > 0 {
+		path = filepath.Join(dir, fmt.Sprintf("attestd-%d.yaml", i+1))
+	}
 	if err := os.WriteFile(path, text, 0o600); err != nil {
 		return nil, err
 	}
 	args := append(append([]string(nil), command[1:]...), "--config", path, "--today", today.String())
 	cmd := exec.Command(command[0], args...)
-	cmd.Env = append(os.Environ(), passwordEnv+"="+password)
-	c := &child{base: "http://" + addr, exited: make(chan struct{})}
+	cmd.Env = os.Environ()
+	for k, v := range secrets {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	c := &child{base: "http://" + addr, done: make(chan struct{})}
 	cmd.Stdout = io.MultiWriter(log, &c.tail)
 	cmd.Stderr = cmd.Stdout
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("loadgen: start the daemon %s: %w", command[0], err)
 	}
 	c.cmd = cmd
-	go func() { c.err = cmd.Wait(); close(c.exited) }()
+	go func() { c.err = cmd.Wait(); close(c.done) }()
 	return c, nil
 }
 
@@ -211,9 +225,6 @@ func freePort() (string, error) {
 	defer ln.Close()
 	return ln.Addr().String(), nil
 }
-
-func (c *child) metricsURL() string { return c.base }
-func (c *child) isolated() bool     { return true }
 
 // cpu reads the child's process_cpu_seconds_total.
 func (c *child) cpu(ctx context.Context) (time.Duration, error) {
@@ -230,16 +241,16 @@ func (c *child) cpu(ctx context.Context) (time.Duration, error) {
 
 func (c *child) stop() (int64, error) {
 	select {
-	case <-c.exited:
+	case <-c.done:
 		return 0, fmt.Errorf("loadgen: the daemon exited during the run (%v); its log ends with:\n%s", c.err, c.tail.String())
 	default:
 	}
 	_ = c.cmd.Process.Signal(syscall.SIGTERM)
 	select {
-	case <-c.exited:
+	case <-c.done:
 	case <-time.After(30 * time.Second):
 		_ = c.cmd.Process.Kill()
-		<-c.exited
+		<-c.done
 		return 0, errors.New("loadgen: the daemon did not stop within 30 s of SIGTERM")
 	}
 	_, peak := childUsage(c.cmd.ProcessState)
@@ -249,18 +260,23 @@ func (c *child) stop() (int64, error) {
 	return peak, nil
 }
 
-// waitReady waits until the daemon's /readyz answers 200.
+// waitReady waits until every /readyz of the daemon answers 200.
 func waitReady(ctx context.Context, d runningDaemon) error {
-	var exited <-chan struct{}
-	var tail *tailBuf
-	if c, ok := d.(*child); ok {
-		exited, tail = c.exited, &c.tail
+	for _, u := range d.metricsURLs() {
+		if err := waitReadyAt(ctx, d, u); err != nil {
+			return err
+		}
 	}
+	return nil
+}
+
+func waitReadyAt(ctx context.Context, d runningDaemon, base string) error {
+	exited := d.exited()
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	last := "no answer"
 	for {
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, d.metricsURL()+"/readyz", nil)
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, base+"/readyz", nil)
 		if resp, err := http.DefaultClient.Do(req); err == nil {
 			body, _ := io.ReadAll(resp.Body)
 			resp.Body.Close()
@@ -271,7 +287,7 @@ func waitReady(ctx context.Context, d runningDaemon) error {
 		}
 		select {
 		case <-exited:
-			return fmt.Errorf("loadgen: the daemon exited before it was ready; its log ends with:\n%s", tail)
+			return fmt.Errorf("loadgen: the daemon exited before it was ready; %s", d.lastWords())
 		case <-ctx.Done():
 			return fmt.Errorf("loadgen: the daemon is not ready after 30 s: %s", last)
 		case <-time.After(20 * time.Millisecond):

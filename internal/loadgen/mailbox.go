@@ -14,16 +14,19 @@ import (
 	"github.com/cpam/attestd/internal/localmail"
 )
 
-// benchUser is the service mailbox on the embedded IMAP server.
+// benchUser is the service mailbox on the embedded IMAP server when there
+// is one; with several, they are caisse-1@cpam.example and so on.
 const benchUser = "attestation@cpam.example"
 
 // mailbox is where requests are delivered.
 type mailbox interface {
-	// deliver puts one message in the service mailbox.
+	// deliver puts one message in the service mailbox, or with several
+	// in the next one in turn.
 	deliver(raw []byte) error
-	// configure points the daemon's imap section at the mailbox and
-	// returns its password.
-	configure(cfg *config.Config) (password string)
+	// configure points the daemon's imap section at the mailboxes and
+	// returns the environment that holds their passwords (the section
+	// names them by password_env).
+	configure(cfg *config.Config) (secrets map[string]string)
 	close()
 }
 
@@ -31,28 +34,58 @@ type mailbox interface {
 // server does (no IMAP round trip), and the daemon's IDLE sees it.
 type embedded struct {
 	srv      *localmail.IMAPServer
-	password string
+	users    []string
+	password string // of every user
+	next     int    // the user the next delivery goes to
 }
 
-func startEmbedded() (*embedded, error) {
+func startEmbedded(mailboxes int) (*embedded, error) {
 	b := make([]byte, 9)
 	rand.Read(b)
-	pw := hex.EncodeToString(b)
-	srv, err := localmail.StartIMAP("127.0.0.1:0", map[string]string{benchUser: pw})
+	e := &embedded{password: hex.EncodeToString(b), users: []string{benchUser}}
+	if mailboxes > 1 {
+		e.users = e.users[:0]
+		for i := range mailboxes {
+			e.users = append(e.users, fmt.Sprintf("%s@cpam.example", boxName(i)))
+		}
+	}
+	accounts := map[string]string{}
+	for _, u := range e.users {
+		accounts[u] = e.password
+	}
+	srv, err := localmail.StartIMAP("127.0.0.1:0", accounts)
 	if err != nil {
 		return nil, err
 	}
-	return &embedded{srv: srv, password: pw}, nil
+	e.srv = srv
+	return e, nil
 }
 
+// boxName is the name of the mailbox i of several: caisse-1, caisse-2...
+func boxName(i int) string { return fmt.Sprintf("caisse-%d", i+1) }
+
 func (e *embedded) deliver(raw []byte) error {
-	_, err := e.srv.Append(benchUser, "INBOX", raw)
+	u := e.users[e.next]
+	e.next = (e.next + 1) % len(e.users)
+	_, err := e.srv.Append(u, "INBOX", raw)
 	return err
 }
 
-func (e *embedded) configure(cfg *config.Config) string {
-	cfg.IMAP.Address, cfg.IMAP.Username, cfg.IMAP.TLS, cfg.IMAP.Mailbox = e.srv.Addr(), benchUser, "none", "INBOX"
-	return e.password
+func (e *embedded) configure(cfg *config.Config) map[string]string {
+	cfg.IMAP.Address, cfg.IMAP.TLS, cfg.IMAP.Mailbox = e.srv.Addr(), "none", "INBOX"
+	if len(e.users) == 1 {
+		cfg.IMAP.Username, cfg.IMAP.Secret = benchUser, config.Secret{Env: passwordEnv}
+		return map[string]string{passwordEnv: e.password}
+	}
+	cfg.IMAP.Username, cfg.IMAP.Secret = "", config.Secret{}
+	secrets := map[string]string{}
+	for i, u := range e.users {
+		env := fmt.Sprintf("%s_%d", passwordEnv, i+1)
+		cfg.IMAP.Mailboxes = append(cfg.IMAP.Mailboxes, config.MailboxConfig{
+			Name: boxName(i), Username: u, Secret: config.Secret{Env: env}})
+		secrets[env] = e.password
+	}
+	return secrets
 }
 
 func (e *embedded) close() { e.srv.Close() }
@@ -106,9 +139,10 @@ func (r *remote) deliver(raw []byte) error {
 	return nil
 }
 
-func (r *remote) configure(cfg *config.Config) string {
+func (r *remote) configure(cfg *config.Config) map[string]string {
 	cfg.IMAP = r.cfg
-	return r.password
+	cfg.IMAP.Secret = config.Secret{Env: passwordEnv}
+	return map[string]string{passwordEnv: r.password}
 }
 
 func (r *remote) close() {

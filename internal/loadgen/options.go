@@ -25,6 +25,7 @@
 package loadgen
 
 import (
+	"errors"
 	"io"
 	"time"
 
@@ -70,6 +71,33 @@ type Options struct {
 	// Timeout bounds the wait for the daemon to file everything after the
 	// last delivery. Default 2 minutes.
 	Timeout time.Duration
+	// Postgres, when set, is the DSN of a PostgreSQL database: the run's
+	// store is a schema of its own there (made at the start, dropped at
+	// the end) instead of a temporary SQLite file.
+	Postgres string
+	// Replicas is how many daemons share the store and the mailboxes,
+	// each a child process of its own (Command set); several need
+	// Postgres. Default 1.
+	Replicas int
+	// Mailboxes is how many mailboxes of the embedded IMAP server the
+	// requests are dealt to in turn, each an entry of imap.mailboxes (one:
+	// the single mailbox of the imap section, as before). Default 1.
+	Mailboxes int
+}
+
+// check says what is wrong with a combination of options.
+func (o Options) check() error {
+	switch {
+	case o.Replicas > 1 && o.Postgres == "":
+		return errors.New("loadgen: several replicas share one store: give a PostgreSQL DSN")
+	case o.Replicas > 1 && o.Command == nil:
+		return errors.New("loadgen: several replicas run as child processes, not in process")
+	case o.Mailboxes > 1 && o.IMAP != nil:
+		return errors.New("loadgen: several mailboxes are the embedded IMAP server's; a configuration's server has one")
+	case o.Mailboxes > 1 && o.Command == nil:
+		return errors.New("loadgen: several mailboxes need the daemon as a child process (each password is in its environment)")
+	}
+	return nil
 }
 
 func (o Options) withDefaults() Options {
@@ -104,5 +132,7 @@ func (o Options) withDefaults() Options {
 	if o.Timeout <= 0 {
 		o.Timeout = 2 * time.Minute
 	}
+	o.Replicas = max(o.Replicas, 1)
+	o.Mailboxes = max(o.Mailboxes, 1)
 	return o
 }

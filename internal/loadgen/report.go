@@ -21,6 +21,10 @@ type Report struct {
 	IdleGap time.Duration
 	// Workers is the daemon's setting.
 	Workers int
+	// Replicas is how many daemons shared the work, Mailboxes how many
+	// mailboxes the requests were dealt to, Store the store's driver.
+	Replicas, Mailboxes int
+	Store               string
 	// Isolated is true when the daemon ran as a child process: CPU and
 	// PeakRSS are its own. Otherwise they are the whole process's, mail
 	// servers and load generator included.
@@ -123,6 +127,9 @@ func (r *Report) Print(w io.Writer) {
 		offered = fmt.Sprintf("one at a time, each after %v to %v idle", r.IdleGap, r.IdleGap*3/2)
 	}
 	fmt.Fprintf(w, "attestd bench: %s run, %d requests (%s), workers %d, daemon %s\n", r.Mode, r.Requests, offered, r.Workers, where)
+	if r.Replicas > 1 || r.Mailboxes > 1 || r.Store == "postgres" {
+		fmt.Fprintf(w, "  cluster     %d replica(s) on %s, %d mailbox(es): CPU and peak RSS are the replicas' sums\n", r.Replicas, r.Store, r.Mailboxes)
+	}
 	if r.Mode == "sustained" {
 		fmt.Fprintf(w, "  throughput  %d filed in %.2f s: %.1f messages/s, %.1f replies/s, %.1f replies with a PDF/s\n",
 			r.Handled(), r.Elapsed.Seconds(), perSecond(r.Handled(), r.Elapsed), perSecond(r.Replies, r.Elapsed), perSecond(r.PDFs, r.Elapsed))
@@ -154,9 +161,9 @@ func ms(d time.Duration) string { return fmt.Sprintf("%.1f ms", float64(d)/float
 // JSON is the report for machines, every duration in milliseconds and
 // memory in bytes.
 func (r *Report) JSON() ([]byte, error) {
-	msf := func(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 	return json.MarshalIndent(map[string]any{
 		"mode": r.Mode, "requests": r.Requests, "offered_per_s": r.Offered, "workers": r.Workers,
+		"replicas": r.Replicas, "mailboxes": r.Mailboxes, "store": r.Store,
 		"isolated": r.Isolated, "elapsed_ms": msf(r.Elapsed), "handled": r.Handled(),
 		"replies": r.Replies, "pdfs": r.PDFs, "unanswered": r.Unanswered,
 		"messages_per_s": perSecond(r.Handled(), r.Elapsed), "replies_per_s": perSecond(r.Replies, r.Elapsed),
@@ -167,3 +174,28 @@ func (r *Report) JSON() ([]byte, error) {
 		"delivery_lag_ms": msf(r.DeliveryLag),
 	}, "", "  ")
 }
+
+// Compare writes a table of runs that differ by their number of replicas,
+// each latency also as a change against the first run's.
+func Compare(w io.Writer, reps []*Report) {
+	if len(reps) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "replicas  mailboxes  messages/s  p50 ms (vs first)  p90 ms  p99 ms (vs first)  max ms  CPU s  peak RSS MB\n")
+	first := reps[0].Latency
+	change := func(d, base time.Duration) string {
+		if base <= 0 {
+			return "  -  "
+		}
+		return fmt.Sprintf("%+.0f %%", (float64(d)/float64(base)-1)*100)
+	}
+	for _, r := range reps {
+		l := r.Latency
+		fmt.Fprintf(w, "%8d  %9d  %10.1f  %6.1f (%6s)  %6.1f  %6.1f (%6s)  %6.1f  %5.1f  %11.1f\n",
+			r.Replicas, r.Mailboxes, perSecond(r.Handled(), r.Elapsed),
+			msf(l.P50), change(l.P50, first.P50), msf(l.P90), msf(l.P99), change(l.P99, first.P99), msf(l.Max),
+			r.CPU.Seconds(), float64(r.PeakRSS)/1e6)
+	}
+}
+
+func msf(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }

@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"time"
 
+	"github.com/cpam/attestd/internal/pgtemp"
 	"github.com/cpam/attestd/metrics"
 )
 
@@ -18,11 +19,10 @@ const pollEvery = 100 * time.Millisecond
 
 // env is one run's servers and daemon.
 type env struct {
-	o      Options
-	sink   *sink
-	mb     mailbox
-	d      runningDaemon
-	exited <-chan struct{} // a child's end; nil in process
+	o    Options
+	sink *sink
+	mb   mailbox
+	d    runningDaemon
 }
 
 // Run sets up the servers and the daemon, makes the run o describes, stops
@@ -31,6 +31,9 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	o = o.withDefaults()
 	if len(o.Requests) == 0 {
 		return nil, errors.New("loadgen: no requests to send")
+	}
+	if err := o.check(); err != nil {
+		return nil, err
 	}
 	dir, err := os.MkdirTemp("", "attestd-bench-")
 	if err != nil {
@@ -45,22 +48,32 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	if o.IMAP != nil {
 		e.mb, err = dialRemote(o.IMAP.IMAP)
 	} else {
-		e.mb, err = startEmbedded()
+		e.mb, err = startEmbedded(o.Mailboxes)
 	}
 	if err != nil {
 		return nil, err
 	}
 	defer e.mb.close()
-	cfg := benchConfig(o, dir, e.sink.addr())
-	password := e.mb.configure(&cfg)
+	var pg *pgtemp.Schema
+	if o.Postgres != "" {
+		if pg, err = pgtemp.New(ctx, o.Postgres, "attestd_bench"); err != nil {
+			return nil, err
+		}
+		defer pg.Drop(context.Background())
+	}
+	cfg := benchConfig(o, dir, e.sink.addr(), pg)
+	secrets := e.mb.configure(&cfg)
 	if o.Command != nil {
-		c, err := startChild(ctx, o.Command, cfg, password, o.Today, dir, o.Log)
+		db, err := openStore(ctx, cfg)
 		if err != nil {
 			return nil, err
 		}
-		e.d, e.exited = c, c.exited
+		db.Close()
+		if e.d, err = startFleet(o.Command, cfg, secrets, o.Today, dir, o.Replicas, o.Log); err != nil {
+			return nil, err
+		}
 	} else {
-		if e.d, err = startInProcess(ctx, cfg, password, o.Today, o.Log); err != nil {
+		if e.d, err = startInProcess(ctx, cfg, secrets, o.Today, o.Log); err != nil {
 			return nil, err
 		}
 	}
@@ -88,6 +101,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		return nil, stopErr
 	}
 	rep.PeakRSS, rep.Isolated, rep.Workers = peak, e.d.isolated(), o.Workers
+	rep.Replicas, rep.Mailboxes, rep.Store = o.Replicas, o.Mailboxes, cfg.Store.Driver
 	if rep.Workers == 0 {
 		rep.Workers = runtime.NumCPU()
 	}
@@ -203,8 +217,8 @@ func (e *env) awaitFiled(ctx context.Context, n int, base map[string]int, delive
 		case <-timeout:
 			c, _ := e.outcomes(ctx)
 			return nil, nil, fmt.Errorf("loadgen: only %d of %d requests filed %v after the last delivery", sum(minus(c, base)), n, e.o.Timeout)
-		case <-e.exited:
-			return nil, nil, errors.New("loadgen: the daemon exited during the run (see its log)")
+		case <-e.d.exited():
+			return nil, nil, fmt.Errorf("loadgen: the daemon exited during the run: %s", e.d.lastWords())
 		case <-ctx.Done():
 			return nil, nil, ctx.Err()
 		}
@@ -282,8 +296,8 @@ func (e *env) await(ctx context.Context, id string, limit time.Duration) (accept
 			}
 		case <-timeout:
 			return accepted{}, fmt.Errorf("loadgen: no reply to %s within %v", id, limit)
-		case <-e.exited:
-			return accepted{}, errors.New("loadgen: the daemon exited during the run (see its log)")
+		case <-e.d.exited():
+			return accepted{}, fmt.Errorf("loadgen: the daemon exited during the run: %s", e.d.lastWords())
 		case <-ctx.Done():
 			return accepted{}, ctx.Err()
 		}
@@ -293,13 +307,17 @@ func (e *env) await(ctx context.Context, id string, limit time.Duration) (accept
 // drain takes the replies still queued: every reply the daemon counts as
 // sent was accepted before its message was filed.
 func (e *env) drain(ctx context.Context, got []accepted) ([]accepted, error) {
-	fams, err := metrics.Scrape(ctx, e.d.metricsURL()+"/metrics")
-	if err != nil {
-		return nil, err
+	sent := 0
+	for _, u := range e.d.metricsURLs() {
+		fams, err := metrics.Scrape(ctx, u+"/metrics")
+		if err != nil {
+			return nil, err
+		}
+		v, _ := metrics.Value(fams, "attestd_replies_sent_total")
+		sent += int(v)
 	}
-	sent, _ := metrics.Value(fams, "attestd_replies_sent_total")
 	timeout := time.After(10 * time.Second)
-	for len(got) < int(sent) {
+	for len(got) < sent {
 		select {
 		case a := <-e.sink.out:
 			got = append(got, a)
@@ -317,13 +335,20 @@ func (e *env) drain(ctx context.Context, got []accepted) ([]accepted, error) {
 	}
 }
 
-// outcomes reads the daemon's count of filed messages by outcome.
+// outcomes reads the daemon's count of filed messages by outcome (summed
+// over the replicas).
 func (e *env) outcomes(ctx context.Context) (map[string]int, error) {
-	fams, err := metrics.Scrape(ctx, e.d.metricsURL()+"/metrics")
-	if err != nil {
-		return nil, err
+	out := map[string]int{}
+	for _, u := range e.d.metricsURLs() {
+		fams, err := metrics.Scrape(ctx, u+"/metrics")
+		if err != nil {
+			return nil, err
+		}
+		for k, v := range metrics.Outcomes(fams) {
+			out[k] += v
+		}
 	}
-	return metrics.Outcomes(fams), nil
+	return out, nil
 }
 
 func minus(a, b map[string]int) map[string]int {

@@ -3,6 +3,7 @@ package loadgen_test
 import (
 	"bytes"
 	"maps"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
@@ -88,14 +89,7 @@ func TestIdleInProcess(t *testing.T) {
 // With the daemon as a child process (the attestd binary, built here),
 // CPU and memory are its own, read from its metrics and its rusage.
 func TestSustainedChildProcess(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds the attestd binary")
-	}
-	bin := filepath.Join(t.TempDir(), "attestd")
-	build := exec.Command("go", "build", "-o", bin, "github.com/cpam/attestd/cmd/attestd")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := buildAttestd(t)
 	var log bytes.Buffer
 	rep, err := loadgen.Run(t.Context(), loadgen.Options{N: 22, Command: []string{bin, "run"}, Log: &log})
 	if err != nil {
@@ -107,6 +101,59 @@ func TestSustainedChildProcess(t *testing.T) {
 	}
 	if !strings.Contains(log.String(), `"message handled"`) {
 		t.Errorf("the daemon's log did not reach Options.Log")
+	}
+}
+
+// buildAttestd builds the attestd binary for a test that runs it as a
+// child process.
+func buildAttestd(t *testing.T) string {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("builds the attestd binary")
+	}
+	bin := filepath.Join(t.TempDir(), "attestd")
+	build := exec.Command("go", "build", "-o", bin, "github.com/cpam/attestd/cmd/attestd")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// Two replicas on PostgreSQL share two mailboxes: every request is
+// answered once, as expected.json says, and the outcomes the report sums
+// over the replicas are the run's.
+func TestReplicasOnPostgres(t *testing.T) {
+	dsn := os.Getenv("ATTESTD_TEST_POSTGRES_DSN")
+	if dsn == "" {
+		t.Skip("ATTESTD_TEST_POSTGRES_DSN not set: PostgreSQL tests skipped")
+	}
+	bin := buildAttestd(t)
+	var log bytes.Buffer
+	rep, err := loadgen.Run(t.Context(), loadgen.Options{N: 44, Command: []string{bin, "run"}, Log: &log,
+		Postgres: dsn, Replicas: 2, Mailboxes: 2})
+	if err != nil {
+		t.Fatalf("%v\nlog:\n%s", err, log.String())
+	}
+	checkReport(t, rep, 2)
+	if rep.Replicas != 2 || rep.Mailboxes != 2 || rep.Store != "postgres" {
+		t.Errorf("report: %d replicas, %d mailboxes, store %s", rep.Replicas, rep.Mailboxes, rep.Store)
+	}
+	var out bytes.Buffer
+	loadgen.Compare(&out, []*loadgen.Report{rep, rep})
+	if !strings.Contains(out.String(), "+0 %") {
+		t.Errorf("comparison of a run with itself:\n%s", out.String())
+	}
+}
+
+// Several replicas need a shared store and child processes.
+func TestReplicasNeedPostgres(t *testing.T) {
+	for _, o := range []loadgen.Options{
+		{Replicas: 2, Command: []string{"attestd", "run"}},
+		{Replicas: 2, Postgres: "postgres://x@127.0.0.1:1/x"},
+	} {
+		if _, err := loadgen.Run(t.Context(), o); err == nil || !strings.Contains(err.Error(), "replicas") {
+			t.Errorf("%+v: %v, want an error about replicas", o, err)
+		}
 	}
 }
 
