@@ -66,7 +66,24 @@ func (db *DB) takeLease(ctx context.Context, mailbox, holder, from string, ttl t
 		held  LeaseHeld
 		left  int64
 	)
-	err := db.inTx(ctx, false, func(tx *sql.Tx) error {
+	// A lease held and running is found by a plain read. The upsert below
+	// would lock the row even when its WHERE leaves it alone, and on
+	// PostgreSQL that lock waits for every decision in flight holding the
+	// row FOR SHARE (checkLease) and holds up the next ones: with three
+	// replicas, each trying every second for the mailboxes it does not
+	// hold, the holder's decisions queued behind those tries (50 requests/s
+	// on two mailboxes: p50 110 ms against 35 ms for one replica).
+	err := db.p(db.sql).QueryRowContext(ctx, `SELECT holder, expires_at - `+now+` FROM mailbox_leases WHERE mailbox = ?`,
+		mailbox).Scan(&held.Holder, &left)
+	switch {
+	case errors.Is(err, sql.ErrNoRows): // a new mailbox: the upsert creates it
+	case err != nil:
+		return nil, LeaseHeld{}, fmt.Errorf("store: acquire the lease of mailbox %s: %w", mailbox, err)
+	case left > 0 && (from == "" || held.Holder != from):
+		held.Left = time.Duration(left) * time.Millisecond
+		return nil, held, nil
+	}
+	err = db.inTx(ctx, false, func(tx *sql.Tx) error {
 		err := db.p(tx).QueryRowContext(ctx, `INSERT INTO mailbox_leases (mailbox, holder, epoch, expires_at, acquired_at)
 			VALUES (?, ?, 1, `+now+` + ?, `+now+`)
 			ON CONFLICT (mailbox) DO UPDATE SET holder = excluded.holder, epoch = mailbox_leases.epoch + 1,
