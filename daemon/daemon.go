@@ -258,9 +258,6 @@ func smtpSender(cfg config.Config, o *Options) (*outbox.Pool, error) {
 	sender := outbox.NewPool(outbox.SMTPConfig{
 		Address: cfg.SMTP.Address, TLS: cfg.SMTP.TLS, Username: cfg.SMTP.Username, Password: password,
 		HELO: cfg.SMTP.HELO, Timeout: cfg.SMTP.Timeout.D(), InsecureSkipVerify: cfg.SMTP.InsecureSkipVerify,
-		// The note in the database takes a round trip: a replica killed
-		// before its commit must not let the dot out (outbox.endData).
-		DiscardUnnoted: cfg.Outbox.Journal == config.JournalInDatabase,
 	}, cfg.Workers)
 	o.Mailer = sender
 	return sender, nil

@@ -22,24 +22,9 @@ var dataEnd = []byte(".\r\n")
 // processor for milliseconds). Over TLS the dot is one more encrypted
 // record written the ordinary way, held in the socket by TCP_CORK, and
 // afterDot follows the flush.
-//
-// With DiscardUnnoted, the socket is set to reset on close (SO_LINGER 0)
-// from before the dot is written until afterDot has returned, and back to
-// an ordinary close before the dot is released: a process killed in
-// between drops the dot instead of sending it, so the relay never takes a
-// reply whose note was not written. What remains is the time of one
-// setsockopt after the note's commit, where a kill drops a reply already
-// noted (two system calls, against the note's whole round trip).
 func (s *Sender) endData(afterDot func()) error {
 	if afterDot == nil {
 		afterDot = func() {}
-	}
-	if s.cfg.DiscardUnnoted && s.resetOnClose(true) {
-		noted := afterDot
-		afterDot = func() {
-			noted()
-			s.resetOnClose(false)
-		}
 	}
 	if s.cfg.TLS == "" || s.cfg.TLS == "none" {
 		if sc, ok := s.conn.(syscall.Conn); ok {
@@ -83,28 +68,6 @@ func (s *Sender) corkTCP() (uncork func()) {
 		return func() {}
 	}
 	return func() { _ = rc.Control(func(fd uintptr) { cork(fd, false) }) }
-}
-
-// resetOnClose sets (on) or clears SO_LINGER with a zero timeout on the
-// TCP connection under the session, and reports whether it could.
-func (s *Sender) resetOnClose(on bool) bool {
-	conn := s.conn
-	if tc, ok := conn.(*tls.Conn); ok {
-		conn = tc.NetConn()
-	}
-	sc, ok := conn.(syscall.Conn)
-	if !ok {
-		return false
-	}
-	rc, err := sc.SyscallConn()
-	if err != nil {
-		return false
-	}
-	done := false
-	if rc.Control(func(fd uintptr) { done = lingerZero(fd, on) }) != nil {
-		return false
-	}
-	return done
 }
 
 // errNoRawWrite: this platform or connection cannot write raw; the caller

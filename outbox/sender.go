@@ -42,15 +42,6 @@ type SMTPConfig struct {
 	IdleCheck time.Duration
 	// InsecureSkipVerify accepts any certificate (tests, self-signed relays).
 	InsecureSkipVerify bool
-	// DiscardUnnoted makes a process killed while afterDot runs reset its
-	// connection instead of closing it: the final dot, held in the socket
-	// until afterDot returns, is then dropped with it, and the relay, which
-	// never saw the end of the data, does not take the message. For a note
-	// that takes a database round trip (the sent journal in PostgreSQL),
-	// where a kill before the note's commit would otherwise still send
-	// the dot as the kernel closes the socket, and another replica would
-	// send the reply again. See endData.
-	DiscardUnnoted bool
 	// Dial opens the TCP connection; nil means a net.Dialer. A seam for
 	// tests and for operators who route through something else.
 	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
