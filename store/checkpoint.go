@@ -28,8 +28,9 @@ type checkpointer struct {
 }
 
 // startCheckpoints runs PRAGMA wal_checkpoint(PASSIVE) every
-// walCheckpointEvery until Close. Errors are left to the next round (a
-// checkpoint of another process running, say).
+// walCheckpointEvery when the process wrote since the last one, until
+// Close. Errors are left to the next round (a checkpoint of another
+// process running, say). Idle, it costs nothing.
 func (db *DB) startCheckpoints() {
 	c := &checkpointer{stop: make(chan struct{}), done: make(chan struct{})}
 	db.checkpoints = c
@@ -37,12 +38,17 @@ func (db *DB) startCheckpoints() {
 		defer close(c.done)
 		t := time.NewTicker(walCheckpointEvery)
 		defer t.Stop()
+		var done uint64 // writes checkpointed
 		for {
 			select {
 			case <-c.stop:
 				return
 			case <-t.C:
-				_, _ = db.sql.ExecContext(context.Background(), `PRAGMA wal_checkpoint(PASSIVE)`)
+			}
+			if n := db.gate.written(); n != done {
+				if _, err := db.sql.ExecContext(context.Background(), `PRAGMA wal_checkpoint(PASSIVE)`); err == nil {
+					done = n
+				}
 			}
 		}
 	}()

@@ -17,7 +17,8 @@ type writeGate struct {
 	mu     sync.Mutex
 	cond   *sync.Cond
 	busy   bool
-	urgent int // MarkSent calls waiting
+	urgent int    // MarkSent calls waiting
+	writes uint64 // write transactions ended, for the checkpointer
 }
 
 func newWriteGate() *writeGate {
@@ -42,6 +43,14 @@ func (g *writeGate) enter(urgent bool) {
 func (g *writeGate) leave() {
 	g.mu.Lock()
 	g.busy = false
+	g.writes++
 	g.mu.Unlock()
 	g.cond.Broadcast()
+}
+
+// written returns how many write transactions have ended.
+func (g *writeGate) written() uint64 {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.writes
 }
