@@ -133,6 +133,14 @@ type Daemon struct {
 	leaseRenew time.Duration
 }
 
+// DefaultWorkers is the workers setting when the configuration has none:
+// two per CPU. A message spends more than half of its time waiting (for
+// the relay to answer the end of its reply's data, for the store's write
+// lock), so one per CPU leaves the CPUs idle in a burst; each worker is
+// also an SMTP connection, and its message and PDF count in the peak RSS
+// (docs/performance.md).
+func DefaultWorkers() int { return 2 * runtime.NumCPU() }
+
 // New builds a daemon; it does no network I/O. Seams left nil in o are
 // made from the configuration: the PDF renderer, the reply templates
 // (cfg.Templates overrides), the SMTP mailer (cfg.SMTP), the IMAP password
@@ -142,7 +150,7 @@ func New(cfg config.Config, o Options) (*Daemon, error) {
 		return nil, errors.New("daemon: a store is required")
 	}
 	if cfg.Workers == 0 {
-		cfg.Workers = runtime.NumCPU()
+		cfg.Workers = DefaultWorkers()
 	}
 	sender, err := withDefaults(cfg, &o)
 	if err != nil {

@@ -36,7 +36,7 @@ func (b *benchFlags) define(fs *flagSet) {
 	fs.Float64Var(&b.rate, "rate", 0, "requests per second offered; 0: all at once")
 	fs.IntVar(&b.idle, "idle", 0, "instead of a sustained run: this many single requests, each after the daemon idled, timing each reply")
 	fs.DurationVar(&b.idleGap, "idle-gap", 200*time.Millisecond, "pause before each request of --idle")
-	fs.IntVar(&b.workers, "workers", 0, "the daemon's workers setting (0: its default, the number of CPUs)")
+	fs.IntVar(&b.workers, "workers", 0, "the daemon's workers setting (0: its default, two per CPU)")
 	fs.StringVar(&b.cfgFile, "config", "", configHelp("bench takes its imap section and workers, in place of its embedded IMAP server (the store is a throwaway one)"))
 	fs.BoolVar(&b.inProcess, "in-process", false, "run the daemon in this process (default: a child `attestd run`, so that its CPU and memory are its own)")
 	fs.Var(&b.replicas, "replicas", "run N daemons sharing a PostgreSQL store and the mailboxes; a list (1,2,3) runs each in turn and compares them (needs --postgres)")

@@ -55,7 +55,7 @@ type Options struct {
 	Expected *samples.Expected
 	// Today is the date the rules run at. Default: expected.json's.
 	Today rules.Date
-	// Workers is the daemon's `workers`; 0: its default (the CPUs).
+	// Workers is the daemon's `workers`; 0: its default (daemon.DefaultWorkers).
 	Workers int
 	// Command runs the daemon as a child process: the attestd binary and
 	// "run", to which --config and --today are added. nil: in process.

@@ -6,9 +6,9 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
-	"runtime"
 	"time"
 
+	"github.com/cpam/attestd/daemon"
 	"github.com/cpam/attestd/internal/pgtemp"
 	"github.com/cpam/attestd/metrics"
 )
@@ -103,7 +103,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	rep.PeakRSS, rep.Isolated, rep.Workers = peak, e.d.isolated(), o.Workers
 	rep.Replicas, rep.Mailboxes, rep.Store = o.Replicas, o.Mailboxes, cfg.Store.Driver
 	if rep.Workers == 0 {
-		rep.Workers = runtime.NumCPU()
+		rep.Workers = daemon.DefaultWorkers()
 	}
 	return rep, nil
 }
