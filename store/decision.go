@@ -114,11 +114,15 @@ func (db *DB) RecordDecision(ctx context.Context, claimID int64, d Decision, now
 		}
 		to, _ := json.Marshal(d.Reply.To) // a []string always encodes
 		var id int64
-		err = db.p(tx).QueryRowContext(ctx, `INSERT INTO outbox (claim_id, mail_from, rcpt_to, raw, message_id, state,
-			attempts, next_attempt, last_error, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, 0, ?, '', ?, ?) RETURNING id`,
-			claimID, d.Reply.From, string(to), d.Reply.Raw, d.Reply.MessageID, OutboxPending,
+		err = db.p(tx).QueryRowContext(ctx, `INSERT INTO outbox (claim_id, mail_from, rcpt_to, message_id, state,
+			attempts, next_attempt, last_error, created_at, updated_at) VALUES (?, ?, ?, ?, ?, 0, ?, '', ?, ?) RETURNING id`,
+			claimID, d.Reply.From, string(to), d.Reply.MessageID, OutboxPending,
 			millis(now), millis(now), millis(now)).Scan(&id)
 		if err != nil {
+			return err
+		}
+		// The content goes in a row that no state change rewrites (migration 0007).
+		if _, err := db.p(tx).ExecContext(ctx, `INSERT INTO outbox_bodies (outbox_id, raw) VALUES (?, ?)`, id, d.Reply.Raw); err != nil {
 			return err
 		}
 		return db.replyDue(ctx, tx, id, now, true) // its job, in this transaction
@@ -198,8 +202,8 @@ func normAddress(a string) string { return strings.ToLower(strings.TrimSpace(a))
 func (db *DB) PurgeRaw(ctx context.Context, before time.Time) (int64, error) {
 	var n int64
 	err := db.inTx(ctx, false, func(tx *sql.Tx) error {
-		_, err := db.p(tx).ExecContext(ctx, `UPDATE outbox SET raw = NULL WHERE raw IS NOT NULL AND state <> ?
-			AND claim_id IN (SELECT id FROM claims WHERE state = ? AND done_at < ?)`,
+		_, err := db.p(tx).ExecContext(ctx, `DELETE FROM outbox_bodies WHERE outbox_id IN (SELECT o.id FROM outbox o
+			JOIN claims c ON c.id = o.claim_id WHERE o.state <> ? AND c.state = ? AND c.done_at < ?)`,
 			OutboxPending, StateDone, millis(before))
 		if err != nil {
 			return err

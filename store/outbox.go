@@ -44,12 +44,16 @@ type OutboxItem struct {
 	Outcome rules.Outcome
 }
 
-// outboxSelect reads outbox rows with their claim's outcome; rawCol is
-// "o.raw" or "NULL".
-func outboxSelect(rawCol string) string {
-	return `SELECT o.id, o.claim_id, o.mail_from, o.rcpt_to, ` + rawCol + `, o.message_id, o.state, o.attempts,
+// outboxSelect reads outbox rows with their claim's outcome, and their
+// content (from outbox_bodies: nil once purged) when withRaw.
+func outboxSelect(withRaw bool) string {
+	raw, join := "NULL", ""
+	if withRaw {
+		raw, join = "b.raw", "LEFT JOIN outbox_bodies b ON b.outbox_id = o.id "
+	}
+	return `SELECT o.id, o.claim_id, o.mail_from, o.rcpt_to, ` + raw + `, o.message_id, o.state, o.attempts,
 		o.next_attempt, o.last_error, o.created_at, o.updated_at, o.sent_at, c.outcome
-		FROM outbox o JOIN claims c ON c.id = o.claim_id `
+		FROM outbox o JOIN claims c ON c.id = o.claim_id ` + join
 }
 
 func scanOutbox(s interface{ Scan(...any) error }) (*OutboxItem, error) {
@@ -94,7 +98,7 @@ func (db *DB) DueOutbox(ctx context.Context, now time.Time, limit int) ([]Outbox
 	if limit <= 0 {
 		limit = 100
 	}
-	out, err := db.queryOutbox(ctx, outboxSelect("o.raw")+`WHERE o.state = ? AND o.next_attempt <= ?
+	out, err := db.queryOutbox(ctx, outboxSelect(true)+`WHERE o.state = ? AND o.next_attempt <= ?
 		ORDER BY o.next_attempt, o.id LIMIT ?`, OutboxPending, millis(now), limit)
 	if err != nil {
 		return nil, fmt.Errorf("store: due outbox: %w", err)
@@ -105,7 +109,7 @@ func (db *DB) DueOutbox(ctx context.Context, now time.Time, limit int) ([]Outbox
 // OutboxForClaim returns the reply recorded for a claim, with its content, or
 // nil, nil when the decision had no reply.
 func (db *DB) OutboxForClaim(ctx context.Context, claimID int64) (*OutboxItem, error) {
-	it, err := scanOutbox(db.p(db.sql).QueryRowContext(ctx, outboxSelect("o.raw")+`WHERE o.claim_id = ?`, claimID))
+	it, err := scanOutbox(db.p(db.sql).QueryRowContext(ctx, outboxSelect(true)+`WHERE o.claim_id = ?`, claimID))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil
 	}
@@ -118,7 +122,7 @@ func (db *DB) OutboxForClaim(ctx context.Context, claimID int64) (*OutboxItem, e
 // OutboxByID returns one reply with its content; an unknown id gives
 // ErrNotFound.
 func (db *DB) OutboxByID(ctx context.Context, id int64) (*OutboxItem, error) {
-	it, err := scanOutbox(db.p(db.sql).QueryRowContext(ctx, outboxSelect("o.raw")+`WHERE o.id = ?`, id))
+	it, err := scanOutbox(db.p(db.sql).QueryRowContext(ctx, outboxSelect(true)+`WHERE o.id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		err = ErrNotFound
 	}
@@ -131,7 +135,7 @@ func (db *DB) OutboxByID(ctx context.Context, id int64) (*OutboxItem, error) {
 // ListOutbox returns the replies in the given states (all when none is
 // given), oldest first, without their content: for `attestd outbox list`.
 func (db *DB) ListOutbox(ctx context.Context, states ...string) ([]OutboxItem, error) {
-	query := outboxSelect("NULL")
+	query := outboxSelect(false)
 	args := make([]any, len(states))
 	if len(states) > 0 {
 		for i, s := range states {
@@ -194,7 +198,7 @@ func (db *DB) MarkPermanent(ctx context.Context, id int64, errText string, now t
 func (db *DB) RetryOutbox(ctx context.Context, id int64, now time.Time) error {
 	return db.outboxUpdate(ctx, id, false, "retry", "", db.dueHook(id, now),
 		`UPDATE outbox SET state = ?, attempts = 0, next_attempt = ?, updated_at = ?
-		WHERE id = ? AND state IN (?, ?) AND raw IS NOT NULL`,
+		WHERE id = ? AND state IN (?, ?) AND EXISTS (SELECT 1 FROM outbox_bodies WHERE outbox_id = outbox.id)`,
 		OutboxPending, millis(now), millis(now), id, OutboxPending, OutboxPermanent)
 }
 
@@ -229,7 +233,8 @@ func (db *DB) outboxUpdate(ctx context.Context, id int64, urgent bool, what, noO
 			state  string
 			purged bool
 		)
-		err = db.p(tx).QueryRowContext(ctx, `SELECT state, raw IS NULL FROM outbox WHERE id = ?`, id).Scan(&state, &purged)
+		err = db.p(tx).QueryRowContext(ctx, `SELECT o.state, b.outbox_id IS NULL FROM outbox o
+			LEFT JOIN outbox_bodies b ON b.outbox_id = o.id WHERE o.id = ?`, id).Scan(&state, &purged)
 		switch {
 		case errors.Is(err, sql.ErrNoRows):
 			return ErrNotFound
