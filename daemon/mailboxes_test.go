@@ -3,13 +3,9 @@ package daemon_test
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"database/sql"
-	"encoding/hex"
 	"fmt"
 	"io"
 	"log/slog"
-	"net/url"
 	"os"
 	"strings"
 	"sync"
@@ -19,6 +15,7 @@ import (
 	"github.com/cpam/attestd/config"
 	"github.com/cpam/attestd/daemon"
 	"github.com/cpam/attestd/internal/localmail"
+	"github.com/cpam/attestd/internal/testkit"
 	"github.com/cpam/attestd/samples"
 	"github.com/cpam/attestd/store"
 )
@@ -242,31 +239,9 @@ func forEachStore(t *testing.T, test func(t *testing.T, open storeOpener)) {
 // loaded with the sample registry and dropped at the end, and returns the
 // DSN that opens it.
 func postgresSchema(t *testing.T) string {
-	dsn := os.Getenv("ATTESTD_TEST_POSTGRES_DSN")
-	if dsn == "" {
-		t.Skip("ATTESTD_TEST_POSTGRES_DSN not set: PostgreSQL tests skipped")
-	}
+	dsn, _ := testkit.PostgresSchema(t)
 	ctx := context.Background()
-	admin, err := sql.Open("pgx", dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { admin.Close() })
-	var b [6]byte
-	rand.Read(b[:])
-	schema := "attestd_test_" + hex.EncodeToString(b[:])
-	if _, err := admin.ExecContext(ctx, "CREATE SCHEMA "+schema); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { admin.ExecContext(ctx, "DROP SCHEMA "+schema+" CASCADE") })
-	u, err := url.Parse(dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	db, err := store.Open(ctx, store.DriverPostgres, u.String())
+	db, err := store.Open(ctx, store.DriverPostgres, dsn)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -274,7 +249,7 @@ func postgresSchema(t *testing.T) string {
 	if err := samples.LoadInto(ctx, db); err != nil {
 		t.Fatal(err)
 	}
-	return u.String()
+	return dsn
 }
 
 // Three replicas on one store, two mailboxes: each mailbox is watched by

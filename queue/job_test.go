@@ -2,14 +2,9 @@ package queue
 
 import (
 	"context"
-	"crypto/rand"
-	"database/sql"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"log/slog"
-	"net/url"
-	"os"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
@@ -21,6 +16,7 @@ import (
 	"github.com/riverqueue/river/rivertype"
 
 	"github.com/cpam/attestd/internal/localmail"
+	"github.com/cpam/attestd/internal/testkit"
 	"github.com/cpam/attestd/outbox"
 	"github.com/cpam/attestd/rules"
 	"github.com/cpam/attestd/store"
@@ -57,31 +53,9 @@ func newJobsTest(t *testing.T) *jobsTest {
 func onBothStores(t *testing.T, test func(t *testing.T, e *jobsTest)) {
 	t.Run("sqlite", func(t *testing.T) { test(t, newJobsTest(t)) })
 	t.Run("postgres", func(t *testing.T) {
-		dsn := os.Getenv("ATTESTD_TEST_POSTGRES_DSN")
-		if dsn == "" {
-			t.Skip("ATTESTD_TEST_POSTGRES_DSN not set")
-		}
-		admin, err := sql.Open("pgx", dsn)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { admin.Close() })
-		var b [6]byte
-		rand.Read(b[:])
-		schema := "attestd_test_" + hex.EncodeToString(b[:])
-		if _, err := admin.Exec("CREATE SCHEMA " + schema); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { admin.Exec("DROP SCHEMA " + schema + " CASCADE") })
-		u, err := url.Parse(dsn)
-		if err != nil {
-			t.Fatal(err)
-		}
-		q := u.Query()
-		q.Set("search_path", schema)
-		u.RawQuery = q.Encode()
+		dsn, _ := testkit.PostgresSchema(t)
 		e := newJobsTest(t)
-		e.driver, e.dsn = store.DriverPostgres, u.String()
+		e.driver, e.dsn = store.DriverPostgres, dsn
 		test(t, e)
 	})
 }
