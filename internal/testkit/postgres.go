@@ -2,15 +2,10 @@ package testkit
 
 import (
 	"context"
-	"crypto/rand"
-	"database/sql"
-	"encoding/hex"
-	"net/url"
 	"os"
-	"strings"
 	"testing"
 
-	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" database/sql driver
+	"github.com/cpam/attestd/internal/pgtemp"
 )
 
 // PostgresEnv names the PostgreSQL the tests also run against, e.g.
@@ -27,34 +22,10 @@ func PostgresSchema(t testing.TB) (dsn, schema string) {
 	if dsn == "" {
 		t.Skipf("%s not set: PostgreSQL tests skipped (set it to e.g. postgres://postgres@127.0.0.1:5432/test?sslmode=disable)", PostgresEnv)
 	}
-	ctx := context.Background()
-	admin, err := sql.Open("pgx", dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { admin.Close() })
-	var b [6]byte
-	rand.Read(b[:])
-	schema = "attestd_test_" + hex.EncodeToString(b[:])
-	if _, err := admin.ExecContext(ctx, "CREATE SCHEMA "+schema); err != nil {
-		t.Fatalf("create schema on %s: %v", PostgresEnv, err)
-	}
-	t.Cleanup(func() { admin.ExecContext(ctx, "DROP SCHEMA "+schema+" CASCADE") })
-	return withSearchPath(t, dsn, schema), schema
-}
-
-// withSearchPath sets the search_path run-time parameter of a pgx DSN, URL or
-// key=value form.
-func withSearchPath(t testing.TB, dsn, schema string) string {
-	if !strings.Contains(dsn, "://") {
-		return dsn + " search_path=" + schema
-	}
-	u, err := url.Parse(dsn)
+	s, err := pgtemp.New(context.Background(), dsn, "attestd_test")
 	if err != nil {
 		t.Fatalf("%s: %v", PostgresEnv, err)
 	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
+	t.Cleanup(func() { s.Drop(context.Background()) })
+	return s.DSN, s.Name
 }
