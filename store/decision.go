@@ -36,6 +36,9 @@ type Decision struct {
 	// Detail why it ended so, when the outcome alone does not say; never
 	// personal data. Both are for operators (the console).
 	Channel, Detail string
+	// Sender is the run that sends the reply at once, the reply's first
+	// mark (see TakeSend); zero: none.
+	Sender Sender
 }
 
 // OutboxMessage is a reply ready to go: envelope and complete message.
@@ -115,9 +118,10 @@ func (db *DB) RecordDecision(ctx context.Context, claimID int64, d Decision, now
 		to, _ := json.Marshal(d.Reply.To) // a []string always encodes
 		var id int64
 		err = db.p(tx).QueryRowContext(ctx, `INSERT INTO outbox (claim_id, mail_from, rcpt_to, message_id, state,
-			attempts, next_attempt, last_error, created_at, updated_at) VALUES (?, ?, ?, ?, ?, 0, ?, '', ?, ?) RETURNING id`,
+			attempts, next_attempt, last_error, created_at, updated_at, sender, sender_boot, sending_since)
+			VALUES (?, ?, ?, ?, ?, 0, ?, '', ?, ?, ?, ?, `+db.dbNow()+`) RETURNING id`,
 			claimID, d.Reply.From, string(to), d.Reply.MessageID, OutboxPending,
-			millis(now), millis(now), millis(now)).Scan(&id)
+			millis(now), millis(now), millis(now), d.Sender.Node, d.Sender.Boot).Scan(&id)
 		if err != nil {
 			return err
 		}

@@ -42,6 +42,9 @@ type OutboxItem struct {
 	SentAt  time.Time // zero until sent
 	// Outcome is the outcome of the claim the reply answers.
 	Outcome rules.Outcome
+	// Sender is the run that may be handing the reply to the relay, zero
+	// for none (see TakeSend).
+	Sender Sender
 }
 
 // outboxSelect reads outbox rows with their claim's outcome, and their
@@ -52,7 +55,7 @@ func outboxSelect(withRaw bool) string {
 		raw, join = "b.raw", "LEFT JOIN outbox_bodies b ON b.outbox_id = o.id "
 	}
 	return `SELECT o.id, o.claim_id, o.mail_from, o.rcpt_to, ` + raw + `, o.message_id, o.state, o.attempts,
-		o.next_attempt, o.last_error, o.created_at, o.updated_at, o.sent_at, c.outcome
+		o.next_attempt, o.last_error, o.created_at, o.updated_at, o.sent_at, c.outcome, o.sender, o.sender_boot
 		FROM outbox o JOIN claims c ON c.id = o.claim_id ` + join
 }
 
@@ -64,7 +67,7 @@ func scanOutbox(s interface{ Scan(...any) error }) (*OutboxItem, error) {
 		sent                   sql.NullInt64
 	)
 	err := s.Scan(&it.ID, &it.ClaimID, &it.From, &to, &it.Raw, &it.MessageID, &it.State, &it.Attempts,
-		&next, &it.LastError, &created, &updated, &sent, &it.Outcome)
+		&next, &it.LastError, &created, &updated, &sent, &it.Outcome, &it.Sender.Node, &it.Sender.Boot)
 	if err != nil {
 		return nil, err
 	}
@@ -174,12 +177,11 @@ func (db *DB) MarkSent(ctx context.Context, id int64, now time.Time) error {
 }
 
 // MarkRetry records a failed attempt at a pending reply (SMTP 4xx,
-// connection refused) and when to try next. The sender may also call it
-// before dialing, with the error it would record on a crash, to claim the
-// attempt first.
+// connection refused) and when to try next. The attempt is over: the
+// reply's sender mark is cleared, any replica may take the next one.
 func (db *DB) MarkRetry(ctx context.Context, id int64, errText string, next time.Time) error {
 	return db.outboxUpdate(ctx, id, false, "mark for retry", "", db.dueHook(id, next),
-		`UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_attempt = ? WHERE id = ? AND state = ?`,
+		`UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_attempt = ?, sender = '' WHERE id = ? AND state = ?`,
 		errText, millis(next), id, OutboxPending)
 }
 
@@ -188,7 +190,7 @@ func (db *DB) MarkRetry(ctx context.Context, id int64, errText string, next time
 // unless RetryOutbox says so. Marking it permanent again is a no-op.
 func (db *DB) MarkPermanent(ctx context.Context, id int64, errText string, now time.Time) error {
 	return db.outboxUpdate(ctx, id, false, "mark failed", OutboxPermanent, db.settledHook(id),
-		`UPDATE outbox SET state = ?, attempts = attempts + 1, last_error = ?, updated_at = ? WHERE id = ? AND state = ?`,
+		`UPDATE outbox SET state = ?, attempts = attempts + 1, last_error = ?, updated_at = ?, sender = '' WHERE id = ? AND state = ?`,
 		OutboxPermanent, errText, millis(now), id, OutboxPending)
 }
 

@@ -121,6 +121,19 @@ type Handover interface {
 	Handovers(ctx context.Context) ([]int64, error)
 }
 
+// Senders marks which node's run may be handing a reply to the relay, so
+// that replicas with local sent journals do not send it twice (see
+// TakeSend).
+type Senders interface {
+	// Boot counts a new run of node and returns its number.
+	Boot(ctx context.Context, node string) (int64, error)
+	// Replayed records that run boot of node has read its sent journal.
+	Replayed(ctx context.Context, node string, boot int64) error
+	// TakeSend marks pending reply outboxID as sent by s, unless another
+	// node's run may still be sending it; false: not now.
+	TakeSend(ctx context.Context, outboxID int64, s Sender, wait time.Duration) (bool, error)
+}
+
 // Retention forgets the content of old messages.
 type Retention interface {
 	// PurgeRaw removes the raw content of the requests done before before,
@@ -156,5 +169,6 @@ var (
 	_ Counts    = (*DB)(nil)
 	_ Retention = (*DB)(nil)
 	_ Handover  = (*DB)(nil)
+	_ Senders   = (*DB)(nil)
 	_ Leases    = (*DB)(nil)
 )
