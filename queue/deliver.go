@@ -31,6 +31,33 @@ func (q *Queue) Deliver(ctx context.Context, it *store.OutboxItem) string {
 // errBusy: another goroutine of this process is delivering the reply.
 var errBusy = errors.New("the reply is being sent by another goroutine")
 
+// errWaitSender: another node's run may have handed the reply to the relay
+// and not come back yet to read its sent journal (store.TakeSend).
+var errWaitSender = errors.New("the reply waits for the replica that was sending it to start again and read its sent journal")
+
+// takeSend makes this run the reply's sender before it is handed over:
+// nil when it may go now. A reply marked by this very run needs nothing.
+// Another node's mark holds it until that node has started again and read
+// its sent journal (which records the reply if its dot went out), or for
+// at most senderWait: a node that does not come back.
+func (q *Queue) takeSend(ctx context.Context, it *store.OutboxItem) error {
+	if q.senders == nil || it.Sender == q.sender {
+		return nil
+	}
+	ok, err := q.senders.TakeSend(ctx, it.ID, q.sender, q.senderWait)
+	switch {
+	case err != nil:
+		q.log.Warn("outbox: cannot take the reply to send it, will retry", "outbox_id", it.ID, "err", err)
+		return err
+	case !ok:
+		q.log.Debug("outbox: the reply waits for the replica that was sending it", "outbox_id", it.ID, "node", it.Sender.Node)
+		return errWaitSender
+	case it.Sender.Node != "" && it.Sender.Node != q.sender.Node:
+		q.log.Info("outbox: a reply another replica was sending is sent here", "outbox_id", it.ID, "node", it.Sender.Node)
+	}
+	return nil
+}
+
 // deliver is Deliver, and says why a reply is still pending: errBusy, the
 // temporary failure, or the store's error; nil otherwise.
 func (q *Queue) deliver(ctx context.Context, it *store.OutboxItem) (string, error) {
@@ -51,6 +78,9 @@ func (q *Queue) deliver(ctx context.Context, it *store.OutboxItem) (string, erro
 	now := q.now()
 	if q.flight.isUnrecorded(cur.ID) || q.handedElsewhere(ctx, cur.ID) {
 		return q.recordSent(ctx, cur.ID)
+	}
+	if err := q.takeSend(ctx, cur); err != nil {
+		return store.OutboxPending, err
 	}
 	err = q.handOver(ctx, cur)
 	if err == nil {
@@ -164,14 +194,39 @@ func (q *Queue) handedElsewhere(ctx context.Context, id int64) bool {
 // anything is sent: the relay has them, only the store did not know. One
 // the store cannot record now is never sent by this process, only
 // recorded by its job. Call it once, before the first Handle or Deliver.
+//
+// With sender marks (Options.Senders and Node), Recover counts this run
+// first and, once every reply the journal names is recorded, tells the
+// other replicas that the marks of this node's earlier runs are settled.
 func (q *Queue) Recover(ctx context.Context) {
+	var boot int64
+	if q.senders != nil && q.node != "" {
+		var err error
+		if boot, err = q.senders.Boot(ctx, q.node); err != nil {
+			q.log.Warn("outbox: cannot count this run in the store; its replies go unmarked, and a kill while sending one could let another replica send it again", "err", err)
+		}
+	}
+	if q.recoverJournal(ctx) && boot != 0 {
+		if err := q.senders.Replayed(ctx, q.node, boot); err != nil {
+			q.log.Warn("outbox: cannot record that the sent journal was read; other replicas wait outbox.sender_wait before sending what this node was sending", "err", err)
+		}
+	}
+	if boot != 0 {
+		q.sender = store.Sender{Node: q.node, Boot: boot}
+	}
+}
+
+// recoverJournal records what the journal names; false when a reply it
+// names could not be recorded now.
+func (q *Queue) recoverJournal(ctx context.Context) bool {
 	if q.journal == nil {
-		return
+		return true
 	}
 	ids, err := q.journal.left(ctx)
 	if err != nil {
 		q.log.Warn("outbox: cannot read the sent journal at start; its replies are recorded when next sent", "err", err)
 	}
+	all := err == nil
 	for _, id := range ids {
 		err := q.store.MarkSent(ctx, id, q.now())
 		switch {
@@ -181,6 +236,7 @@ func (q *Queue) Recover(ctx context.Context) {
 		case errors.Is(err, store.ErrWrongState), errors.Is(err, store.ErrNotFound):
 			q.journalRecorded(id) // settled already (or purged): nothing to do
 		default:
+			all = false
 			q.flight.setUnrecorded(id, true)
 			q.log.Warn("outbox: cannot record yet a reply handed to the relay before the last stop; recorded at the next retry, not sent again",
 				"outbox_id", id, "err", err)
@@ -189,6 +245,7 @@ func (q *Queue) Recover(ctx context.Context) {
 	if err := q.journal.compact(); err != nil {
 		q.log.Warn("outbox: cannot compact the sent journal, will try again", "err", err)
 	}
+	return all
 }
 
 // pause waits d, or returns false as soon as ctx is done.

@@ -293,7 +293,7 @@ func (w *replyWorker) Work(ctx context.Context, job *river.Job[replyArgs]) error
 	case state == store.OutboxPermanent:
 		w.j.settled()
 		return river.JobCancel(err)
-	case errors.Is(err, errBusy):
+	case errors.Is(err, errBusy), errors.Is(err, errWaitSender):
 		return river.JobSnooze(time.Second)
 	case err == nil:
 		err = errors.New("reply still pending")

@@ -2,8 +2,10 @@ package queue
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strconv"
 	"time"
 
@@ -98,3 +100,53 @@ func (j *dbJournal) left(ctx context.Context) ([]int64, error) { return j.st.Han
 func (j *dbJournal) compact() error { return nil }
 
 func (j *dbJournal) Close() error { return nil }
+
+// bothJournal is the file journal of this node with the database's note
+// beside it (outbox.journal a file, on PostgreSQL): the file is written
+// first, one write(2) after the final dot, and closes the duplicate window
+// for this node's restart; the database note, a round trip later, lets
+// another replica record the reply without waiting for this node to come
+// back (see store.TakeSend).
+type bothJournal struct {
+	file *journal
+	db   *dbJournal
+}
+
+var _ handover = (*bothJournal)(nil)
+
+func (j *bothJournal) prepare(id int64) (note func(), done func() (bool, error)) {
+	fnote, fdone := j.file.prepare(id)
+	dnote, ddone := j.db.prepare(id)
+	note = func() { fnote(); dnote() }
+	done = func() (bool, error) {
+		fh, ferr := fdone()
+		dh, derr := ddone()
+		return fh || dh, errors.Join(ferr, derr)
+	}
+	return note, done
+}
+
+func (j *bothJournal) refused(id int64) error {
+	return errors.Join(j.file.refused(id), j.db.refused(id))
+}
+
+func (j *bothJournal) recorded(id int64) error { return j.file.recorded(id) }
+
+func (j *bothJournal) noted(ctx context.Context, id int64) (bool, error) {
+	if ok, _ := j.file.noted(ctx, id); ok {
+		return true, nil
+	}
+	return j.db.noted(ctx, id)
+}
+
+func (j *bothJournal) left(ctx context.Context) ([]int64, error) {
+	ids, _ := j.file.left(ctx)
+	more, err := j.db.left(ctx)
+	ids = append(ids, more...)
+	slices.Sort(ids)
+	return slices.Compact(ids), err
+}
+
+func (j *bothJournal) compact() error { return j.file.compact() }
+
+func (j *bothJournal) Close() error { return j.file.Close() }

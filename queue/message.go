@@ -102,7 +102,8 @@ func (q *Queue) decide(ctx context.Context, mailbox string, c *store.Claim, raw 
 		}
 	}
 	dec := store.Decision{Outcome: v.Outcome, Folder: v.Folder, CompteID: v.CompteID, Reference: v.Reference,
-		ReplyTo: v.ReplyTo, Generic: v.Generic, Reply: v.Reply, Channel: string(v.Channel), Detail: v.Detail}
+		ReplyTo: v.ReplyTo, Generic: v.Generic, Reply: v.Reply, Channel: string(v.Channel), Detail: v.Detail,
+		Sender: q.sender}
 	if v.Reply == nil {
 		dec.ReplyTo = ""
 	}

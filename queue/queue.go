@@ -26,6 +26,7 @@
 package queue
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"log/slog"
@@ -119,6 +120,16 @@ type Options struct {
 	// (outbox.journal "database") instead of JournalPath's file: every
 	// process on the database reads it.
 	Handover store.Handover
+	// Senders, when not nil, marks which node's run may be handing each
+	// reply to the relay (store.TakeSend): a replica then waits for another
+	// node that died while sending to start again and read its journal,
+	// for at most SenderWait, before sending that reply itself.
+	Senders store.Senders
+	// Node names this replica's run in those marks, the same across its
+	// restarts (outbox.node); "" when it keeps no sent journal file, which
+	// leaves its replies unmarked.
+	Node       string
+	SenderWait time.Duration
 }
 
 // Queue takes messages through the state machine. It is safe for
@@ -135,6 +146,13 @@ type Queue struct {
 
 	flight  *flight  // claims and replies being worked on now
 	journal handover // replies handed to the relay; nil: outbox.journal off
+
+	senders    store.Senders // nil: replies are not marked
+	node       string
+	senderWait time.Duration
+	// sender is this run's mark, set by Recover before any reply is
+	// stored; zero: unmarked.
+	sender store.Sender
 }
 
 // New returns a queue; it opens the sent journal, if any, and reads what
@@ -156,16 +174,22 @@ func New(o Options) (*Queue, error) {
 		o.MaxAttempts = 3
 	}
 	q := &Queue{store: o.Store, mailer: o.Mailer, decider: o.Decider, log: o.Logger, now: o.Now, obs: o.Observer,
-		retry: o.Retry.withDefaults(), maxAttempts: o.MaxAttempts, flight: newFlight()}
-	switch {
-	case o.Handover != nil:
-		q.journal = newDBJournal(o.Handover, o.Now)
-	case o.JournalPath != "":
-		j, _, err := openJournal(o.JournalPath)
-		if err != nil {
+		retry: o.Retry.withDefaults(), maxAttempts: o.MaxAttempts, flight: newFlight(),
+		senders: o.Senders, node: o.Node, senderWait: cmp.Or(o.SenderWait, time.Minute)}
+	var file *journal
+	if o.JournalPath != "" {
+		var err error
+		if file, _, err = openJournal(o.JournalPath); err != nil {
 			return nil, err
 		}
-		q.journal = j
+	}
+	switch {
+	case o.Handover != nil && file != nil:
+		q.journal = &bothJournal{file: file, db: newDBJournal(o.Handover, o.Now)}
+	case o.Handover != nil:
+		q.journal = newDBJournal(o.Handover, o.Now)
+	case file != nil:
+		q.journal = file
 	}
 	return q, nil
 }
