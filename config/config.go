@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/mail"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -151,6 +152,16 @@ type OutboxConfig struct {
 	// absent from the file, Parse sets it to "<store.dsn>.sent" for SQLite
 	// and "database" for PostgreSQL; "off": no journal.
 	Journal string `yaml:"journal"`
+	// Node names this replica in the store's sender marks, the same across
+	// its restarts and different from every other replica's: a reply it
+	// may have handed to the relay when it died waits for it to start
+	// again and read its journal file, for at most SenderWait, before
+	// another replica sends it. When absent and the journal is a file,
+	// Parse sets it to "<host name>:<journal path>"; "" without a file.
+	Node string `yaml:"node"`
+	// SenderWait is how long another replica waits for that; 0: 1m. It
+	// must be longer than smtp.timeout: a live replica's slow send.
+	SenderWait Duration `yaml:"sender_wait"`
 }
 
 // RegistryConfig optionally imports a registry file at start.
@@ -221,7 +232,7 @@ func Default() Config {
 		Log: LogConfig{Level: "info"},
 		Outbox: OutboxConfig{
 			RetryInitial: Duration(5 * time.Second), RetryMax: Duration(30 * time.Minute), MaxAttempts: 20,
-			Retention: Duration(30 * 24 * time.Hour),
+			Retention: Duration(30 * 24 * time.Hour), SenderWait: Duration(time.Minute),
 		},
 		HTTP:    defaultHTTP(),
 		Console: defaultConsole(),
@@ -248,6 +259,9 @@ func Parse(data []byte) (Config, error) {
 	}
 	if cfg.Outbox.Journal == "" {
 		cfg.Outbox.Journal = defaultJournal(cfg.Store)
+	}
+	if cfg.Outbox.Node == "" && cfg.Outbox.JournalPath() != "" {
+		cfg.Outbox.Node = defaultNode(cfg.Outbox.JournalPath())
 	}
 	cfg.IMAP.Mailboxes = cfg.withDefaults() // what check-config --print shows
 	return cfg, cfg.Check()
@@ -375,6 +389,12 @@ func (c *Config) checkOutbox() error {
 	if c.Outbox.Retention < 0 {
 		return bad("outbox.retention", "must not be negative (0 keeps raw content for ever)")
 	}
+	if c.Outbox.SenderWait <= c.SMTP.Timeout {
+		return bad("outbox.sender_wait", "must be longer than smtp.timeout (%s): a replica still sending would be overtaken", c.SMTP.Timeout.D())
+	}
+	if strings.ContainsAny(c.Outbox.Node, "\r\n") {
+		return bad("outbox.node", "must be one line")
+	}
 	// outbox.journal is opened at start, with an error naming the key: like
 	// store.dsn, its directory may exist only where the daemon runs (a
 	// container's volume), not where check-config does.
@@ -449,6 +469,17 @@ func defaultJournal(st StoreConfig) string {
 		return ""
 	}
 	return path + ".sent"
+}
+
+// defaultNode is outbox.node for a journal file at path: this host and
+// the file, which together stay the same across restarts and tell the
+// replicas of one host apart.
+func defaultNode(path string) string {
+	host, _ := os.Hostname()
+	if abs, err := filepath.Abs(path); err == nil {
+		path = abs
+	}
+	return host + ":" + path
 }
 
 // JournalPath is the sent journal's file, "" when there is none (or it

@@ -55,6 +55,7 @@ type Store interface {
 	store.Outbox
 	store.Counts
 	store.Handover
+	store.Senders
 	store.Retention
 	store.Calls
 	store.Reopen
@@ -174,12 +175,22 @@ func New(cfg config.Config, o Options) (*Daemon, error) {
 	d.decider = decide.New(cfg, decide.Options{Counts: o.Store, Registry: o.Store, PDF: o.PDF, Replies: o.Replies,
 		Signer: o.Signer, Today: o.Today, Logger: o.Logger, Observer: o.Observer,
 		Auth: &mailauth.Authenticator{TrustedIDs: cfg.Trust.AuthservIDs, LookupTXT: o.LookupTXT}})
-	var handover store.Handover
-	if cfg.Outbox.JournalInDatabase() {
+	// On PostgreSQL the sent note goes to the database too, where every
+	// replica reads it; a journal file beside it closes the window of its
+	// round trip, with the sender marks (see queue.Options.Senders).
+	var (
+		handover store.Handover
+		node     string
+	)
+	if cfg.Outbox.JournalInDatabase() || cfg.Store.Driver == store.DriverPostgres && cfg.Outbox.JournalPath() != "" {
 		handover = o.Store
+	}
+	if cfg.Outbox.JournalPath() != "" {
+		node = cfg.Outbox.Node
 	}
 	d.queue, err = queue.New(queue.Options{Store: o.Store, Mailer: o.Mailer, Decider: d.decider, Logger: o.Logger,
 		Now: o.Now, Observer: o.Observer, MaxAttempts: cfg.Limits.MaxAttempts, JournalPath: cfg.Outbox.JournalPath(), Handover: handover,
+		Senders: o.Store, Node: node, SenderWait: cfg.Outbox.SenderWait.D(),
 		Retry: queue.RetryPolicy{Initial: cfg.Outbox.RetryInitial.D(), Max: cfg.Outbox.RetryMax.D(), MaxAttempts: cfg.Outbox.MaxAttempts}})
 	if err != nil {
 		d.Close()

@@ -29,6 +29,7 @@ func TestComposeClusterProfile(t *testing.T) {
 	}
 	first, _ := replicas[0].flag("--config")
 	firstFile, _ := replicas[0].hostPath(t, first)
+	nodes, journals := map[string]bool{}, map[string]bool{}
 	for _, s := range replicas {
 		cfg := attestdConfig(t, s)
 		if cfg.Store.Driver != "postgres" {
@@ -44,6 +45,23 @@ func TestComposeClusterProfile(t *testing.T) {
 		if file, _ := s.hostPath(t, path); file != firstFile {
 			t.Errorf("service %s runs %s, %s runs %s: the replicas are one configuration", s.name, file, replicas[0].name, firstFile)
 		}
+		// Each replica its own sent journal file, kept across restarts, and
+		// its own node name: the host name is part of outbox.node's default.
+		journal := cfg.Outbox.JournalPath()
+		vol, named := s.volumeAt(t, journal)
+		switch {
+		case journal == "":
+			t.Errorf("service %s keeps no sent journal file: a replica killed after a final dot would have its reply sent again", s.name)
+		case !named:
+			t.Errorf("service %s: the sent journal %s is not on a named volume: it would not outlive the container", s.name, journal)
+		case journals[vol]:
+			t.Errorf("service %s shares the volume %s of its sent journal with another replica", s.name, vol)
+		}
+		journals[vol] = true
+		if s.Hostname == "" || nodes[s.Hostname] {
+			t.Errorf("service %s has host name %q: each replica needs one of its own, the same across restarts (outbox.node)", s.name, s.Hostname)
+		}
+		nodes[s.Hostname] = true
 		if cond := dependsOnCondition(s, "attestd-cluster-registry"); cond != "service_completed_successfully" {
 			t.Errorf("service %s waits for attestd-cluster-registry with %q, want service_completed_successfully", s.name, cond)
 		}
@@ -85,3 +103,4 @@ func dependsOnCondition(s *service, dep string) string {
 	}
 	return ""
 }
+

@@ -34,6 +34,7 @@ type service struct {
 	Command     []string          `yaml:"command"`
 	Environment map[string]string `yaml:"environment"`
 	Volumes     []string          `yaml:"volumes"`
+	Hostname    string            `yaml:"hostname"`
 	Ports       []string          `yaml:"ports"`
 	Profiles    []string          `yaml:"profiles"`
 	DependsOn   yaml.Node         `yaml:"depends_on"`

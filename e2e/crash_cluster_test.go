@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -144,16 +145,36 @@ func (e *env) postgresStore(t *testing.T, dsn, prefix string) {
 // replica is one member of the cluster: its current run and how many runs
 // it has had.
 type replica struct {
-	id    int
-	p     *process
-	runs  int
-	start time.Time // of the current run
+	id     int
+	p      *process
+	runs   int
+	start  time.Time // of the current run
+	config string    // e.config with the replica's own sent journal file
 }
 
+// startReplica starts a run of r. Each replica keeps its sent journal in
+// a file of its own beside the database's note, as deploy/ sets it up: the
+// file, one write(2) after the final dot, is what keeps a replica killed in
+// the note's round trip from having its reply sent again by another.
 func (e *env) startReplica(t *testing.T, r *replica) {
 	t.Helper()
+	if r.config == "" {
+		base, err := os.ReadFile(e.config)
+		if err != nil {
+			t.Fatal(err)
+		}
+		journal := fmt.Sprintf("journal: %q", filepath.Join(e.dir, fmt.Sprintf("replica-%d.sent", r.id)))
+		cfg := strings.Replace(string(base), "outbox: {", "outbox: {"+journal+", ", 1)
+		if cfg == string(base) {
+			cfg += "outbox: {" + journal + "}\n"
+		}
+		r.config = filepath.Join(e.dir, fmt.Sprintf("attestd-%d.yaml", r.id))
+		if err := os.WriteFile(r.config, []byte(cfg), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
 	r.start = time.Now()
-	r.p = e.start(t, fmt.Sprintf("replica-%d-run-%03d", r.id, r.runs))
+	r.p = e.startWith(t, fmt.Sprintf("replica-%d-run-%03d", r.id, r.runs), r.config)
 	r.runs++
 }
 

@@ -213,12 +213,18 @@ type process struct {
 // start starts a run that logs to NAME.log.
 func (e *env) start(t *testing.T, name string) *process {
 	t.Helper()
+	return e.startWith(t, name, e.config)
+}
+
+// startWith is start with another configuration file.
+func (e *env) startWith(t *testing.T, name, config string) *process {
+	t.Helper()
 	p := &process{log: filepath.Join(e.dir, name+".log"), done: make(chan struct{})}
 	f, err := os.Create(p.log)
 	if err != nil {
 		t.Fatal(err)
 	}
-	p.cmd = exec.Command(e.bin, "run", "--config", e.config, "--today", samples.ExpectedCases().Today)
+	p.cmd = exec.Command(e.bin, "run", "--config", config, "--today", samples.ExpectedCases().Today)
 	p.cmd.Env = append(os.Environ(), e.environ...)
 	p.cmd.Stdout, p.cmd.Stderr = f, f
 	if err := p.cmd.Start(); err != nil {

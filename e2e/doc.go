@@ -52,7 +52,9 @@
 // replicas on the PostgreSQL of ATTESTD_TEST_POSTGRES_DSN, in a schema of
 // the run's own (internal/pgtemp; dropped at the end, kept with
 // ATTESTD_CRASH_KEEP), over two mailboxes of the in-process IMAP server
-// (imap.mailboxes paris and lyon). Before each kill a share of the requests
+// (imap.mailboxes paris and lyon). Each replica keeps a sent journal file of
+// its own (outbox.journal, kept across its runs) beside the database's note,
+// as docs/operations.md asks of a cluster. Before each kill a share of the requests
 // arrives, split between the mailboxes; after a random pause of up to 1.5 s
 // a random replica is SIGKILLed and restarted at once. After the last kill
 // the test waits until both INBOXes are empty and the store has no open
