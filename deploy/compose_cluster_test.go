@@ -103,4 +103,3 @@ func dependsOnCondition(s *service, dep string) string {
 	}
 	return ""
 }
-
