@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"math/rand/v2"
@@ -241,7 +242,29 @@ func crashCluster(t *testing.T, n int) {
 	e.keep(t)
 	fmt.Printf("crash test: replicas=%d mailboxes=%d store=postgres requests=%d replies=%d kills=%d (%d with requests left to do) seed=%d duration=%v (drain after the last kill %v)\n",
 		n, len(e.boxes), s.requests, c.replies, s.kills, busy, s.seed, time.Since(began).Round(100*time.Millisecond), drained.Round(100*time.Millisecond))
+	replayed, expired := e.heldReplies(t)
+	fmt.Printf("replies a killed replica was sending: %d sent by another after its restart, %d after outbox.sender_wait\n", replayed, expired)
 	c.judge(t, s.seed)
+}
+
+// heldReplies counts, in every replica's logs, the replies another replica
+// sent once their killed sender had read its journal again, and those sent
+// after outbox.sender_wait without it (queue.takeSend's log lines).
+func (e *env) heldReplies(t *testing.T) (replayed, expired int) {
+	t.Helper()
+	logs, err := filepath.Glob(filepath.Join(e.dir, "replica-*.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range logs {
+		b, err := os.ReadFile(l)
+		if err != nil {
+			t.Fatal(err)
+		}
+		replayed += bytes.Count(b, []byte("has read its sent journal since"))
+		expired += bytes.Count(b, []byte("sent here after outbox.sender_wait"))
+	}
+	return replayed, expired
 }
 
 // drainCluster waits until every INBOX is empty and the store holds no

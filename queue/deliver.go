@@ -44,16 +44,20 @@ func (q *Queue) takeSend(ctx context.Context, it *store.OutboxItem) error {
 	if q.senders == nil || it.Sender == q.sender {
 		return nil
 	}
-	ok, err := q.senders.TakeSend(ctx, it.ID, q.sender, q.senderWait)
+	taken, err := q.senders.TakeSend(ctx, it.ID, q.sender, q.senderWait)
 	switch {
 	case err != nil:
 		q.log.Warn("outbox: cannot take the reply to send it, will retry", "outbox_id", it.ID, "err", err)
 		return err
-	case !ok:
+	case taken == store.NotTaken:
 		q.log.Debug("outbox: the reply waits for the replica that was sending it", "outbox_id", it.ID, "node", it.Sender.Node)
 		return errWaitSender
-	case it.Sender.Node != "" && it.Sender.Node != q.sender.Node:
-		q.log.Info("outbox: a reply another replica was sending is sent here", "outbox_id", it.ID, "node", it.Sender.Node)
+	case taken == store.TakenReplayed:
+		q.log.Info("outbox: a reply another replica was sending when it stopped is sent here: that replica has read its sent journal since",
+			"outbox_id", it.ID, "node", it.Sender.Node)
+	case taken == store.TakenExpired:
+		q.log.Warn("outbox: a reply another replica was sending is sent here after outbox.sender_wait: that replica has not come back; if it had handed the reply over, the recipient gets it twice",
+			"outbox_id", it.ID, "node", it.Sender.Node)
 	}
 	return nil
 }

@@ -41,12 +41,18 @@ var t0 = time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)
 // pendingReply stores a decided message with a reply and returns the reply.
 func pendingReply(t *testing.T, db *store.DB, uid uint32) *store.OutboxItem {
 	t.Helper()
+	return markedReply(t, db, uid, store.Sender{})
+}
+
+// markedReply is pendingReply with the reply marked as sent by s.
+func markedReply(t *testing.T, db *store.DB, uid uint32, s store.Sender) *store.OutboxItem {
+	t.Helper()
 	ctx := context.Background()
 	c, err := db.Claim(ctx, store.MessageKey{Mailbox: "INBOX", UIDValidity: 1, UID: uid}, "", []byte{byte(uid)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = db.RecordDecision(ctx, c.ID, store.Decision{Outcome: rules.SenderUnknown, Folder: "Processed",
+	err = db.RecordDecision(ctx, c.ID, store.Decision{Outcome: rules.SenderUnknown, Folder: "Processed", Sender: s,
 		Reply: &store.OutboxMessage{From: "attestation@cpam.example", To: []string{"jean@example.net"}, Raw: []byte("Subject: x\r\n\r\nx\r\n")}}, t0)
 	if err != nil {
 		t.Fatal(err)

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/cpam/attestd/outbox"
-	"github.com/cpam/attestd/rules"
 	"github.com/cpam/attestd/store"
 )
 
@@ -34,20 +33,7 @@ func node(t *testing.T, db *store.DB, dir, node string, m Mailer, wait time.Dura
 // worker would have recorded it.
 func decidedBy(t *testing.T, q *Queue, db *store.DB, uid uint32) *store.OutboxItem {
 	t.Helper()
-	ctx := context.Background()
-	c, err := db.Claim(ctx, store.MessageKey{Mailbox: "INBOX", UIDValidity: 1, UID: uid}, "", []byte{byte(uid)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	err = db.RecordDecision(ctx, c.ID, store.Decision{Outcome: rules.SenderUnknown, Folder: "Processed", Sender: q.sender,
-		Reply: &store.OutboxMessage{From: "attestation@cpam.example", To: []string{"jean@example.net"}, Raw: []byte("Subject: x\r\n\r\nx\r\n")}}, t0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	it, err := db.OutboxForClaim(ctx, c.ID)
-	if err != nil || it == nil {
-		t.Fatalf("reply of claim %d: %v, %v", c.ID, it, err)
-	}
+	it := markedReply(t, db, uid, q.sender)
 	if it.Sender != q.sender {
 		t.Fatalf("reply marked %+v, want the deciding run %+v", it.Sender, q.sender)
 	}

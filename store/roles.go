@@ -130,8 +130,8 @@ type Senders interface {
 	// Replayed records that run boot of node has read its sent journal.
 	Replayed(ctx context.Context, node string, boot int64) error
 	// TakeSend marks pending reply outboxID as sent by s, unless another
-	// node's run may still be sending it; false: not now.
-	TakeSend(ctx context.Context, outboxID int64, s Sender, wait time.Duration) (bool, error)
+	// node's run may still be sending it (NotTaken: not now).
+	TakeSend(ctx context.Context, outboxID int64, s Sender, wait time.Duration) (Taken, error)
 }
 
 // Retention forgets the content of old messages.

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"time"
 )
@@ -54,28 +55,70 @@ func (db *DB) Replayed(ctx context.Context, node string, boot int64) error {
 	return nil
 }
 
+// Taken is what TakeSend found.
+type Taken int
+
+const (
+	// NotTaken: another node's run may still be handing the reply over
+	// (or it is no longer pending): try again later.
+	NotTaken Taken = iota
+	// TakenFree: the reply had no mark, the caller's own, or one of a run
+	// of the caller's node.
+	TakenFree
+	// TakenReplayed: its node has started again and read its journal since
+	// it marked the reply: had the dot gone out, the reply would be
+	// recorded sent.
+	TakenReplayed
+	// TakenExpired: its node did not come back within the wait; if it had
+	// handed the reply over, the recipient gets it twice.
+	TakenExpired
+)
+
 // TakeSend marks pending reply outboxID as being sent by s, unless another
 // node's run may still be handing it to the relay: one marked it, has not
 // started again and read its journal since, and marked it less than wait
-// ago (by the database's clock). false: not taken, try again later.
-func (db *DB) TakeSend(ctx context.Context, outboxID int64, s Sender, wait time.Duration) (bool, error) {
+// ago (by the database's clock). NotTaken: try again later.
+func (db *DB) TakeSend(ctx context.Context, outboxID int64, s Sender, wait time.Duration) (Taken, error) {
 	now := db.dbNow()
-	var n int64
+	taken := NotTaken
 	err := db.inTx(ctx, false, func(tx *sql.Tx) error {
+		var (
+			mark     Sender
+			replayed int64
+			age      int64
+		)
+		err := db.p(tx).QueryRowContext(ctx, `SELECT o.sender, o.sender_boot, COALESCE(n.replayed, 0), `+now+` - o.sending_since
+			FROM outbox o LEFT JOIN senders n ON n.node = o.sender WHERE o.id = ? AND o.state = ?`,
+			outboxID, OutboxPending).Scan(&mark.Node, &mark.Boot, &replayed, &age)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			return nil // settled meanwhile
+		case err != nil:
+			return err
+		case mark.Node == "" || mark.Node == s.Node:
+			taken = TakenFree
+		case mark.Boot < replayed:
+			taken = TakenReplayed
+		case age > wait.Milliseconds():
+			taken = TakenExpired
+		default:
+			return nil
+		}
+		// Compare and set: another replica may take it in between.
 		res, err := db.p(tx).ExecContext(ctx, `UPDATE outbox SET sender = ?, sender_boot = ?, sending_since = `+now+`
-			WHERE id = ? AND state = ? AND (
-				sender = '' OR (sender = ? AND sender_boot = ?)
-				OR sender_boot < COALESCE((SELECT replayed FROM senders WHERE senders.node = outbox.sender), 0)
-				OR sending_since < `+now+` - ?)`,
-			s.Node, s.Boot, outboxID, OutboxPending, s.Node, s.Boot, wait.Milliseconds())
+			WHERE id = ? AND state = ? AND sender = ? AND sender_boot = ?`,
+			s.Node, s.Boot, outboxID, OutboxPending, mark.Node, mark.Boot)
 		if err != nil {
 			return err
 		}
-		n, err = res.RowsAffected()
-		return err
+		if n, err := res.RowsAffected(); err != nil || n != 1 {
+			taken = NotTaken
+			return err
+		}
+		return nil
 	})
 	if err != nil {
-		return false, fmt.Errorf("store: take reply %d to send: %w", outboxID, err)
+		return NotTaken, fmt.Errorf("store: take reply %d to send: %w", outboxID, err)
 	}
-	return n == 1, nil
+	return taken, nil
 }

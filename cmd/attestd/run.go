@@ -58,6 +58,9 @@ func cmdRun(c *command, args []string) error {
 	if !today.d.IsZero() {
 		log.Warn("--today is set: the rules run at a fixed date, not today's", "today", today.d.String())
 	}
+	if cfg.Store.Driver == "postgres" && cfg.Outbox.JournalInDatabase() {
+		log.Info("outbox.journal: database only; with several replicas, one killed between a reply's final dot and its note may have it sent again by another: give each replica a journal file of its own (docs/operations.md, Several replicas)")
+	}
 	stopProfiles, err := prof.start()
 	if err != nil {
 		return err
