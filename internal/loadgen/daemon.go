@@ -188,6 +188,11 @@ func startChild(command []string, cfg config.Config, secrets map[string]string, 
 		return nil, err
 	}
 	cfg.Metrics.Address = addr
+	if j := cfg.Outbox.JournalPath(); j != "" && i > 0 {
+		// A sent journal file and a node name of its own for each replica
+		// (docs/operations.md, Several replicas): the child derives the name.
+		cfg.Outbox.Journal, cfg.Outbox.Node = fmt.Sprintf("%s-%d", j, i+1), ""
+	}
 	text, err := yaml.Marshal(cfg)
 	if err != nil {
 		return nil, err
