@@ -16,6 +16,7 @@ import (
 	"github.com/cpam/attestd/config"
 	"github.com/cpam/attestd/daemon"
 	"github.com/cpam/attestd/internal/localmail"
+	"github.com/cpam/attestd/internal/testkit"
 	"github.com/cpam/attestd/rules"
 	"github.com/cpam/attestd/samples"
 	"github.com/cpam/attestd/store"
@@ -50,16 +51,7 @@ type localEnv struct {
 }
 
 func newLocalEnv(t testing.TB) *localEnv {
-	imapSrv, err := localmail.StartIMAP("127.0.0.1:0", map[string]string{serviceUser: "secret"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { imapSrv.Close() })
-	smtpSrv, err := localmail.StartSMTP("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { smtpSrv.Close() })
+	imapSrv, smtpSrv := testkit.MailServers(t, map[string]string{serviceUser: "secret"})
 	return &localEnv{imap: imapSrv, smtp: smtpSrv}
 }
 

@@ -41,17 +41,7 @@ func mailboxesConfig(t testing.TB, imapAddr, smtpAddr string) config.Config {
 
 func mailServers(t testing.TB) (*localmail.IMAPServer, *localmail.SMTPServer) {
 	t.Helper()
-	imapSrv, err := localmail.StartIMAP("127.0.0.1:0", map[string]string{parisUser: "secret", lyonUser: "secret"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { imapSrv.Close() })
-	smtpSrv, err := localmail.StartSMTP("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { smtpSrv.Close() })
-	return imapSrv, smtpSrv
+	return testkit.MailServers(t, map[string]string{parisUser: "secret", lyonUser: "secret"})
 }
 
 // sampleEva is sample 01 (Eva asks for her attestation: issued) under a

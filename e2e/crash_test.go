@@ -19,6 +19,7 @@ import (
 	"github.com/emersion/go-message/textproto"
 
 	"github.com/cpam/attestd/internal/localmail"
+	"github.com/cpam/attestd/internal/testkit"
 	"github.com/cpam/attestd/samples"
 	"github.com/cpam/attestd/store"
 )
@@ -191,15 +192,7 @@ func startServers(t *testing.T, accounts map[string]string) *env {
 	if e.bin == "" {
 		e.bin = needBinary(t)
 	}
-	var err error
-	if e.imap, err = localmail.StartIMAP("127.0.0.1:0", accounts); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { e.imap.Close() })
-	if e.smtp, err = localmail.StartSMTP("127.0.0.1:0"); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { e.smtp.Close() })
+	e.imap, e.smtp = testkit.MailServers(t, accounts)
 	return e
 }
 

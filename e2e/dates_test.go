@@ -16,7 +16,7 @@ import (
 	"github.com/cpam/attestd/internal/pdftext"
 	"github.com/emersion/go-message/mail"
 
-	"github.com/cpam/attestd/internal/localmail"
+	"github.com/cpam/attestd/internal/testkit"
 	"github.com/cpam/attestd/samples"
 )
 
@@ -91,16 +91,7 @@ func TestDemoTodayDatesThePDF(t *testing.T) {
 // that reaches the SMTP server carries a PDF dated the fixed day.
 func TestRunTodayDatesThePDF(t *testing.T) {
 	const user = "attestation@cpam.example"
-	imapSrv, err := localmail.StartIMAP("127.0.0.1:0", map[string]string{user: "secret"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer imapSrv.Close()
-	smtpSrv, err := localmail.StartSMTP("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer smtpSrv.Close()
+	imapSrv, smtpSrv := testkit.MailServers(t, map[string]string{user: "secret"})
 	dir := t.TempDir()
 	registry, err := filepath.Abs("../samples/registry.json")
 	if err != nil {

@@ -23,6 +23,7 @@ import (
 	"github.com/cpam/attestd/internal/loadgen"
 	"github.com/cpam/attestd/internal/localmail"
 	"github.com/cpam/attestd/internal/passhash"
+	"github.com/cpam/attestd/internal/testkit"
 	"github.com/cpam/attestd/metrics"
 	"github.com/cpam/attestd/rules"
 	"github.com/cpam/attestd/samples"
@@ -96,14 +97,7 @@ func newEnv(t testing.TB, run bool, edit func(*config.Config)) *env {
 		t.Fatal(err)
 	}
 	e := &env{db: db, flaky: &flakyStore{DB: db}}
-	if e.imap, err = localmail.StartIMAP("127.0.0.1:0", map[string]string{serviceUser: "secret"}); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { e.imap.Close() })
-	if e.smtp, err = localmail.StartSMTP("127.0.0.1:0"); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { e.smtp.Close() })
+	e.imap, e.smtp = testkit.MailServers(t, map[string]string{serviceUser: "secret"})
 	cfg := loadgen.SampleConfig(nil)
 	cfg.IMAP.Address, cfg.IMAP.Username, cfg.SMTP.Address = e.imap.Addr(), serviceUser, e.smtp.Addr()
 	cfg.IMAP.PollInterval = config.Duration(200 * time.Millisecond)

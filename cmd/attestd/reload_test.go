@@ -20,6 +20,7 @@ import (
 	"github.com/emersion/go-message/mail"
 
 	"github.com/cpam/attestd/internal/localmail"
+	"github.com/cpam/attestd/internal/testkit"
 	"github.com/cpam/attestd/samples"
 )
 
@@ -91,16 +92,7 @@ func startRunEnv(t *testing.T) *runEnv {
 	if binary == "" {
 		t.Skip("-short: the attestd binary is not built")
 	}
-	imapSrv, err := localmail.StartIMAP("127.0.0.1:0", map[string]string{runUser: runPassword})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { imapSrv.Close() })
-	smtpSrv, err := localmail.StartSMTP("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { smtpSrv.Close() })
+	imapSrv, smtpSrv := testkit.MailServers(t, map[string]string{runUser: runPassword})
 	dir := t.TempDir()
 	e := &runEnv{imap: imapSrv, smtp: smtpSrv, dir: dir, registry: filepath.Join(dir, "registry.json"), templates: filepath.Join(dir, "templates")}
 	if err := os.Mkdir(e.templates, 0o755); err != nil {

@@ -14,6 +14,7 @@ import (
 	"github.com/cpam/attestd/daemon"
 	"github.com/cpam/attestd/internal/acceptance"
 	"github.com/cpam/attestd/internal/localmail"
+	"github.com/cpam/attestd/internal/testkit"
 	"github.com/cpam/attestd/rules"
 	"github.com/cpam/attestd/samples"
 	"github.com/cpam/attestd/store"
@@ -78,16 +79,7 @@ type localDeployment struct {
 
 func newLocalDeployment(t *testing.T) *localDeployment {
 	t.Helper()
-	imapSrv, err := localmail.StartIMAP("127.0.0.1:0", map[string]string{serviceUser: "secret", qaUser: "qa-secret"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { imapSrv.Close() })
-	smtpSrv, err := localmail.StartSMTP("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { smtpSrv.Close() })
+	imapSrv, smtpSrv := testkit.MailServers(t, map[string]string{serviceUser: "secret", qaUser: "qa-secret"})
 	startDaemon(t, imapSrv.Addr(), serviceUser, "secret", smtpSrv.Addr())
 	return &localDeployment{imap: imapSrv, smtp: smtpSrv}
 }

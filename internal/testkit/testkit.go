@@ -1,7 +1,7 @@
 // Package testkit holds what several packages' tests share: running the
-// attestd binary, the NIRs of the sample registry and NIRs that are wrong
-// on purpose (the DKIM test keys are mailauth/dkimtest's). Only tests
-// import it.
+// attestd binary, the in-process mail servers (internal/localmail), the
+// NIRs of the sample registry and NIRs that are wrong on purpose (the DKIM
+// test keys are mailauth/dkimtest's). Only tests import it.
 package testkit
 
 import (
