@@ -4,9 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"net"
 	"sync"
-	"sync/atomic"
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapserver"
@@ -18,16 +16,13 @@ import (
 // the network server, so Stop and Start simulate a restart that loses
 // nothing.
 type IMAPServer struct {
-	addr      string // fixed by the first Start
-	accepted  atomic.Int64
+	loopback // gives Addr, Connections, Stop and Close
+
 	users     map[string]*imapmemserver.User // read-only after StartIMAP
 	passwords map[string]string
 
 	mu        sync.Mutex
-	delivered chan struct{}      // closed and replaced at each Append
-	srv       *imapserver.Server // nil while stopped
-	ln        net.Listener       // closed by Stop itself: Serve may not have registered it yet
-	closed    bool
+	delivered chan struct{} // closed and replaced at each Append
 }
 
 // StartIMAP starts an IMAP server on addr ("127.0.0.1:0" picks a free port)
@@ -35,7 +30,7 @@ type IMAPServer struct {
 // empty INBOX.
 func StartIMAP(addr string, users map[string]string) (*IMAPServer, error) {
 	s := &IMAPServer{
-		addr:      addr,
+		loopback:  loopback{name: "localmail imap", addr: addr},
 		delivered: make(chan struct{}),
 		users:     make(map[string]*imapmemserver.User),
 		passwords: make(map[string]string),
@@ -54,75 +49,22 @@ func StartIMAP(addr string, users map[string]string) (*IMAPServer, error) {
 	return s, nil
 }
 
-// Addr is the host:port the server listens on.
-func (s *IMAPServer) Addr() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.addr
-}
-
-// Connections is the number of connections accepted since StartIMAP.
-func (s *IMAPServer) Connections() int { return int(s.accepted.Load()) }
-
 // Start listens again after Stop, on the same address, with the same mail.
 // It does nothing when the server is running.
-func (s *IMAPServer) Start() error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed {
-		return errors.New("localmail imap: server is closed; start a new one")
-	}
-	if s.srv != nil {
-		return nil
-	}
-	ln, err := listen(s.addr, &s.accepted)
-	if err != nil {
-		return fmt.Errorf("localmail imap: listening on %s: %w", s.addr, err)
-	}
-	s.addr = ln.Addr().String()
-	srv := imapserver.New(&imapserver.Options{
+func (s *IMAPServer) Start() error { return s.start(s.newServer) }
+
+func (s *IMAPServer) newServer() server {
+	return imapserver.New(&imapserver.Options{
 		NewSession: func(*imapserver.Conn) (imapserver.Session, *imapserver.GreetingData, error) {
 			return &imapSession{server: s}, nil, nil
 		},
 		// imapmemserver implements IMAP4rev2 (IDLE, MOVE, UIDPLUS...) and
 		// needs it announced; rev1 stays for older clients.
 		Caps:   imap.CapSet{imap.CapIMAP4rev1: {}, imap.CapIMAP4rev2: {}},
-		Logger: debugLogger{server: "localmail imap"},
+		Logger: debugLogger{server: s.name},
 		// Plain text on loopback: there is no TLS to wait for.
 		InsecureAuth: true,
 	})
-	s.srv, s.ln = srv, ln
-	go func() { _ = srv.Serve(ln) }()
-	return nil
-}
-
-// Stop closes the listener and every connection (clients see them cut, new
-// ones refused) until Start. Mail is kept.
-func (s *IMAPServer) Stop() error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.srv == nil {
-		return nil
-	}
-	lnErr := s.ln.Close()
-	err := s.srv.Close()
-	s.srv, s.ln = nil, nil
-	if err == nil && !errors.Is(lnErr, net.ErrClosed) {
-		err = lnErr
-	}
-	if err != nil && !errors.Is(err, net.ErrClosed) {
-		return fmt.Errorf("localmail imap: stopping: %w", err)
-	}
-	return nil
-}
-
-// Close stops the server for good.
-func (s *IMAPServer) Close() error {
-	err := s.Stop()
-	s.mu.Lock()
-	s.closed = true
-	s.mu.Unlock()
-	return err
 }
 
 // Append delivers raw to a mailbox of user, as a mail server would, and

@@ -2,13 +2,10 @@ package localmail
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
-	"net"
 	"slices"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/emersion/go-smtp"
@@ -28,26 +25,23 @@ type Received struct {
 // SMTPServer is a go-smtp server that keeps every message it accepts. It
 // asks for no authentication and offers no TLS: loopback only.
 type SMTPServer struct {
-	addr     string // fixed by the first Start: a restart reuses it
-	accepted atomic.Int64
-	ctx      context.Context // cancelled by Close: ends subscriptions
-	cancel   context.CancelFunc
+	loopback // gives Addr, Connections and Stop
+
+	ctx    context.Context // cancelled by Close: ends subscriptions
+	cancel context.CancelFunc
 
 	mu      sync.Mutex
-	srv     *smtp.Server // nil while stopped
-	ln      net.Listener // closed by Stop itself: Serve may not have registered it yet
 	msgs    []Received
 	changed chan struct{} // closed and replaced at each new message
 	fault   func(from string, to []string) error
 	subs    map[*subscriber]struct{}
-	closed  bool
 }
 
 // StartSMTP starts an SMTP server listening on addr ("127.0.0.1:0" picks a
 // free port; Addr tells which).
 func StartSMTP(addr string) (*SMTPServer, error) {
 	ctx, cancel := context.WithCancel(context.Background())
-	s := &SMTPServer{addr: addr, ctx: ctx, cancel: cancel, changed: make(chan struct{}), subs: make(map[*subscriber]struct{})}
+	s := &SMTPServer{loopback: loopback{name: "localmail smtp", addr: addr}, ctx: ctx, cancel: cancel, changed: make(chan struct{}), subs: make(map[*subscriber]struct{})}
 	if err := s.Start(); err != nil {
 		cancel()
 		return nil, err
@@ -55,32 +49,11 @@ func StartSMTP(addr string) (*SMTPServer, error) {
 	return s, nil
 }
 
-// Addr is the host:port the server listens on.
-func (s *SMTPServer) Addr() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.addr
-}
-
-// Connections is the number of connections accepted since StartSMTP.
-func (s *SMTPServer) Connections() int { return int(s.accepted.Load()) }
-
 // Start listens again after Stop, on the same address, with the messages
 // received so far. It does nothing when the server is running.
-func (s *SMTPServer) Start() error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed {
-		return errors.New("localmail smtp: server is closed; start a new one")
-	}
-	if s.srv != nil {
-		return nil
-	}
-	ln, err := listen(s.addr, &s.accepted)
-	if err != nil {
-		return fmt.Errorf("localmail smtp: listening on %s: %w", s.addr, err)
-	}
-	s.addr = ln.Addr().String()
+func (s *SMTPServer) Start() error { return s.start(s.newServer) }
+
+func (s *SMTPServer) newServer() server {
 	srv := smtp.NewServer(smtp.BackendFunc(func(*smtp.Conn) (smtp.Session, error) {
 		return &session{server: s}, nil
 	}))
@@ -89,38 +62,13 @@ func (s *SMTPServer) Start() error {
 	srv.MaxRecipients = 100
 	srv.ReadTimeout = 10 * time.Minute
 	srv.WriteTimeout = time.Minute
-	srv.ErrorLog = debugLogger{server: "localmail smtp"}
-	s.srv, s.ln = srv, ln
-	go func() { _ = srv.Serve(ln) }()
-	return nil
-}
-
-// Stop closes the listener and every open connection, so clients see their
-// connection cut and new ones refused, until Start. Messages are kept.
-func (s *SMTPServer) Stop() error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.srv == nil {
-		return nil
-	}
-	lnErr := s.ln.Close()
-	err := s.srv.Close()
-	s.srv, s.ln = nil, nil
-	if err == nil && !errors.Is(lnErr, net.ErrClosed) {
-		err = lnErr
-	}
-	if err != nil && !errors.Is(err, net.ErrClosed) {
-		return fmt.Errorf("localmail smtp: stopping: %w", err)
-	}
-	return nil
+	srv.ErrorLog = debugLogger{server: s.name}
+	return srv
 }
 
 // Close stops the server for good and ends every subscription.
 func (s *SMTPServer) Close() error {
-	err := s.Stop()
-	s.mu.Lock()
-	s.closed = true
-	s.mu.Unlock()
+	err := s.loopback.Close()
 	s.cancel()
 	return err
 }
