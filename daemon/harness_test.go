@@ -154,6 +154,17 @@ func start(t testing.TB, env mailEnv, cfg config.Config, o daemon.Options) *runn
 	if o.Today.IsZero() {
 		o.Today = today
 	}
+	return launch(t, cfg, o, logs, func(err error) {
+		if err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	})
+}
+
+// launch runs the daemon made of cfg and o until the test ends (or stop),
+// which then hands what Run returned to ran (nil: ignored).
+func launch(t testing.TB, cfg config.Config, o daemon.Options, logs *logBuffer, ran func(error)) *running {
+	t.Helper()
 	results := make(chan daemon.Result, 1024)
 	o.Results = results
 	d, err := daemon.New(cfg, o)
@@ -167,8 +178,9 @@ func start(t testing.TB, env mailEnv, cfg config.Config, o daemon.Options) *runn
 	stop := func() {
 		once.Do(func() {
 			cancel()
-			if err := <-done; err != nil {
-				t.Errorf("Run: %v", err)
+			err := <-done
+			if ran != nil {
+				ran(err)
 			}
 			d.Close()
 		})

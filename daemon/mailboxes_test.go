@@ -175,31 +175,14 @@ func (leaseObserver) ReplyRefused()                           {}
 func (leaseObserver) IMAPConnection(string, bool)             {}
 func (leaseObserver) Polled(time.Time)                        {}
 
-// startReplica runs one daemon named replica until the test ends.
+// startReplica runs one daemon named replica until the test ends. What
+// its Run returns is not checked: tests cut a replica's store on purpose.
 func startReplica(t testing.TB, cfg config.Config, o daemon.Options, replica string) *running {
 	t.Helper()
 	logs := &logBuffer{}
 	o.Replica, o.Today = replica, today
 	o.Logger = slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	results := make(chan daemon.Result, 1024)
-	o.Results = results
-	d, err := daemon.New(cfg, o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- d.Run(ctx) }()
-	var once sync.Once
-	stop := func() {
-		once.Do(func() {
-			cancel()
-			<-done
-			d.Close()
-		})
-	}
-	t.Cleanup(stop)
-	return &running{results: results, stop: stop, logs: logs}
+	return launch(t, cfg, o, logs, nil)
 }
 
 // storeOpener opens a new handle on one store for each replica, as
