@@ -5,7 +5,6 @@ import (
 	"context"
 	"io"
 	"log/slog"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -17,9 +16,8 @@ import (
 	"github.com/cpam/attestd/daemon"
 	"github.com/cpam/attestd/internal/localmail"
 	"github.com/cpam/attestd/internal/testkit"
+	"github.com/cpam/attestd/internal/testkit/sampledb"
 	"github.com/cpam/attestd/rules"
-	"github.com/cpam/attestd/samples"
-	"github.com/cpam/attestd/store"
 )
 
 const serviceUser = "attestation@cpam.example"
@@ -99,21 +97,6 @@ func testConfig(t testing.TB) config.Config {
 	return cfg
 }
 
-// openStore opens a fresh SQLite store loaded with the sample registry.
-func openStore(t testing.TB) *store.DB {
-	t.Helper()
-	ctx := context.Background()
-	db, err := store.Open(ctx, "sqlite", filepath.Join(t.TempDir(), "attestd.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	if err := samples.LoadInto(ctx, db); err != nil {
-		t.Fatal(err)
-	}
-	return db
-}
-
 // logBuffer collects everything the daemon logs, for the privacy checks.
 type logBuffer struct {
 	mu  sync.Mutex
@@ -145,7 +128,7 @@ func start(t testing.TB, env mailEnv, cfg config.Config, o daemon.Options) *runn
 	cfg.IMAP.Username = serviceUser
 	o.IMAPPassword = env.configure(&cfg)
 	if o.Store == nil {
-		o.Store = openStore(t)
+		o.Store = sampledb.SQLite(t)
 	}
 	logs := &logBuffer{}
 	if o.Logger == nil {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/cpam/attestd/daemon"
+	"github.com/cpam/attestd/internal/testkit/sampledb"
 	"github.com/cpam/attestd/rules"
 	"github.com/cpam/attestd/store"
 )
@@ -189,7 +190,7 @@ func TestHostileInput(t *testing.T) {
 	for _, hc := range hostileCases() {
 		t.Run(hc.name, func(t *testing.T) {
 			env := newLocalEnv(t)
-			db := openStore(t)
+			db := sampledb.SQLite(t)
 			cfg := reliabilityConfig(t)
 			cfg.Limits.MaxMessageBytes = 6 << 20
 			r := start(t, env, cfg, daemon.Options{Store: db})

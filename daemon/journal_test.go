@@ -8,6 +8,7 @@ import (
 
 	"github.com/cpam/attestd/config"
 	"github.com/cpam/attestd/daemon"
+	"github.com/cpam/attestd/internal/testkit/sampledb"
 	"github.com/cpam/attestd/store"
 )
 
@@ -19,7 +20,7 @@ import (
 // connection to the same database, on SQLite as on PostgreSQL.
 func TestJournalNoResendAfterAStop(t *testing.T) {
 	t.Run("file", func(t *testing.T) {
-		db := openStore(t)
+		db := sampledb.SQLite(t)
 		noResendAfterAStop(t, filepath.Join(t.TempDir(), "attestd.db.sent"), func() *store.DB { return db })
 	})
 	t.Run("database-sqlite", func(t *testing.T) {
@@ -91,7 +92,7 @@ func TestJournalConfig(t *testing.T) {
 	if err != nil {
 		t.Fatalf("check-config refused a journal whose directory is elsewhere: %v", err)
 	}
-	_, err = daemon.New(cfg, daemon.Options{Store: openStore(t)})
+	_, err = daemon.New(cfg, daemon.Options{Store: sampledb.SQLite(t)})
 	if err == nil || !strings.Contains(err.Error(), "outbox.journal") {
 		t.Errorf("journal in a missing directory: %v, want an error naming outbox.journal", err)
 	}

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/cpam/attestd/daemon"
+	"github.com/cpam/attestd/internal/testkit/sampledb"
 	"github.com/cpam/attestd/metrics"
 	"github.com/cpam/attestd/rules"
 )
@@ -16,7 +17,7 @@ import (
 // limit has a PDF rendered: the metric counts one PDF per compte.
 func TestLimitReachedRepliesToGatewayAndAgents(t *testing.T) {
 	env := newLocalEnv(t)
-	db := openStore(t)
+	db := sampledb.SQLite(t)
 	m := metrics.New(metrics.Options{OutboxDepth: db.OutboxDepth})
 	cfg := testConfig(t)
 	cfg.Limits.AttestationsPerComptePerDay = 1

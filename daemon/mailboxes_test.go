@@ -16,6 +16,7 @@ import (
 	"github.com/cpam/attestd/daemon"
 	"github.com/cpam/attestd/internal/localmail"
 	"github.com/cpam/attestd/internal/testkit"
+	"github.com/cpam/attestd/internal/testkit/sampledb"
 	"github.com/cpam/attestd/samples"
 	"github.com/cpam/attestd/store"
 )
@@ -62,7 +63,7 @@ func sampleEva(t testing.TB, id string) []byte {
 func TestTwoMailboxesOneDaemon(t *testing.T) {
 	imapSrv, smtpSrv := mailServers(t)
 	cfg := mailboxesConfig(t, imapSrv.Addr(), smtpSrv.Addr())
-	d := startReplica(t, cfg, daemon.Options{Store: openStore(t), IMAPPassword: "secret"}, "replica-1")
+	d := startReplica(t, cfg, daemon.Options{Store: sampledb.SQLite(t), IMAPPassword: "secret"}, "replica-1")
 	deliverTo(t, imapSrv, parisUser, sampleEva(t, "paris-1@example.org"))
 	deliverTo(t, imapSrv, lyonUser, sampleEva(t, "lyon-1@example.org"))
 	loop := []byte("From: attestation-paris@cpam.example\r\nTo: lyon@cpam.example\r\nSubject: Re: Attestation\r\n" +

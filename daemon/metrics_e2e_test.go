@@ -11,6 +11,7 @@ import (
 
 	"github.com/cpam/attestd/config"
 	"github.com/cpam/attestd/daemon"
+	"github.com/cpam/attestd/internal/testkit/sampledb"
 	"github.com/cpam/attestd/metrics"
 	"github.com/cpam/attestd/samples"
 )
@@ -22,7 +23,7 @@ import (
 // in the outbox, and a daemon ready.
 func TestMetricsAfterSamples(t *testing.T) {
 	env := newLocalEnv(t)
-	db := openStore(t)
+	db := sampledb.SQLite(t)
 	m := metrics.New(metrics.Options{OutboxDepth: db.OutboxDepth})
 	srv, err := metrics.Listen("127.0.0.1:0", m.Handler())
 	if err != nil {

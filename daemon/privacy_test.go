@@ -21,6 +21,7 @@ import (
 	"github.com/cpam/attestd/config"
 	"github.com/cpam/attestd/daemon"
 	"github.com/cpam/attestd/internal/pdftext"
+	"github.com/cpam/attestd/internal/testkit/sampledb"
 	"github.com/cpam/attestd/rules"
 	"github.com/cpam/attestd/samples"
 	"github.com/cpam/attestd/store"
@@ -345,7 +346,7 @@ func TestFailuresLogNoPersonalData(t *testing.T) {
 	cfg := testConfig(t)
 	cfg.Limits.MaxAttempts = 1
 	cfg.IMAP.PollInterval = config.Duration(100 * time.Millisecond)
-	reg := &flakyRegistry{DB: openStore(t)}
+	reg := &flakyRegistry{DB: sampledb.SQLite(t)}
 	r := newTrustRun(t, cfg, daemon.Options{Store: reg})
 	eva := request{from: "eva.dupont@example.org", headers: []string{arPass("example.org")},
 		body: "Bonjour,\nMon attestation de droits, s'il vous plaît.\nEva\n"}

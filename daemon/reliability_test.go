@@ -22,6 +22,7 @@ import (
 
 	"github.com/cpam/attestd/config"
 	"github.com/cpam/attestd/daemon"
+	"github.com/cpam/attestd/internal/testkit/sampledb"
 	"github.com/cpam/attestd/rules"
 	"github.com/cpam/attestd/samples"
 	"github.com/cpam/attestd/store"
@@ -114,26 +115,6 @@ func reliabilityConfig(t testing.TB) config.Config {
 	cfg.Limits.GenericRepliesPerAddressPerDay = 10000
 	cfg.Workers = 4
 	return cfg
-}
-
-// openStoreFile is openStore, also giving the SQLite file's path.
-func openStoreFile(t testing.TB) (*store.DB, string) {
-	t.Helper()
-	path := filepath.Join(t.TempDir(), "attestd.db")
-	ctx := context.Background()
-	db, err := store.Open(ctx, "sqlite", path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	reg, err := store.ParseRegistry(bytes.NewReader(samples.Registry()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := db.ImportRegistry(ctx, reg); err != nil {
-		t.Fatal(err)
-	}
-	return db, path
 }
 
 // eventually waits until cond holds, failing the test after timeout. It
@@ -324,7 +305,7 @@ func tempFail(string, []string) error {
 func TestSMTPTemporaryFailure(t *testing.T) {
 	env := newLocalEnv(t)
 	env.smtp.SetFault(tempFail)
-	db := openStore(t)
+	db := sampledb.SQLite(t)
 	reqs := mix(t, 44, "t451")
 	r := start(t, env, reliabilityConfig(t), daemon.Options{Store: db})
 	deliverAll(t, env, reqs)
@@ -355,7 +336,7 @@ func TestSMTPDownAtStart(t *testing.T) {
 	if err := env.smtp.Stop(); err != nil {
 		t.Fatal(err)
 	}
-	db := openStore(t)
+	db := sampledb.SQLite(t)
 	reqs := mix(t, 22, "down")
 	r := start(t, env, reliabilityConfig(t), daemon.Options{Store: db})
 	deliverAll(t, env, reqs)
@@ -450,7 +431,7 @@ func TestSMTPPermanentFailure(t *testing.T) {
 		}
 		return nil
 	})
-	db, dbPath := openStoreFile(t)
+	db, dbPath := sampledb.SQLiteFile(t)
 	r := start(t, env, reliabilityConfig(t), daemon.Options{Store: db})
 	deliverAll(t, env, reqs)
 	results := r.collect(t, len(reqs), 60*time.Second)
@@ -551,7 +532,7 @@ func restartIMAP(t testing.TB, env *localEnv) {
 func TestUIDValidityReset(t *testing.T) {
 	t.Run("handled messages put back", func(t *testing.T) {
 		env := newLocalEnv(t)
-		db := openStore(t)
+		db := sampledb.SQLite(t)
 		reqs := mix(t, 22, "reset-done")
 		r := start(t, env, reliabilityConfig(t), daemon.Options{Store: db})
 		deliverAll(t, env, reqs)
@@ -587,7 +568,7 @@ func TestUIDValidityReset(t *testing.T) {
 	t.Run("replies waiting for the relay", func(t *testing.T) {
 		env := newLocalEnv(t)
 		env.smtp.SetFault(tempFail)
-		db := openStore(t)
+		db := sampledb.SQLite(t)
 		reqs := mix(t, 22, "reset-waiting")
 		r := start(t, env, reliabilityConfig(t), daemon.Options{Store: db})
 		deliverAll(t, env, reqs)
@@ -606,7 +587,7 @@ func TestUIDValidityReset(t *testing.T) {
 	})
 	t.Run("request not decided yet", func(t *testing.T) {
 		env := newLocalEnv(t)
-		reg := &faultyRegistry{DB: openStore(t)}
+		reg := &faultyRegistry{DB: sampledb.SQLite(t)}
 		reg.set(func(string) error { return errors.New("registry unreachable") })
 		cfg := reliabilityConfig(t)
 		cfg.Limits.MaxAttempts = 100
@@ -699,7 +680,7 @@ func failedReply(t testing.TB, env *localEnv, q req, res daemon.Result) {
 func TestRegistryUnavailable(t *testing.T) {
 	t.Run("for good", func(t *testing.T) {
 		env := newLocalEnv(t)
-		reg := &faultyRegistry{DB: openStore(t)}
+		reg := &faultyRegistry{DB: sampledb.SQLite(t)}
 		reg.set(func(string) error { return errors.New("registry unreachable: connection refused") })
 		cfg := reliabilityConfig(t)
 		cfg.Limits.MaxAttempts = 2
@@ -725,7 +706,7 @@ func TestRegistryUnavailable(t *testing.T) {
 	})
 	t.Run("back in time", func(t *testing.T) {
 		env := newLocalEnv(t)
-		reg := &faultyRegistry{DB: openStore(t)}
+		reg := &faultyRegistry{DB: sampledb.SQLite(t)}
 		var failures atomic.Int64
 		reg.set(func(string) error {
 			if failures.Add(1) <= 2 {
@@ -778,7 +759,7 @@ func TestSameMessageIDTwice(t *testing.T) {
 // after its attempts.
 func TestPanicWhileDeciding(t *testing.T) {
 	env := newLocalEnv(t)
-	reg := &faultyRegistry{DB: openStore(t)}
+	reg := &faultyRegistry{DB: sampledb.SQLite(t)}
 	reg.set(func(key string) error {
 		if key == "eva.dupont@example.org" {
 			panic("registry driver bug")
@@ -908,7 +889,7 @@ func TestSIGTERM(t *testing.T) {
 // at start, then every hour; the clock is the daemon's.
 func TestRetention(t *testing.T) {
 	env := newLocalEnv(t)
-	db := openStore(t)
+	db := sampledb.SQLite(t)
 	t0 := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
 	clock := func(at time.Time) func() time.Time { return func() time.Time { return at } }
 	cfg := reliabilityConfig(t)
@@ -993,7 +974,7 @@ func (m *slowMailer) Send(_ context.Context, _ string, _ []string, raw []byte) e
 // leaves it alone.
 func TestSendingNotRetriedMeanwhile(t *testing.T) {
 	env := newLocalEnv(t)
-	st := &countingStore{DB: openStore(t)}
+	st := &countingStore{DB: sampledb.SQLite(t)}
 	m := &slowMailer{blocked: make(chan struct{}), release: make(chan struct{}), sends: map[string]int{}}
 	cfg := reliabilityConfig(t)
 	cfg.SMTP.Timeout = config.Duration(100 * time.Millisecond) // the job's grace: 10.1 s
@@ -1032,7 +1013,7 @@ func (forgetfulStore) MarkDone(context.Context, int64, time.Time) error {
 // messages that were filed before the crash, without answering them again.
 func TestResumeClosesFiledClaims(t *testing.T) {
 	env := newLocalEnv(t)
-	db := openStore(t)
+	db := sampledb.SQLite(t)
 	reqs := mix(t, 22, "resume")
 	r := start(t, env, reliabilityConfig(t), daemon.Options{Store: forgetfulStore{db}})
 	deliverAll(t, env, reqs)
@@ -1068,7 +1049,7 @@ func TestRetentionConfig(t *testing.T) {
 // neighbours; the others are decided as usual.
 func TestSuspectsDecidedAlone(t *testing.T) {
 	env := newLocalEnv(t)
-	db := openStore(t)
+	db := sampledb.SQLite(t)
 	reqs := mix(t, 8, "suspect")
 	deliverAll(t, env, reqs)
 	snap, err := env.imap.Mailbox(serviceUser, "INBOX")
@@ -1139,7 +1120,7 @@ func (s *unrecordingStore) MarkSent(ctx context.Context, id int64, now time.Time
 // it again; the original is filed once it is recorded.
 func TestSentButNotRecorded(t *testing.T) {
 	env := newLocalEnv(t)
-	st := &unrecordingStore{DB: openStore(t)}
+	st := &unrecordingStore{DB: sampledb.SQLite(t)}
 	st.failures.Store(6) // more than one delivery's tries
 	reqs := []req{sample(t, "01-eva-simple.eml", "unrecorded@reliability.test")}
 	r := start(t, env, reliabilityConfig(t), daemon.Options{Store: st})

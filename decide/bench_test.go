@@ -2,16 +2,15 @@ package decide_test
 
 import (
 	"context"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/cpam/attestd/decide"
 	"github.com/cpam/attestd/internal/loadgen"
+	"github.com/cpam/attestd/internal/testkit/sampledb"
 	"github.com/cpam/attestd/mailauth"
 	"github.com/cpam/attestd/rules"
 	"github.com/cpam/attestd/samples"
-	"github.com/cpam/attestd/store"
 	"github.com/cpam/attestd/templates/attestation"
 	"github.com/cpam/attestd/templates/reply"
 )
@@ -19,15 +18,7 @@ import (
 // benchDecider is a decider on the sample registry (SQLite) and the
 // samples' configuration. limit is the attestations per compte and day.
 func benchDecider(b *testing.B, limit int) *decide.Decider {
-	ctx := context.Background()
-	db, err := store.Open(ctx, "sqlite", filepath.Join(b.TempDir(), "attestd.db"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { db.Close() })
-	if err := samples.LoadInto(ctx, db); err != nil {
-		b.Fatal(err)
-	}
+	db := sampledb.SQLite(b)
 	cfg := loadgen.SampleConfig(samples.ExpectedCases())
 	cfg.Limits.AttestationsPerComptePerDay = limit
 	cfg.Limits.GenericRepliesPerAddressPerDay = 1 << 30

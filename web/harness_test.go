@@ -9,7 +9,6 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"sync/atomic"
@@ -24,9 +23,9 @@ import (
 	"github.com/cpam/attestd/internal/localmail"
 	"github.com/cpam/attestd/internal/passhash"
 	"github.com/cpam/attestd/internal/testkit"
+	"github.com/cpam/attestd/internal/testkit/sampledb"
 	"github.com/cpam/attestd/metrics"
 	"github.com/cpam/attestd/rules"
-	"github.com/cpam/attestd/samples"
 	"github.com/cpam/attestd/store"
 	"github.com/cpam/attestd/web"
 )
@@ -87,15 +86,7 @@ func hash(t testing.TB, pw string) string {
 // daemon runs only when run is set (the API needs none of its loops).
 func newEnv(t testing.TB, run bool, edit func(*config.Config)) *env {
 	t.Helper()
-	ctx := context.Background()
-	db, err := store.Open(ctx, "sqlite", filepath.Join(t.TempDir(), "attestd.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	if err := samples.LoadInto(ctx, db); err != nil {
-		t.Fatal(err)
-	}
+	db := sampledb.SQLite(t)
 	e := &env{db: db, flaky: &flakyStore{DB: db}}
 	e.imap, e.smtp = testkit.MailServers(t, map[string]string{serviceUser: "secret"})
 	cfg := loadgen.SampleConfig(nil)
@@ -122,7 +113,7 @@ func newEnv(t testing.TB, run bool, edit func(*config.Config)) *env {
 		t.Fatal(err)
 	}
 	if run {
-		ctx, cancel := context.WithCancel(ctx)
+		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan struct{})
 		go func() { d.Run(ctx); close(done) }()
 		t.Cleanup(func() { cancel(); <-done })

@@ -5,7 +5,6 @@ import (
 	"context"
 	"io"
 	"log/slog"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -15,9 +14,9 @@ import (
 	"github.com/cpam/attestd/internal/acceptance"
 	"github.com/cpam/attestd/internal/localmail"
 	"github.com/cpam/attestd/internal/testkit"
+	"github.com/cpam/attestd/internal/testkit/sampledb"
 	"github.com/cpam/attestd/rules"
 	"github.com/cpam/attestd/samples"
-	"github.com/cpam/attestd/store"
 )
 
 const (
@@ -42,23 +41,14 @@ func startDaemon(t *testing.T, imapAddr, user, password, smtpAddr string) {
 	cfg.Outbox.RetryInitial = config.Duration(100 * time.Millisecond)
 	cfg.Outbox.RetryMax = config.Duration(time.Second)
 
-	ctx := context.Background()
-	db, err := store.Open(ctx, "sqlite", filepath.Join(t.TempDir(), "attestd.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	if err := samples.LoadInto(ctx, db); err != nil {
-		t.Fatal(err)
-	}
 	d, err := daemon.New(cfg, daemon.Options{
-		Store: db, IMAPPassword: password, Today: rules.MustDate(exp.Today),
+		Store: sampledb.SQLite(t), IMAPPassword: password, Today: rules.MustDate(exp.Today),
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(ctx)
+	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- d.Run(ctx) }()
 	t.Cleanup(func() {
