@@ -1,15 +1,12 @@
 package daemon_test
 
 import (
-	"context"
 	"fmt"
 	"testing"
 	"time"
 
 	"github.com/cpam/attestd/daemon"
-	"github.com/cpam/attestd/internal/testkit"
 	"github.com/cpam/attestd/rules"
-	"github.com/cpam/attestd/samples"
 	"github.com/cpam/attestd/store"
 )
 
@@ -29,19 +26,8 @@ func TestRateLimitAcrossReplicas(t *testing.T) {
 // sample registry and returns how to open it, once per replica.
 func postgresStore(t *testing.T) (open func() *store.DB) {
 	t.Helper()
-	dsn, _ := testkit.PostgresSchema(t)
-	open = func() *store.DB {
-		db, err := store.Open(context.Background(), "postgres", dsn)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { db.Close() })
-		return db
-	}
-	if err := samples.LoadInto(context.Background(), open()); err != nil {
-		t.Fatal(err)
-	}
-	return open
+	dsn := postgresSchema(t)
+	return func() *store.DB { return openPostgres(t, dsn) }
 }
 
 func rateLimitAcross(t *testing.T, open func() *store.DB) {

@@ -194,18 +194,11 @@ type storeOpener func(t testing.TB) *store.DB
 func forEachStore(t *testing.T, test func(t *testing.T, open storeOpener)) {
 	t.Run("sqlite", func(t *testing.T) {
 		path := sqliteFile(t)
-		test(t, func(t testing.TB) *store.DB { return openFile(t.(*testing.T), path) })
+		test(t, func(t testing.TB) *store.DB { return openFile(t, path) })
 	})
 	t.Run("postgres", func(t *testing.T) {
 		dsn := postgresSchema(t)
-		test(t, func(t testing.TB) *store.DB {
-			db, err := store.Open(context.Background(), store.DriverPostgres, dsn)
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { db.Close() })
-			return db
-		})
+		test(t, func(t testing.TB) *store.DB { return openPostgres(t, dsn) })
 	})
 }
 
@@ -224,6 +217,18 @@ func postgresSchema(t *testing.T) string {
 		t.Fatal(err)
 	}
 	return dsn
+}
+
+// openPostgres opens a new handle on the store at dsn, closed when the
+// test ends.
+func openPostgres(t testing.TB, dsn string) *store.DB {
+	t.Helper()
+	db, err := store.Open(context.Background(), store.DriverPostgres, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
 }
 
 // Three replicas on one store, two mailboxes: each mailbox is watched by

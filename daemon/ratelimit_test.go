@@ -42,7 +42,7 @@ func sqliteFile(t *testing.T) string {
 	return path
 }
 
-func openFile(t *testing.T, path string) *store.DB {
+func openFile(t testing.TB, path string) *store.DB {
 	t.Helper()
 	db, err := store.Open(context.Background(), "sqlite", path)
 	if err != nil {
