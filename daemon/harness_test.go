@@ -14,6 +14,7 @@ import (
 
 	"github.com/cpam/attestd/config"
 	"github.com/cpam/attestd/daemon"
+	"github.com/cpam/attestd/internal/loadgen"
 	"github.com/cpam/attestd/internal/localmail"
 	"github.com/cpam/attestd/internal/testkit"
 	"github.com/cpam/attestd/internal/testkit/sampledb"
@@ -89,7 +90,7 @@ func (e *localEnv) folder(t testing.TB, name string) [][]byte {
 
 // testConfig is the configuration the samples assume (expected.json).
 func testConfig(t testing.TB) config.Config {
-	cfg := daemon.SampleConfig()
+	cfg := loadgen.SampleConfig(nil)
 	cfg.IMAP.PollInterval = config.Duration(time.Second)
 	cfg.IMAP.IdleWakeup = config.Duration(50 * time.Millisecond)
 	cfg.Outbox.RetryInitial = config.Duration(100 * time.Millisecond)

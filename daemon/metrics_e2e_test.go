@@ -11,6 +11,7 @@ import (
 
 	"github.com/cpam/attestd/config"
 	"github.com/cpam/attestd/daemon"
+	"github.com/cpam/attestd/internal/loadgen"
 	"github.com/cpam/attestd/internal/testkit/sampledb"
 	"github.com/cpam/attestd/metrics"
 	"github.com/cpam/attestd/samples"
@@ -98,7 +99,7 @@ func fetch(t *testing.T, url string) (int, string) {
 }
 
 func TestConfigMetricsAddress(t *testing.T) {
-	cfg := daemon.SampleConfig()
+	cfg := loadgen.SampleConfig(nil)
 	cfg.IMAP.Username = serviceUser
 	cfg.IMAP.Secret = config.Secret{Env: "ATTESTD_TEST_NO_SUCH_PASSWORD"}
 	t.Setenv("ATTESTD_TEST_NO_SUCH_PASSWORD", "x")

@@ -12,6 +12,7 @@ import (
 	"github.com/cpam/attestd/config"
 	"github.com/cpam/attestd/daemon"
 	"github.com/cpam/attestd/internal/acceptance"
+	"github.com/cpam/attestd/internal/loadgen"
 	"github.com/cpam/attestd/internal/localmail"
 	"github.com/cpam/attestd/internal/testkit"
 	"github.com/cpam/attestd/internal/testkit/sampledb"
@@ -29,11 +30,7 @@ const (
 func startDaemon(t *testing.T, imapAddr, user, password, smtpAddr string) {
 	t.Helper()
 	exp := samples.ExpectedCases()
-	cfg := config.Default()
-	cfg.Service.Address = exp.ServiceAddress
-	cfg.Trust.AuthservIDs = []string{exp.TrustedAuthservID}
-	cfg.Trust.AgentDomains = exp.AgentDomains
-	cfg.Trust.Gateway = config.GatewayConfig{Domain: exp.GatewayDomain, Header: exp.GatewayHeader}
+	cfg := loadgen.SampleConfig(exp)
 	cfg.IMAP.Address, cfg.IMAP.Username = imapAddr, user
 	cfg.IMAP.PollInterval = config.Duration(time.Second)
 	cfg.IMAP.IdleWakeup = config.Duration(50 * time.Millisecond)
