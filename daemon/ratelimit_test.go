@@ -69,40 +69,31 @@ func TestRateLimitsHoldAcrossRestart(t *testing.T) {
 		body: "Bonjour,\nMon attestation de droits, s'il vous plaît.\nEva\n"}
 	stranger := request{from: "jean.inconnu@example.net", headers: []string{arPass("example.net")},
 		body: "Bonjour,\nMon attestation de droits svp.\nJean\n"}
-	sendEva := func(t *testing.T, want rules.Outcome) {
+	// send sends q and expects want: a reply to its sender, or silence.
+	send := func(t *testing.T, q request, want rules.Outcome) {
 		t.Helper()
-		raw, _ := r.raw(eva)
+		raw, _ := r.raw(q)
 		res, rs := r.send(t, raw)
 		if want == rules.Suppressed {
 			expectSuppressed(t, r, res, rs)
 			return
 		}
-		expectReply(t, res, rs, want, "eva.dupont@example.org")
-	}
-	sendStranger := func(t *testing.T, want rules.Outcome) {
-		t.Helper()
-		raw, _ := r.raw(stranger)
-		res, rs := r.send(t, raw)
-		if want == rules.Suppressed {
-			expectSuppressed(t, r, res, rs)
-			return
-		}
-		expectReply(t, res, rs, want, "jean.inconnu@example.net")
+		expectReply(t, res, rs, want, q.from)
 	}
 
 	for range attestations {
-		sendEva(t, rules.Issued)
+		send(t, eva, rules.Issued)
 		clk.advance(time.Hour)
 	}
 	for range generic {
-		sendStranger(t, rules.SenderUnknown)
+		send(t, stranger, rules.SenderUnknown)
 	}
 	first.Close()
 
 	// A new daemon on the same store file, as after a restart.
 	r.restart(t, daemon.Options{Store: openFile(t, path), Now: clk.now})
-	t.Run("attestation beyond the limit", func(t *testing.T) { sendEva(t, rules.Suppressed) })
-	t.Run("generic reply beyond the limit", func(t *testing.T) { sendStranger(t, rules.Suppressed) })
+	t.Run("attestation beyond the limit", func(t *testing.T) { send(t, eva, rules.Suppressed) })
+	t.Run("generic reply beyond the limit", func(t *testing.T) { send(t, stranger, rules.Suppressed) })
 	t.Run("another compte", func(t *testing.T) {
 		raw, _ := r.raw(request{from: "marc.leroy@example.com", headers: []string{arPass("example.com")},
 			body: "Bonjour,\nMon attestation de droits.\nMarc\n"})
@@ -121,8 +112,8 @@ func TestRateLimitsHoldAcrossRestart(t *testing.T) {
 	clk.advance(21*time.Hour + 30*time.Minute)
 	r.restart(t, daemon.Options{Store: openFile(t, path), Now: clk.now})
 	t.Run("a day later", func(t *testing.T) {
-		sendEva(t, rules.Issued)
-		sendEva(t, rules.Suppressed)
+		send(t, eva, rules.Issued)
+		send(t, eva, rules.Suppressed)
 	})
 }
 
