@@ -71,8 +71,17 @@ func newLocalDeployment(t *testing.T) *localDeployment {
 	return &localDeployment{imap: imapSrv, smtp: smtpSrv}
 }
 
-func (l *localDeployment) serviceMailbox() *acceptance.IMAPMailbox {
-	return acceptance.NewIMAPMailbox(acceptance.Server{Addr: l.imap.Addr(), Username: serviceUser, Password: "secret", Mailbox: "INBOX"})
+// newLocalRunner is a Runner against a new localDeployment: it delivers
+// the requests to the service's INBOX and reads the replies relayed to the
+// QA mailbox.
+func newLocalRunner(t *testing.T, timeout time.Duration) *acceptance.Runner {
+	t.Helper()
+	l := newLocalDeployment(t)
+	inbox := acceptance.NewIMAPMailbox(acceptance.Server{Addr: l.imap.Addr(), Username: serviceUser, Password: "secret", Mailbox: "INBOX"})
+	t.Cleanup(func() { inbox.Close() })
+	qa := acceptance.NewIMAPMailbox(acceptance.Server{Addr: l.imap.Addr(), Username: qaUser, Password: "qa-secret", Mailbox: "INBOX"})
+	t.Cleanup(func() { qa.Close() })
+	return &acceptance.Runner{Inbox: inbox, Replies: &relayedToQA{l: l, qa: qa}, Timeout: timeout}
 }
 
 // relayedToQA reads the replies from the QA user's IMAP INBOX, into which
@@ -108,17 +117,13 @@ func runAll(t *testing.T, r *acceptance.Runner, cases *acceptance.Cases) (string
 }
 
 func TestRunnerPassesTheSamplesOnInProcessServers(t *testing.T) {
-	l := newLocalDeployment(t)
-	inbox := l.serviceMailbox()
-	defer inbox.Close()
-	qa := acceptance.NewIMAPMailbox(acceptance.Server{Addr: l.imap.Addr(), Username: qaUser, Password: "qa-secret", Mailbox: "INBOX"})
-	defer qa.Close()
+	r := newLocalRunner(t, time.Minute)
 	reg, err := samples.ParsedRegistry()
 	if err != nil {
 		t.Fatal(err)
 	}
+	r.Registry = reg
 
-	r := &acceptance.Runner{Inbox: inbox, Replies: &relayedToQA{l: l, qa: qa}, Timeout: time.Minute, Registry: reg}
 	report, _ := runAll(t, r, acceptance.SampleCases())
 
 	if !strings.HasSuffix(report, "\n22 passed, 0 failed\n") {
@@ -127,17 +132,12 @@ func TestRunnerPassesTheSamplesOnInProcessServers(t *testing.T) {
 }
 
 func TestRunnerReportsAWrongExpectation(t *testing.T) {
-	l := newLocalDeployment(t)
-	inbox := l.serviceMailbox()
-	defer inbox.Close()
-	qa := acceptance.NewIMAPMailbox(acceptance.Server{Addr: l.imap.Addr(), Username: qaUser, Password: "qa-secret", Mailbox: "INBOX"})
-	defer qa.Close()
+	r := newLocalRunner(t, 20*time.Second)
 	cases := casesNamed(t, "01-eva-simple.eml", "02-benoit-famille-mentions.eml", "16-usurpation.eml")
 	cases.List[0].Want.Beneficiaries = []string{"EVA", "ZOÉ"}
 	cases.List[1].Want.Mentions = map[string][]string{"BENOIT": {"C2S"}}
 	cases.List[2].Want.Folder = "Quarantine"
 
-	r := &acceptance.Runner{Inbox: inbox, Replies: &relayedToQA{l: l, qa: qa}, Timeout: 20 * time.Second}
 	report, results := runAll(t, r, cases)
 
 	wantFailures(t, results[0], "PDF lists [EVA], want [EVA ZOÉ]")
