@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/cpam/attestd/daemon"
+	"github.com/cpam/attestd/internal/testkit/sampledb"
 	"github.com/cpam/attestd/rules"
 	"github.com/cpam/attestd/store"
 )
@@ -16,7 +17,7 @@ import (
 // the others are suppressed (SPEC section 7), on SQLite as on PostgreSQL.
 func TestRateLimitAcrossReplicas(t *testing.T) {
 	t.Run("sqlite", func(t *testing.T) {
-		path := sqliteFile(t)
+		path := sampledb.File(t)
 		rateLimitAcross(t, func() *store.DB { return openFile(t, path) })
 	})
 	t.Run("postgres", func(t *testing.T) { rateLimitAcross(t, postgresStore(t)) })

@@ -24,7 +24,7 @@ func TestJournalNoResendAfterAStop(t *testing.T) {
 		noResendAfterAStop(t, filepath.Join(t.TempDir(), "attestd.db.sent"), func() *store.DB { return db })
 	})
 	t.Run("database-sqlite", func(t *testing.T) {
-		path := sqliteFile(t)
+		path := sampledb.File(t)
 		noResendAfterAStop(t, config.JournalInDatabase, func() *store.DB { return openFile(t, path) })
 	})
 	t.Run("database-postgres", func(t *testing.T) {

@@ -193,7 +193,7 @@ type storeOpener func(t testing.TB) *store.DB
 
 func forEachStore(t *testing.T, test func(t *testing.T, open storeOpener)) {
 	t.Run("sqlite", func(t *testing.T) {
-		path := sqliteFile(t)
+		path := sampledb.File(t)
 		test(t, func(t testing.TB) *store.DB { return openFile(t, path) })
 	})
 	t.Run("postgres", func(t *testing.T) {

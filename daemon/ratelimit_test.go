@@ -2,14 +2,13 @@ package daemon_test
 
 import (
 	"context"
-	"path/filepath"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/cpam/attestd/daemon"
+	"github.com/cpam/attestd/internal/testkit/sampledb"
 	"github.com/cpam/attestd/rules"
-	"github.com/cpam/attestd/samples"
 	"github.com/cpam/attestd/store"
 )
 
@@ -25,23 +24,8 @@ func newClock(t time.Time) *clock {
 func (c *clock) now() time.Time          { return time.Unix(0, c.ns.Load()).UTC() }
 func (c *clock) advance(d time.Duration) { c.ns.Add(int64(d)) }
 
-// sqliteFile creates a SQLite store file loaded with the sample registry and
-// returns its path, closed: each daemon opens it as a new process would.
-func sqliteFile(t *testing.T) string {
-	t.Helper()
-	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "attestd.db")
-	db, err := store.Open(ctx, "sqlite", path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	if err := samples.LoadInto(ctx, db); err != nil {
-		t.Fatal(err)
-	}
-	return path
-}
-
+// openFile opens a new handle on the SQLite store at path, closed when
+// the test ends.
 func openFile(t testing.TB, path string) *store.DB {
 	t.Helper()
 	db, err := store.Open(context.Background(), "sqlite", path)
@@ -60,7 +44,7 @@ func TestRateLimitsHoldAcrossRestart(t *testing.T) {
 	cfg := testConfig(t)
 	cfg.Limits.AttestationsPerComptePerDay = attestations
 	cfg.Limits.GenericRepliesPerAddressPerDay = generic
-	path := sqliteFile(t)
+	path := sampledb.File(t)
 	clk := newClock(time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC))
 	first := openFile(t, path)
 	r := newTrustRun(t, cfg, daemon.Options{Store: first, Now: clk.now})

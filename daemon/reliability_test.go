@@ -431,7 +431,8 @@ func TestSMTPPermanentFailure(t *testing.T) {
 		}
 		return nil
 	})
-	db, dbPath := sampledb.SQLiteFile(t)
+	dbPath := sampledb.File(t)
+	db := openFile(t, dbPath)
 	r := start(t, env, reliabilityConfig(t), daemon.Options{Store: db})
 	deliverAll(t, env, reqs)
 	results := r.collect(t, len(reqs), 60*time.Second)
