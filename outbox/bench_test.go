@@ -4,6 +4,7 @@ import (
 	"context"
 	"testing"
 
+	"github.com/cpam/attestd/internal/testkit"
 	"github.com/cpam/attestd/outbox"
 )
 
@@ -23,7 +24,7 @@ func BenchmarkCompose60KPDF(b *testing.B) {
 // BenchmarkSendReusedConnection sends a composed 60 KB-PDF reply to the
 // in-process relay over the one kept connection.
 func BenchmarkSendReusedConnection(b *testing.B) {
-	relay := startRelay(b)
+	relay := testkit.SMTP(b)
 	s := newSender(b, outbox.SMTPConfig{Address: relay.Addr()})
 	raw, _, err := outbox.Compose(sampleReply())
 	if err != nil {

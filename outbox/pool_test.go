@@ -7,6 +7,7 @@ import (
 
 	"github.com/emersion/go-smtp"
 
+	"github.com/cpam/attestd/internal/testkit"
 	"github.com/cpam/attestd/outbox"
 )
 
@@ -20,7 +21,7 @@ func newPool(t testing.TB, cfg outbox.SMTPConfig, n int) *outbox.Pool {
 // The relay holds each message at the end of its data until three are
 // there at once: only three connections carrying a message each get past.
 func TestPoolSendsOverSeveralConnectionsAtOnce(t *testing.T) {
-	relay := startRelay(t)
+	relay := testkit.SMTP(t)
 	const n = 3
 	var (
 		mu      sync.Mutex
@@ -64,7 +65,7 @@ func TestPoolSendsOverSeveralConnectionsAtOnce(t *testing.T) {
 // Replies one after the other keep to one connection: the others open
 // only when replies overlap.
 func TestPoolReusesOneConnectionForATrickle(t *testing.T) {
-	relay := startRelay(t)
+	relay := testkit.SMTP(t)
 	p := newPool(t, outbox.SMTPConfig{Address: relay.Addr()}, 4)
 	ctx := testCtx(t)
 	for i := range 5 {
@@ -82,7 +83,7 @@ func TestPoolReusesOneConnectionForATrickle(t *testing.T) {
 
 // A closed pool refuses as a temporary failure: the outbox keeps the reply.
 func TestPoolClosedRefusesAsTemporary(t *testing.T) {
-	relay := startRelay(t)
+	relay := testkit.SMTP(t)
 	p := outbox.NewPool(outbox.SMTPConfig{Address: relay.Addr()}, 2)
 	ctx := testCtx(t)
 	if err := p.Send(ctx, "attestation@cpam.example", []string{"eva.martin@example.org"}, composed(t, 1)); err != nil {

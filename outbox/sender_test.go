@@ -12,19 +12,9 @@ import (
 
 	"github.com/emersion/go-smtp"
 
-	"github.com/cpam/attestd/internal/localmail"
+	"github.com/cpam/attestd/internal/testkit"
 	"github.com/cpam/attestd/outbox"
 )
-
-func startRelay(t testing.TB) *localmail.SMTPServer {
-	t.Helper()
-	srv, err := localmail.StartSMTP("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = srv.Close() })
-	return srv
-}
 
 func newSender(t testing.TB, cfg outbox.SMTPConfig) *outbox.Sender {
 	t.Helper()
@@ -52,7 +42,7 @@ func composed(t testing.TB, i int) []byte {
 }
 
 func TestSendTenMessagesOverOneConnection(t *testing.T) {
-	relay := startRelay(t)
+	relay := testkit.SMTP(t)
 	s := newSender(t, outbox.SMTPConfig{Address: relay.Addr()})
 	ctx := testCtx(t)
 	var sent [][]byte
@@ -81,7 +71,7 @@ func TestSendTenMessagesOverOneConnection(t *testing.T) {
 }
 
 func TestSendReconnectsAfterRelayRestart(t *testing.T) {
-	relay := startRelay(t)
+	relay := testkit.SMTP(t)
 	s := newSender(t, outbox.SMTPConfig{Address: relay.Addr()})
 	ctx := testCtx(t)
 	if err := s.Send(ctx, "a@cpam.example", []string{"b@example.org"}, composed(t, 1)); err != nil {
@@ -106,7 +96,7 @@ func TestSendReconnectsAfterRelayRestart(t *testing.T) {
 }
 
 func TestSendIdleConnectionIsCheckedFirst(t *testing.T) {
-	relay := startRelay(t)
+	relay := testkit.SMTP(t)
 	s := newSender(t, outbox.SMTPConfig{Address: relay.Addr(), IdleCheck: time.Nanosecond})
 	ctx := testCtx(t)
 	for i := range 3 {
@@ -125,7 +115,7 @@ func TestSendIdleConnectionIsCheckedFirst(t *testing.T) {
 }
 
 func TestSendTemporaryRefusal(t *testing.T) {
-	relay := startRelay(t)
+	relay := testkit.SMTP(t)
 	relay.SetFault(func(string, []string) error {
 		return &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "Try again later"}
 	})
@@ -152,7 +142,7 @@ func TestSendTemporaryRefusal(t *testing.T) {
 }
 
 func TestSendPermanentRefusal(t *testing.T) {
-	relay := startRelay(t)
+	relay := testkit.SMTP(t)
 	relay.SetFault(func(from string, to []string) error {
 		return &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "No such user " + to[0]}
 	})
@@ -168,7 +158,7 @@ func TestSendPermanentRefusal(t *testing.T) {
 }
 
 func TestSendConnectionRefusedIsTemporary(t *testing.T) {
-	relay := startRelay(t)
+	relay := testkit.SMTP(t)
 	addr := relay.Addr()
 	relay.Stop()
 	s := newSender(t, outbox.SMTPConfig{Address: addr})
@@ -184,7 +174,7 @@ func TestSendConnectionRefusedIsTemporary(t *testing.T) {
 }
 
 func TestSendStopsWithTheContext(t *testing.T) {
-	relay := startRelay(t)
+	relay := testkit.SMTP(t)
 	s := newSender(t, outbox.SMTPConfig{Address: relay.Addr()})
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
@@ -195,7 +185,7 @@ func TestSendStopsWithTheContext(t *testing.T) {
 }
 
 func TestSendUsesTheDialSeam(t *testing.T) {
-	relay := startRelay(t)
+	relay := testkit.SMTP(t)
 	dials := 0
 	s := newSender(t, outbox.SMTPConfig{
 		Address: "relay.invalid:25",
@@ -214,7 +204,7 @@ func TestSendUsesTheDialSeam(t *testing.T) {
 }
 
 func TestSendConcurrentCallersShareTheConnection(t *testing.T) {
-	relay := startRelay(t)
+	relay := testkit.SMTP(t)
 	s := newSender(t, outbox.SMTPConfig{Address: relay.Addr()})
 	ctx := testCtx(t)
 	var wg sync.WaitGroup
@@ -256,7 +246,7 @@ func TestSendRefusesNothingToSend(t *testing.T) {
 }
 
 func TestSendAfterCloseIsTemporary(t *testing.T) {
-	relay := startRelay(t)
+	relay := testkit.SMTP(t)
 	s := outbox.NewSender(outbox.SMTPConfig{Address: relay.Addr()})
 	if err := s.Send(testCtx(t), "a@cpam.example", []string{"b@example.org"}, composed(t, 1)); err != nil {
 		t.Fatal(err)

@@ -19,6 +19,7 @@ import (
 	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
 
+	"github.com/cpam/attestd/internal/testkit"
 	"github.com/cpam/attestd/outbox"
 )
 
@@ -184,7 +185,7 @@ func TestSendNeverSendsThePasswordInClear(t *testing.T) {
 }
 
 func TestSendRequiredSTARTTLSMissing(t *testing.T) {
-	relay := startRelay(t) // localmail offers no STARTTLS
+	relay := testkit.SMTP(t) // localmail offers no STARTTLS
 	err := sendOne(t, outbox.SMTPConfig{Address: relay.Addr(), TLS: "starttls"})
 	var se *outbox.SendError
 	if !errors.As(err, &se) || se.Stage != "tls" {

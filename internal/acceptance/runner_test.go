@@ -150,11 +150,7 @@ func TestRunnerReportsAWrongExpectation(t *testing.T) {
 }
 
 func TestSMTPDeliverySubmitsToTheServiceAddress(t *testing.T) {
-	srv, err := localmail.StartSMTP("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
+	srv := testkit.SMTP(t)
 	s := &acceptance.SMTPDelivery{Server: acceptance.Server{Addr: srv.Addr()}, To: serviceUser}
 	ctx := context.Background()
 	for _, name := range []string{"01-eva-simple.eml", "15-rebond.eml"} {

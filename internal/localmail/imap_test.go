@@ -10,6 +10,7 @@ import (
 	"github.com/emersion/go-imap/v2/imapclient"
 
 	"github.com/cpam/attestd/internal/localmail"
+	"github.com/cpam/attestd/internal/testkit"
 )
 
 const (
@@ -19,12 +20,7 @@ const (
 
 func startIMAP(t *testing.T) *localmail.IMAPServer {
 	t.Helper()
-	s, err := localmail.StartIMAP("127.0.0.1:0", map[string]string{imapUser: imapPassword})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = s.Close() })
-	return s
+	return testkit.IMAP(t, map[string]string{imapUser: imapPassword})
 }
 
 func request(n int) []byte {

@@ -10,17 +10,8 @@ import (
 	"github.com/emersion/go-smtp"
 
 	"github.com/cpam/attestd/internal/localmail"
+	"github.com/cpam/attestd/internal/testkit"
 )
-
-func startSMTP(t *testing.T) *localmail.SMTPServer {
-	t.Helper()
-	s, err := localmail.StartSMTP("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = s.Close() })
-	return s
-}
 
 func ctxFor(t *testing.T) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -42,7 +33,7 @@ func sendMail(addr, from, to, body string) error {
 }
 
 func TestSMTPKeepsWhatItAccepts(t *testing.T) {
-	s := startSMTP(t)
+	s := testkit.SMTP(t)
 	ctx := ctxFor(t)
 	sub := s.Subscribe(ctx)
 	if err := sendMail(s.Addr(), "attestation@cpam.example", "eva@example.org", "un"); err != nil {
@@ -77,7 +68,7 @@ func TestSMTPKeepsWhatItAccepts(t *testing.T) {
 }
 
 func TestSMTPWaitGivesUpWithTheContext(t *testing.T) {
-	s := startSMTP(t)
+	s := testkit.SMTP(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	if _, err := s.Wait(ctx, 1); !errors.Is(err, context.Canceled) {
@@ -86,7 +77,7 @@ func TestSMTPWaitGivesUpWithTheContext(t *testing.T) {
 }
 
 func TestSMTPFault(t *testing.T) {
-	s := startSMTP(t)
+	s := testkit.SMTP(t)
 	s.SetFault(func(from string, to []string) error {
 		if to[0] == "full@example.org" {
 			return &smtp.SMTPError{Code: 452, EnhancedCode: smtp.EnhancedCode{4, 2, 2}, Message: "Mailbox full"}
@@ -112,7 +103,7 @@ func TestSMTPFault(t *testing.T) {
 }
 
 func TestSMTPStopRefusesAndStartKeepsMessages(t *testing.T) {
-	s := startSMTP(t)
+	s := testkit.SMTP(t)
 	addr := s.Addr()
 	if err := sendMail(addr, "a@cpam.example", "eva@example.org", "avant"); err != nil {
 		t.Fatal(err)
