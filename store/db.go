@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
@@ -107,7 +108,7 @@ func Open(ctx context.Context, driver, dsn string) (*DB, error) {
 		return nil, fmt.Errorf("store: unknown driver %q: use %q or %q", driver, DriverSQLite, DriverPostgres)
 	}
 	db.sql, db.dsn = sdb, dsn
-	if err := sdb.PingContext(ctx); err != nil {
+	if err := ping(ctx, sdb); err != nil {
 		sdb.Close()
 		return nil, fmt.Errorf("store: connect to %s: %w (check store.dsn)", driver, err)
 	}
@@ -119,6 +120,26 @@ func Open(ctx context.Context, driver, dsn string) (*DB, error) {
 		db.startCheckpoints()
 	}
 	return db, nil
+}
+
+// ping connects to the database. A new SQLite connection sets WAL mode,
+// which SQLite refuses at once with SQLITE_BUSY, not waiting busy_timeout,
+// while another process holds a lock (another replica starting and
+// migrating the same file): it is tried again for as long as busy_timeout.
+func ping(ctx context.Context, sdb *sql.DB) error {
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		err := sdb.PingContext(ctx)
+		var coded interface{ Code() int }
+		if err == nil || !errors.As(err, &coded) || coded.Code()&0xff != 5 || time.Now().After(deadline) { // 5: SQLITE_BUSY
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
 }
 
 // Close closes the database connections.
