@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/pprof"
+	"runtime/trace"
 	"time"
 )
 
@@ -15,7 +16,7 @@ import (
 // where the CPU goes, where goroutines block on locks and channels, and
 // where they wait whatever the cause (network, SQLite, locks), sampled.
 type profileFlags struct {
-	cpu, block, mutex, waits string
+	cpu, block, mutex, waits, trace string
 }
 
 func (p *profileFlags) register(fs *flag.FlagSet) {
@@ -24,6 +25,8 @@ func (p *profileFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&p.mutex, "mutexprofile", "", "write the contended mutexes to FILE, at the end")
 	fs.StringVar(&p.waits, "waitprofile", "", "write the stacks of all goroutines every 50 ms into the directory DIR, one file a sample: "+
 		"`go tool pprof -top DIR/*.pb.gz` shows where they run or wait (network, SQLite, locks)")
+	fs.StringVar(&p.trace, "trace", "", "write an execution trace of the run to FILE (go tool trace; "+
+		"`go tool trace -pprof=net FILE` sums the time blocked on the network by stack, sync and syscall likewise)")
 }
 
 // start starts what p asks for; the returned function writes the profiles
@@ -36,6 +39,16 @@ func (p *profileFlags) start() (stop func() error, err error) {
 		}
 		if err := pprof.StartCPUProfile(cpu); err != nil {
 			cpu.Close()
+			return nil, err
+		}
+	}
+	var tr *os.File
+	if p.trace != "" {
+		if tr, err = os.Create(p.trace); err != nil {
+			return nil, err
+		}
+		if err := trace.Start(tr); err != nil {
+			tr.Close()
 			return nil, err
 		}
 	}
@@ -58,6 +71,10 @@ func (p *profileFlags) start() (stop func() error, err error) {
 	return func() error {
 		close(done)
 		err := <-sampled
+		if tr != nil {
+			trace.Stop()
+			err = errors.Join(err, tr.Close())
+		}
 		if cpu != nil {
 			pprof.StopCPUProfile()
 			err = errors.Join(err, cpu.Close())
