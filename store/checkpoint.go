@@ -5,8 +5,9 @@ import (
 	"time"
 )
 
-// walCheckpointEvery is how often the background checkpointer copies a
-// SQLite store's WAL into the database file.
+// walCheckpointEvery is how long the background checkpointer lets writes
+// gather after a write before it copies a SQLite store's WAL into the
+// database file: while writes go on, a checkpoint every walCheckpointEvery.
 const walCheckpointEvery = 200 * time.Millisecond
 
 // walAutoCheckpoint is the WAL size, in pages, at which a commit still
@@ -27,21 +28,30 @@ type checkpointer struct {
 	stop, done chan struct{}
 }
 
-// startCheckpoints runs PRAGMA wal_checkpoint(PASSIVE) every
-// walCheckpointEvery when the process wrote since the last one, until
-// Close. Errors are left to the next round (a checkpoint of another
-// process running, say). Idle, it costs nothing.
+// startCheckpoints runs PRAGMA wal_checkpoint(PASSIVE) walCheckpointEvery
+// after a write transaction ends (the writes of that interval together),
+// until Close. Errors are left to the round after the next write (a
+// checkpoint of another process running, say). It sleeps until a write
+// wakes it, without a ticker: an idle daemon's timers cost it CPU at each
+// wake-up (docs/performance.md, idle CPU).
 func (db *DB) startCheckpoints() {
 	c := &checkpointer{stop: make(chan struct{}), done: make(chan struct{})}
 	db.checkpoints = c
 	go func() {
 		defer close(c.done)
-		t := time.NewTicker(walCheckpointEvery)
-		defer t.Stop()
+		t := time.NewTimer(walCheckpointEvery)
+		t.Stop()
 		var done uint64 // writes checkpointed
 		for {
 			select {
 			case <-c.stop:
+				return
+			case <-db.gate.wrote:
+			}
+			t.Reset(walCheckpointEvery)
+			select {
+			case <-c.stop:
+				t.Stop()
 				return
 			case <-t.C:
 			}

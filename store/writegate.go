@@ -19,10 +19,13 @@ type writeGate struct {
 	busy   bool
 	urgent int    // MarkSent calls waiting
 	writes uint64 // write transactions ended, for the checkpointer
+	// wrote has a token once a write transaction ended since the
+	// checkpointer last took it: it sleeps on it rather than on a ticker.
+	wrote chan struct{}
 }
 
 func newWriteGate() *writeGate {
-	g := &writeGate{}
+	g := &writeGate{wrote: make(chan struct{}, 1)}
 	g.cond = sync.NewCond(&g.mu)
 	return g
 }
@@ -46,6 +49,10 @@ func (g *writeGate) leave() {
 	g.writes++
 	g.mu.Unlock()
 	g.cond.Broadcast()
+	select {
+	case g.wrote <- struct{}{}:
+	default:
+	}
 }
 
 // written returns how many write transactions have ended.
