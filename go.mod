@@ -76,3 +76,5 @@ require (
 )
 
 replace github.com/phpdave11/gofpdf => ./third_party/gofpdf
+
+replace github.com/riverqueue/river => ./third_party/river
