@@ -6,9 +6,18 @@ import (
 )
 
 // walCheckpointEvery is how long the background checkpointer lets writes
-// gather after a write before it copies a SQLite store's WAL into the
-// database file: while writes go on, a checkpoint every walCheckpointEvery.
+// gather before it copies a SQLite store's WAL into the database file:
+// while writes go on, a checkpoint every walCheckpointEvery or so.
 const walCheckpointEvery = 200 * time.Millisecond
+
+// walCheckpointWrites is how many write transactions make a checkpoint
+// due at once, and walCheckpointLazy how long fewer may wait: a daemon
+// with nothing to do still renews its mailbox leases every second, and a
+// checkpoint for each renewal would cost more than the renewal.
+const (
+	walCheckpointWrites = 32
+	walCheckpointLazy   = 10 * time.Second
+)
 
 // walAutoCheckpoint is the WAL size, in pages, at which a commit still
 // checkpoints by itself: a safety net for when the background
@@ -29,11 +38,12 @@ type checkpointer struct {
 }
 
 // startCheckpoints runs PRAGMA wal_checkpoint(PASSIVE) walCheckpointEvery
-// after a write transaction ends (the writes of that interval together),
-// until Close. Errors are left to the round after the next write (a
-// checkpoint of another process running, say). It sleeps until a write
-// wakes it, without a ticker: an idle daemon's timers cost it CPU at each
-// wake-up (docs/performance.md, idle CPU).
+// after walCheckpointWrites write transactions have ended since the last
+// checkpoint, or once the oldest write not checkpointed is
+// walCheckpointLazy old, until Close. A checkpoint that fails is tried
+// again the same way (a checkpoint of another process running, say).
+// Without writes it sleeps, without a ticker: each wake-up of an idle
+// daemon costs CPU (docs/performance.md, idle CPU).
 func (db *DB) startCheckpoints() {
 	c := &checkpointer{stop: make(chan struct{}), done: make(chan struct{})}
 	db.checkpoints = c
@@ -41,24 +51,39 @@ func (db *DB) startCheckpoints() {
 		defer close(c.done)
 		t := time.NewTimer(walCheckpointEvery)
 		t.Stop()
-		var done uint64 // writes checkpointed
+		var (
+			done   uint64    // writes checkpointed
+			oldest time.Time // when the first write not checkpointed was seen; zero: none
+		)
 		for {
+			var lazy <-chan time.Time
+			if !oldest.IsZero() {
+				t.Reset(time.Until(oldest.Add(walCheckpointLazy)))
+				lazy = t.C
+			}
 			select {
 			case <-c.stop:
 				return
+			case <-lazy:
 			case <-db.gate.wrote:
+				t.Stop()
+				if oldest.IsZero() {
+					oldest = time.Now()
+				}
+				if db.gate.written()-done < walCheckpointWrites && time.Since(oldest) < walCheckpointLazy {
+					continue
+				}
 			}
-			t.Reset(walCheckpointEvery)
+			t.Reset(walCheckpointEvery) // let the writes of a burst gather
 			select {
 			case <-c.stop:
 				t.Stop()
 				return
 			case <-t.C:
 			}
-			if n := db.gate.written(); n != done {
-				if _, err := db.sql.ExecContext(context.Background(), `PRAGMA wal_checkpoint(PASSIVE)`); err == nil {
-					done = n
-				}
+			n := db.gate.written()
+			if _, err := db.sql.ExecContext(context.Background(), `PRAGMA wal_checkpoint(PASSIVE)`); err == nil {
+				done, oldest = n, time.Time{}
 			}
 		}
 	}()
