@@ -395,14 +395,18 @@ func (cn *conn) idle(ctx context.Context, wakeup time.Duration, news <-chan stru
 	case <-tick:
 	case <-news:
 	}
+	// The NOOP follows DONE without waiting for IDLE's completion: one
+	// round trip for both, as an idle daemon makes one every wakeup.
 	err = cn.do(func() error {
 		if err := idle.Close(); err != nil {
 			return err
 		}
+		noop := cn.c.Noop()
 		if err := idle.Wait(); err != nil {
+			noop.Wait()
 			return err
 		}
-		return cn.c.Noop().Wait()
+		return noop.Wait()
 	})
 	if err != nil {
 		return fmt.Errorf("imap idle: %w", err)
