@@ -14,7 +14,6 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
 	"github.com/riverqueue/river/riverdriver"
-	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
 )
 
 // The drivers Open accepts.
@@ -81,7 +80,7 @@ func Open(ctx context.Context, driver, dsn string) (*DB, error) {
 		if err != nil {
 			return nil, err
 		}
-		sdb, err = sql.Open("sqlite", dsn)
+		sdb, err = sqliteOpen(dsn)
 		if err != nil {
 			return nil, fmt.Errorf("store: open sqlite: %w", err)
 		}

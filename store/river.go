@@ -113,7 +113,7 @@ func (db *DB) JobsDriver(ctx context.Context) (riverdriver.Driver[*sql.Tx], erro
 		// One connection is the whole database: share it.
 		db.jobsDriver = riversqlite.New(db.sql)
 	default:
-		sdb, err := sql.Open("sqlite", db.dsn)
+		sdb, err := sqliteOpen(db.dsn)
 		if err != nil {
 			return nil, fmt.Errorf("store: work queue connection: %w", err)
 		}
