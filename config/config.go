@@ -217,7 +217,7 @@ func Default() Config {
 		IMAP: IMAPConfig{
 			Address: "127.0.0.1:10143", TLS: "none", Mailbox: "INBOX",
 			Folders:    FoldersConfig{Processed: "Processed", Manual: "Manual", Quarantine: "Quarantine"},
-			IdleWakeup: Duration(200 * time.Millisecond), BusyPoll: Duration(20 * time.Millisecond),
+			IdleWakeup: Duration(300 * time.Millisecond), BusyPoll: Duration(20 * time.Millisecond),
 			PollInterval: Duration(5 * time.Second),
 			Timeout:      Duration(30 * time.Second),
 		},
