@@ -159,8 +159,8 @@ type OutboxConfig struct {
 	// another replica sends it. When absent and the journal is a file,
 	// Parse sets it to "<host name>:<journal path>"; "" without a file.
 	Node string `yaml:"node"`
-	// SenderWait is how long another replica waits for that; 0: 1m. It
-	// must be longer than smtp.timeout: a live replica's slow send.
+	// SenderWait is how long another replica waits for that (default 1m).
+	// It must be longer than smtp.timeout: a live replica's slow send.
 	SenderWait Duration `yaml:"sender_wait"`
 }
 
