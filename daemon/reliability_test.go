@@ -1010,6 +1010,10 @@ func (forgetfulStore) MarkDone(context.Context, int64, time.Time) error {
 	return errors.New("store unreachable")
 }
 
+func (forgetfulStore) MarkDoneAll(context.Context, []int64, time.Time) error {
+	return errors.New("store unreachable")
+}
+
 // TestResumeClosesFiledClaims: a restart closes the ledger entries of
 // messages that were filed before the crash, without answering them again.
 func TestResumeClosesFiledClaims(t *testing.T) {

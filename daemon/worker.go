@@ -209,11 +209,15 @@ func (w *worker) file(ctx context.Context, hs []handled) error {
 			return err
 		}
 	}
+	claims := make([]int64, 0, len(hs))
+	for _, h := range hs {
+		if h.ClaimID != 0 {
+			claims = append(claims, h.ClaimID)
+		}
+	}
+	w.d.queue.Filed(ctx, claims...)
 	for _, h := range hs {
 		delete(w.waiting, h.uid)
-		if h.ClaimID != 0 {
-			w.d.queue.Filed(ctx, h.ClaimID)
-		}
 		w.report(Result{Key: w.key(h.uid), MessageID: h.MessageID, Outcome: h.Outcome, Folder: h.Folder,
 			Channel: h.Channel, ReplyTo: h.ReplyTo, Reference: h.Reference, Detail: h.Detail, Duration: time.Since(h.start)})
 	}

@@ -69,7 +69,9 @@ func (q *Queue) deliver(ctx context.Context, it *store.OutboxItem) (string, erro
 		return store.OutboxPending, errBusy
 	}
 	defer q.flight.endSend(it.ID)
-	cur, err := q.store.OutboxForClaim(ctx, it.ClaimID)
+	// Read again, without the content it holds: another replica may have
+	// settled it since.
+	cur, err := q.store.OutboxStateForClaim(ctx, it.ClaimID)
 	switch {
 	case err != nil:
 		q.log.Warn("outbox: cannot read the reply, will retry", "outbox_id", it.ID, "err", err)
@@ -78,6 +80,14 @@ func (q *Queue) deliver(ctx context.Context, it *store.OutboxItem) (string, erro
 		return store.OutboxPending, errors.New("outbox: not the claim's reply") // a claim has one reply: not reached
 	case cur.State != store.OutboxPending:
 		return cur.State, nil
+	}
+	if cur.Raw = it.Raw; cur.Raw == nil {
+		full, err := q.store.OutboxByID(ctx, cur.ID)
+		if err != nil {
+			q.log.Warn("outbox: cannot read the reply, will retry", "outbox_id", it.ID, "err", err)
+			return store.OutboxPending, err
+		}
+		cur.Raw = full.Raw
 	}
 	now := q.now()
 	if q.flight.isUnrecorded(cur.ID) || q.handedElsewhere(ctx, cur.ID) {

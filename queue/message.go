@@ -161,7 +161,7 @@ func (q *Queue) deliverDecided(ctx context.Context, c *store.Claim) Handled {
 // pending (Handle returned its ClaimID without a folder): true and where
 // it goes once the reply is sent or failed for good.
 func (q *Queue) Settled(ctx context.Context, key store.MessageKey, claimID int64) (Handled, bool) {
-	item, err := q.store.OutboxForClaim(ctx, claimID)
+	item, err := q.store.OutboxStateForClaim(ctx, claimID)
 	if err != nil || item == nil || item.State == store.OutboxPending {
 		return Handled{}, false
 	}
@@ -181,10 +181,14 @@ func filed(c *store.Claim, item *store.OutboxItem) Handled {
 	return h
 }
 
-// Filed closes the claim of a message moved to its folder, the last step.
-func (q *Queue) Filed(ctx context.Context, claimID int64) {
-	if err := q.store.MarkDone(ctx, claimID, q.now()); err != nil && !errors.Is(err, store.ErrWrongState) {
-		q.log.Warn("ledger: message filed but its claim not closed", "claim", claimID, "err", err)
+// Filed closes the claims of messages moved to their folders, the last
+// step, in one transaction.
+func (q *Queue) Filed(ctx context.Context, claimIDs ...int64) {
+	if len(claimIDs) == 0 {
+		return
+	}
+	if err := q.store.MarkDoneAll(ctx, claimIDs, q.now()); err != nil && !errors.Is(err, store.ErrWrongState) {
+		q.log.Warn("ledger: messages filed but not every claim closed; a restart closes them", "claims", len(claimIDs), "err", err)
 	}
 }
 

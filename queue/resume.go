@@ -36,7 +36,7 @@ func (q *Queue) Resume(ctx context.Context, mailbox string, uidValidity uint32, 
 				"claim", c.ID, "uid", c.Key.UID)
 			continue
 		}
-		item, err := q.store.OutboxForClaim(ctx, c.ID)
+		item, err := q.store.OutboxStateForClaim(ctx, c.ID)
 		if err != nil || item != nil && item.State == store.OutboxPending {
 			continue // its job sends it; the next session closes it
 		}

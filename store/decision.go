@@ -152,25 +152,67 @@ func (db *DB) claimState(ctx context.Context, q querier, id int64) (ClaimState, 
 // folder: the claim is done. Marking a done claim again is a no-op; a claim
 // without a decision gives ErrWrongState, an unknown one ErrNotFound.
 func (db *DB) MarkDone(ctx context.Context, claimID int64, now time.Time) error {
-	err := db.inTx(ctx, false, func(tx *sql.Tx) error {
-		res, err := db.p(tx).ExecContext(ctx, `UPDATE claims SET state = ?, done_at = ? WHERE id = ? AND state = ?`,
-			StateDone, millis(now), claimID, StateDecided)
-		if err != nil {
-			return err
-		}
-		if n, err := res.RowsAffected(); err != nil || n == 1 {
-			return err
-		}
-		state, err := db.claimState(ctx, tx, claimID)
-		if err != nil || state == StateDone {
-			return err
-		}
-		return fmt.Errorf("%w: the claim is %s, not decided", ErrWrongState, state)
+	var wrong error
+	err := db.inTx(ctx, false, func(tx *sql.Tx) (err error) {
+		wrong, err = db.markDone(ctx, tx, claimID, now)
+		return err
 	})
+	if err == nil {
+		err = wrong
+	}
 	if err != nil {
 		return fmt.Errorf("store: mark claim %d done: %w", claimID, err)
 	}
 	return nil
+}
+
+// MarkDoneAll is MarkDone for the claims of messages filed together, in
+// one transaction (a write transaction less per message, issue 14). A
+// claim that cannot be closed (not decided, unknown) is left as it is and
+// named in the error; the others are done all the same.
+func (db *DB) MarkDoneAll(ctx context.Context, claimIDs []int64, now time.Time) error {
+	var wrong []error
+	err := db.inTx(ctx, false, func(tx *sql.Tx) error {
+		wrong = wrong[:0]
+		for _, id := range claimIDs {
+			w, err := db.markDone(ctx, tx, id, now)
+			if err != nil {
+				return err
+			}
+			if w != nil {
+				wrong = append(wrong, fmt.Errorf("claim %d: %w", id, w))
+			}
+		}
+		return nil
+	})
+	if err == nil {
+		err = errors.Join(wrong...)
+	}
+	if err != nil {
+		return fmt.Errorf("store: mark %d claims done: %w", len(claimIDs), err)
+	}
+	return nil
+}
+
+// markDone closes one decided claim in tx. wrong says why a claim could not
+// be closed (ErrWrongState, ErrNotFound); err is the transaction's failure.
+func (db *DB) markDone(ctx context.Context, tx *sql.Tx, claimID int64, now time.Time) (wrong, err error) {
+	res, err := db.p(tx).ExecContext(ctx, `UPDATE claims SET state = ?, done_at = ? WHERE id = ? AND state = ?`,
+		StateDone, millis(now), claimID, StateDecided)
+	if err != nil {
+		return nil, err
+	}
+	if n, err := res.RowsAffected(); err != nil || n == 1 {
+		return nil, err
+	}
+	state, err := db.claimState(ctx, tx, claimID)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return err, nil
+	case err != nil || state == StateDone:
+		return nil, err
+	}
+	return fmt.Errorf("%w: the claim is %s, not decided", ErrWrongState, state), nil
 }
 
 // CountIssuedSince counts the attestations issued to compteID decided at or

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -225,6 +226,45 @@ func TestMarkDoneAndUnfinished(t *testing.T) {
 		}
 		if _, err := db.ClaimByID(ctx, 999999); !errors.Is(err, ErrNotFound) {
 			t.Errorf("unknown claim: %v, want ErrNotFound", err)
+		}
+	})
+}
+
+// TestMarkDoneAll: the claims of one MOVE are closed together; one that
+// cannot be (undecided, unknown) is named in the error and holds back none
+// of the others.
+func TestMarkDoneAll(t *testing.T) {
+	forEachDB(t, func(t *testing.T, db *DB) {
+		ctx := context.Background()
+		var ids []int64
+		for uid := uint32(1); uid <= 4; uid++ {
+			c := claim(t, db, MessageKey{"INBOX", 1, uid}, fmt.Sprintf("m%d@x", uid))
+			ids = append(ids, c.ID)
+			if uid == 3 {
+				continue // left undecided
+			}
+			if err := db.RecordDecision(ctx, c.ID, Decision{Outcome: rules.Suppressed, Folder: "Processed"}, t0); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := db.MarkDone(ctx, ids[3], t0); err != nil { // done already: no error
+			t.Fatal(err)
+		}
+		err := db.MarkDoneAll(ctx, append(ids, 999999), t0)
+		if !errors.Is(err, ErrWrongState) || !errors.Is(err, ErrNotFound) {
+			t.Errorf("MarkDoneAll = %v, want ErrWrongState (claim %d) and ErrNotFound (999999)", err, ids[2])
+		}
+		if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("claim %d:", ids[2])) || strings.Contains(err.Error(), fmt.Sprintf("claim %d:", ids[0])) {
+			t.Errorf("MarkDoneAll error %q should name claim %d and 999999 only", err, ids[2])
+		}
+		want := map[int64]ClaimState{ids[0]: StateDone, ids[1]: StateDone, ids[2]: StateClaimed, ids[3]: StateDone}
+		for id, state := range want {
+			if c, err := db.ClaimByID(ctx, id); err != nil || c.State != state {
+				t.Errorf("claim %d = %+v, %v; want %s", id, c, err, state)
+			}
+		}
+		if err := db.MarkDoneAll(ctx, ids[:2], t0); err != nil {
+			t.Errorf("MarkDoneAll again on done claims: %v, want nil", err)
 		}
 	})
 }

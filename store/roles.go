@@ -34,6 +34,9 @@ type Ledger interface {
 	// folder. Again on a done claim: nil. On an undecided claim:
 	// ErrWrongState; on an unknown one: ErrNotFound.
 	MarkDone(ctx context.Context, claimID int64, now time.Time) error
+	// MarkDoneAll is MarkDone for several claims in one transaction; the
+	// claims it cannot close are named in its error, the others are done.
+	MarkDoneAll(ctx context.Context, claimIDs []int64, now time.Time) error
 	// Unfinished returns the claims first made in mailbox that are not done
 	// (claimed or decided), oldest first: what a restart resumes.
 	Unfinished(ctx context.Context, mailbox string) ([]Claim, error)
@@ -66,6 +69,8 @@ type Outbox interface {
 	// OutboxForClaim returns the reply of a claim with its content, or
 	// nil, nil when the decision had none.
 	OutboxForClaim(ctx context.Context, claimID int64) (*OutboxItem, error)
+	// OutboxStateForClaim is OutboxForClaim without the content (Raw nil).
+	OutboxStateForClaim(ctx context.Context, claimID int64) (*OutboxItem, error)
 	// OutboxByID returns one reply with its content; ErrNotFound when
 	// there is none with that id.
 	OutboxByID(ctx context.Context, id int64) (*OutboxItem, error)
