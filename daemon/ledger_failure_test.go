@@ -52,22 +52,46 @@ func (m *slowMailer) Send(_ context.Context, _ string, _ []string, raw []byte) e
 }
 
 // TestSendingNotRetriedMeanwhile: while the worker is sending a reply (the
-// relay slower than smtp.timeout, which this mailer ignores), the reply's
-// job, due once the grace after smtp.timeout is over, finds it pending and
-// leaves it alone.
+// relay slower than smtp.timeout, which this mailer ignores), an operator
+// retries it (`attestd outbox retry`): the job that gives it finds the
+// reply being sent and leaves it alone. A reply sent at once has no job of
+// its own; this is how a job meets its first send.
 func TestSendingNotRetriedMeanwhile(t *testing.T) {
 	env := newLocalEnv(t)
 	st := &countingStore{DB: sampledb.SQLite(t)}
 	m := &slowMailer{blocked: make(chan struct{}), release: make(chan struct{}), sends: map[string]int{}}
 	cfg := reliabilityConfig(t)
-	cfg.SMTP.Timeout = config.Duration(100 * time.Millisecond) // the job's grace: 10.1 s
+	cfg.SMTP.Timeout = config.Duration(100 * time.Millisecond)
 	r := start(t, env, cfg, daemon.Options{Store: st, Mailer: m})
+	defer func() {
+		select {
+		case <-m.release:
+		default:
+			close(m.release) // a failure below: let the daemon stop
+		}
+	}()
 	reqs := mix(t, 3, "slow")
 	deliverAll(t, env, reqs)
 	select {
 	case <-m.blocked:
 	case <-time.After(30 * time.Second):
 		t.Fatal("no reply was sent")
+	}
+	pending, err := st.PendingReplies(context.Background())
+	if err != nil || len(pending) == 0 {
+		t.Fatalf("pending replies during the send: %v, %v; want the one being sent", pending, err)
+	}
+	retried := 0
+	for _, id := range pending {
+		switch err := st.RetryOutbox(context.Background(), id, time.Now()); {
+		case err == nil:
+			retried++
+		case !errors.Is(err, store.ErrWrongState): // sent meanwhile: not the one held
+			t.Fatal(err)
+		}
+	}
+	if retried == 0 {
+		t.Fatal("the reply being sent could not be retried")
 	}
 	eventually(t, 60*time.Second, "two looks of the reply's job during the send", func() bool { return st.looks.Load() >= 2 })
 	close(m.release)

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -20,16 +21,20 @@ import (
 // The work queue is River (github.com/riverqueue/river) on the store's own
 // database, so that every replica of a cluster shares it:
 //
-//   - the reply job: RecordDecision inserts it, in its transaction, for
-//     each stored reply (see store.ReplyJobs). The worker still sends the
-//     reply at once ([Queue.Handle]); the job waits a grace period (longer
-//     than that send can take) and then only acts if the reply is still
-//     pending: after a temporary failure (it is moved to the retry's time),
-//     or after a crash before the send's result was recorded. It is unique
-//     per outbox row, retried on the [RetryPolicy] until the outbox gives
-//     the reply up, and cancelled on a permanent failure. A reply sent at
-//     once deletes its job in MarkSent's transaction: River costs the happy
-//     path one insert and one delete, in transactions that were there.
+//   - the reply job: a reply is sent at once, without one ([Queue.Handle]).
+//     Only a reply that its first attempt leaves pending gets a job: in the
+//     transaction that records a temporary failure (see store.ReplyJobs),
+//     or right after the attempt otherwise (the store could not be read or
+//     written, another replica may have handed it over, the lease was
+//     lost). A crash before that leaves a pending reply without a job:
+//     the sweep finds its message again and sends it, [Queue.Resume] gives
+//     one to a reply whose message is gone, and [Jobs.Start] to every
+//     pending reply. A job waits a grace period (longer than a send can
+//     take) and only acts if the reply is still pending. It is unique per
+//     outbox row, retried on the [RetryPolicy] until the outbox gives the
+//     reply up, and cancelled on a permanent failure. River used to cost
+//     every reply an insert and a delete (9 % of attestd's CPU in a burst,
+//     issue 14); a reply sent at once now costs it nothing.
 //   - periodic jobs (retention): River enqueues them on its elected leader
 //     only, once per period for the whole cluster. River v0.51.2 has no
 //     public "am I the leader" hook, so robfig/cron cannot be run on the
@@ -96,6 +101,7 @@ type JobsOptions struct {
 // Jobs is the work queue's River client.
 type Jobs struct {
 	client  *river.Client[*sql.Tx]
+	store   store.Jobs
 	q       *Queue
 	grace   time.Duration
 	retry   RetryPolicy
@@ -157,7 +163,11 @@ func NewJobs(ctx context.Context, o JobsOptions) (*Jobs, error) {
 	if j.client, err = river.NewClient(driver, cfg); err != nil {
 		return nil, fmt.Errorf("queue: work queue: %w", err)
 	}
+	j.store = o.Store
 	o.Store.SetReplyJobs(j)
+	if o.Queue != nil {
+		o.Queue.jobs = j
+	}
 	return j, nil
 }
 
@@ -179,8 +189,16 @@ func periodicJobs(ps []Periodic) []*river.PeriodicJob {
 	return out
 }
 
-// Start works the jobs until Stop.
+// Start gives every pending reply its job, then works the jobs until Stop.
 func (j *Jobs) Start(ctx context.Context) error {
+	ids, err := j.store.PendingReplies(ctx)
+	if err == nil {
+		err = j.ensure(ctx, ids...)
+	}
+	if err != nil {
+		j.log.Warn("work queue: cannot give the pending replies their jobs; those whose message is still in the mailbox get theirs when it is swept, the others at the next start",
+			"err", err)
+	}
 	if err := j.client.Start(ctx); err != nil {
 		return fmt.Errorf("queue: start the work queue: %w", err)
 	}
@@ -198,16 +216,13 @@ func (j *Jobs) Stop(ctx context.Context) {
 	}
 }
 
-// ReplyDue schedules the job of reply id (store.ReplyJobs): the reply just
-// decided after the grace period, a retry at due. A job this process
-// inserted for it before is replaced; the job running the reply now is
-// left alone (River schedules its next attempt itself).
-func (j *Jobs) ReplyDue(ctx context.Context, tx *sql.Tx, id int64, due time.Time, first bool) error {
+// ReplyDue schedules the job of reply id (store.ReplyJobs) at due: a
+// retry. A job this process inserted for it before is replaced; the job
+// running the reply now is left alone (River schedules its next attempt
+// itself).
+func (j *Jobs) ReplyDue(ctx context.Context, tx *sql.Tx, id int64, due time.Time) error {
 	if runningJob(ctx) == id {
 		return nil
-	}
-	if first {
-		due = time.Now().Add(j.grace)
 	}
 	if err := j.forget(ctx, tx, id); err != nil {
 		return err
@@ -223,6 +238,38 @@ func (j *Jobs) ReplyDue(ctx context.Context, tx *sql.Tx, id int64, due time.Time
 		j.mu.Lock()
 		j.ids[id] = res.Job.ID
 		j.mu.Unlock()
+	}
+	return nil
+}
+
+// ensure gives each reply of ids a job after the grace period, unless it
+// has one: an attempt that left it pending, a crash before that. The
+// job's run reads the reply again and does nothing if it was settled
+// meanwhile.
+func (j *Jobs) ensure(ctx context.Context, ids ...int64) error {
+	due := time.Now().Add(j.grace)
+	for len(ids) > 0 {
+		n := min(len(ids), 500)
+		params := make([]river.InsertManyParams, n)
+		for i, id := range ids[:n] {
+			params[i] = river.InsertManyParams{Args: replyArgs{OutboxID: id}, InsertOpts: &river.InsertOpts{
+				Queue: jobsQueue, ScheduledAt: due, MaxAttempts: j.retry.MaxAttempts,
+				UniqueOpts: river.UniqueOpts{ByArgs: true},
+			}}
+		}
+		res, err := j.client.InsertMany(ctx, params)
+		if err != nil {
+			return fmt.Errorf("queue: schedule the replies' jobs: %w", err)
+		}
+		j.mu.Lock()
+		for _, r := range res {
+			var args replyArgs
+			if !r.UniqueSkippedAsDuplicate && json.Unmarshal(r.Job.EncodedArgs, &args) == nil {
+				j.ids[args.OutboxID] = r.Job.ID
+			}
+		}
+		j.mu.Unlock()
+		ids = ids[n:]
 	}
 	return nil
 }

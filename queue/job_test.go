@@ -153,9 +153,9 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-// A process dies between the decision and the send that follows it: the
-// reply's job, inserted with the decision, sends it once after the
-// restart.
+// A process dies between the decision and the send that follows it, and
+// the message is no longer there to be swept again: the restart gives the
+// pending reply a job, which sends it once.
 func TestJobSendsAfterCrash(t *testing.T) { onBothStores(t, testJobSendsAfterCrash) }
 
 func testJobSendsAfterCrash(t *testing.T, e *jobsTest) {
@@ -228,31 +228,76 @@ func TestJobPermanentFailure(t *testing.T) {
 	}
 }
 
-// A reply sent at once deletes its job in the same transaction; an
-// operator's retry of a reply that already has its job (inserted by
-// another process) adds none: one job per reply.
+// A reply sent at once costs no job; one whose first send fails gets its
+// job in the transaction that records the failure; an operator's retry
+// from another process, and a restart, add none: one job per reply.
 func TestJobUniquePerReply(t *testing.T) { onBothStores(t, testJobUniquePerReply) }
 
 func testJobUniquePerReply(t *testing.T, e *jobsTest) {
+	var sends atomic.Int64
+	e.smtp.SetFault(func(string, []string) error {
+		if sends.Add(1) == 2 {
+			return &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "try again later"}
+		}
+		return nil
+	})
 	a, b := e.replica(false), e.replica(false)
 	sent := a.decide(t, 1)
 	if state := a.q.Deliver(context.Background(), sent); state != store.OutboxSent {
 		t.Fatalf("the send ended %s, want sent", state)
 	}
+	if jobs := a.replyJobs(t); len(jobs) != 0 {
+		t.Fatalf("%d reply jobs after a reply sent at once, want none", len(jobs))
+	}
 	pending := a.decide(t, 2)
+	if state := a.q.Deliver(context.Background(), pending); state != store.OutboxPending {
+		t.Fatalf("the refused send ended %s, want pending", state)
+	}
 	if jobs := a.replyJobs(t); len(jobs) != 1 {
-		t.Fatalf("%d reply jobs after one reply sent at once and one pending, want 1 (the pending one's)", len(jobs))
+		t.Fatalf("%d reply jobs after one reply sent at once and one refused, want 1 (the refused one's)", len(jobs))
 	}
 	if err := b.db.RetryOutbox(context.Background(), pending.ID, time.Now()); err != nil {
 		t.Fatal(err)
 	}
+	c := e.replica(true) // a start gives the pending replies that have none a job
+	c.stop()
 	jobs := a.replyJobs(t)
 	if len(jobs) != 1 {
-		t.Fatalf("%d reply jobs after a second insert for one reply, want 1", len(jobs))
+		t.Fatalf("%d reply jobs after a second and a third insert for one reply, want 1", len(jobs))
 	}
 	var args replyArgs
 	if err := json.Unmarshal(jobs[0].EncodedArgs, &args); err != nil || args.OutboxID != pending.ID {
 		t.Errorf("the job is for %+v (%v), want outbox %d", args, err, pending.ID)
+	}
+}
+
+// A first attempt that leaves the reply pending without recording a
+// failure (here another goroutine holds the reply: it could as well be a
+// store that cannot be read, or a replica that may have handed it over)
+// gives the reply its job, which sends it once.
+func TestJobAfterAnUnrecordedAttempt(t *testing.T) {
+	e := newJobsTest(t)
+	r := e.replica(true)
+	it := r.decide(t, 1)
+	c, err := r.db.Claim(context.Background(), store.MessageKey{Mailbox: "INBOX", UIDValidity: 1, UID: 1}, "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !r.q.flight.startSend(it.ID) {
+		t.Fatal("the reply is being sent already")
+	}
+	h := r.q.deliverDecided(context.Background(), c)
+	if h.ClaimID != c.ID || h.Folder != "" {
+		t.Errorf("handled %+v, want the claim left in the mailbox until its reply is out", h)
+	}
+	if jobs := r.replyJobs(t); len(jobs) != 1 {
+		t.Fatalf("%d reply jobs after an attempt that left the reply pending, want 1", len(jobs))
+	}
+	r.q.flight.endSend(it.ID)
+	waitFor(t, "the reply sent by its job", func() bool { return r.outbox(t, it.ID).State == store.OutboxSent })
+	r.stop()
+	if n := len(e.smtp.Messages()); n != 1 {
+		t.Errorf("the relay received %d replies, want 1", n)
 	}
 }
 

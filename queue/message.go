@@ -140,21 +140,36 @@ func (q *Queue) decideSafely(ctx context.Context, mailbox string, raw []byte, ms
 
 // deliverDecided delivers the stored reply of a decided message, if any
 // and not yet out, and says where the message goes. A reply that has
-// failed before is left to its job (job.go).
+// failed before is left to its job (job.go). A reply still pending is
+// given its job; when that cannot be done now, the message is left for
+// the next sweep (no ClaimID), which tries again.
 func (q *Queue) deliverDecided(ctx context.Context, c *store.Claim) Handled {
 	item, err := q.store.OutboxForClaim(ctx, c.ID)
 	if err != nil {
 		return Handled{ClaimID: c.ID}
 	}
 	if item != nil && item.State == store.OutboxPending {
-		if item.Attempts > 0 {
-			return Handled{ClaimID: c.ID} // its job retries
+		if item.Attempts == 0 {
+			item.State = q.Deliver(ctx, item)
 		}
-		if item.State = q.Deliver(ctx, item); item.State == store.OutboxPending {
+		if item.State == store.OutboxPending {
+			if err := q.ensureJob(ctx, item.ID); err != nil {
+				q.log.Warn("outbox: a pending reply has no job yet; its message is looked at again at the next sweep",
+					"outbox_id", item.ID, "err", err)
+				return Handled{}
+			}
 			return Handled{ClaimID: c.ID}
 		}
 	}
 	return filed(c, item)
+}
+
+// ensureJob gives pending reply id its job unless it has one (job.go).
+func (q *Queue) ensureJob(ctx context.Context, id int64) error {
+	if q.jobs == nil {
+		return nil
+	}
+	return q.jobs.ensure(ctx, id)
 }
 
 // Settled looks at a message left in the mailbox while its reply was

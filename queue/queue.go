@@ -145,6 +145,7 @@ type Queue struct {
 	maxAttempts int
 
 	flight  *flight  // claims and replies being worked on now
+	jobs    *Jobs    // the work queue (NewJobs sets it); nil: none
 	journal handover // replies handed to the relay; nil: outbox.journal off
 
 	senders    store.Senders // nil: replies are not marked

@@ -37,8 +37,17 @@ func (q *Queue) Resume(ctx context.Context, mailbox string, uidValidity uint32, 
 			continue
 		}
 		item, err := q.store.OutboxStateForClaim(ctx, c.ID)
-		if err != nil || item != nil && item.State == store.OutboxPending {
-			continue // its job sends it; the next session closes it
+		if err != nil {
+			continue
+		}
+		if item != nil && item.State == store.OutboxPending {
+			// Its job sends it (given here if a crash came before), and
+			// the next session closes the claim.
+			if err := q.ensureJob(ctx, item.ID); err != nil {
+				q.log.Warn("outbox: a pending reply whose message was filed has no job yet; it gets one at the next session or start",
+					"outbox_id", item.ID, "err", err)
+			}
+			continue
 		}
 		if err := q.store.MarkDone(ctx, c.ID, q.now()); err != nil {
 			q.log.Warn("ledger: cannot close a filed message's claim", "claim", c.ID, "err", err)

@@ -75,8 +75,8 @@ func (d *Decision) check() error {
 // RecordDecision stores the decision about a claimed message and, when there
 // is one, its reply in the outbox, in one transaction: the claim moves to
 // decided and the reply is pending, or nothing changes (SPEC section 8,
-// durable outbox). The reply is due at now; its delivery job (SetReplyJobs)
-// is scheduled in the same transaction. The claim's rate-limit
+// durable outbox). The reply is due at now, and has no delivery job yet
+// (SetReplyJobs): see PendingReplies. The claim's rate-limit
 // reservation (see Reserve) is deleted in the same transaction.
 //
 // It is idempotent: a second call on a decided (or done) claim changes
@@ -129,7 +129,9 @@ func (db *DB) RecordDecision(ctx context.Context, claimID int64, d Decision, now
 		if _, err := db.p(tx).ExecContext(ctx, `INSERT INTO outbox_bodies (outbox_id, raw) VALUES (?, ?)`, id, d.Reply.Raw); err != nil {
 			return err
 		}
-		return db.replyDue(ctx, tx, id, now, true) // its job, in this transaction
+		// No job: the caller sends the reply at once, and gives it one
+		// only if it is still pending after that (package queue).
+		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("store: record decision for claim %d: %w", claimID, err)

@@ -109,6 +109,27 @@ func (db *DB) DueOutbox(ctx context.Context, now time.Time, limit int) ([]Outbox
 	return out, nil
 }
 
+// PendingReplies lists the ids of the replies still pending, oldest first.
+func (db *DB) PendingReplies(ctx context.Context) ([]int64, error) {
+	rows, err := db.p(db.sql).QueryContext(ctx, `SELECT id FROM outbox WHERE state = ? ORDER BY id`, OutboxPending)
+	if err != nil {
+		return nil, fmt.Errorf("store: pending replies: %w", err)
+	}
+	defer rows.Close()
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, fmt.Errorf("store: pending replies: %w", err)
+		}
+		ids = append(ids, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: pending replies: %w", err)
+	}
+	return ids, nil
+}
+
 // OutboxForClaim returns the reply recorded for a claim, with its content, or
 // nil, nil when the decision had no reply.
 func (db *DB) OutboxForClaim(ctx context.Context, claimID int64) (*OutboxItem, error) {

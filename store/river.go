@@ -18,21 +18,21 @@ import (
 // its migrations run at Open, beside the store's own, and the queue's
 // client reaches the database through [DB.JobsDriver]. Both databases give
 // a River driver over database/sql, so that a job is inserted in the very
-// *sql.Tx that stores the reply (riversqlite; riverdatabasesql on
+// *sql.Tx that changes the reply (riversqlite; riverdatabasesql on
 // PostgreSQL, which runs on pgx's stdlib underneath and LISTENs through a
 // pgx pool of its own). River's pgx driver would want a pgx.Tx, which an
 // open *sql.Tx cannot give: the store would need a second code path.
 
 // ReplyJobs keeps the delivery job of a reply in step with its outbox row.
 // The store calls it inside the transaction that changes the row, so that
-// a pending reply always has its job and a settled one loses it in the same
-// commit. An error rolls the change back.
+// a reply with a retry recorded always has its job and a settled one loses
+// it in the same commit. An error rolls the change back.
 type ReplyJobs interface {
-	// ReplyDue: reply id is pending and its next attempt is due at due.
-	// first marks the reply RecordDecision stores, which the caller sends
-	// at once: its job is only the safety net for a crash before the
-	// result of that send is recorded.
-	ReplyDue(ctx context.Context, tx *sql.Tx, id int64, due time.Time, first bool) error
+	// ReplyDue: reply id is pending and its next attempt is due at due
+	// (a retry recorded, an operator's retry). RecordDecision calls
+	// neither hook: the caller sends the reply at once and gives it a job
+	// only if that first attempt leaves it pending (package queue).
+	ReplyDue(ctx context.Context, tx *sql.Tx, id int64, due time.Time) error
 	// ReplySettled: reply id was sent or failed for good.
 	ReplySettled(ctx context.Context, tx *sql.Tx, id int64) error
 }
@@ -42,9 +42,12 @@ type Jobs interface {
 	// JobsDriver is the River driver over the store's database; a second
 	// call gives the same one.
 	JobsDriver(ctx context.Context) (riverdriver.Driver[*sql.Tx], error)
-	// SetReplyJobs installs the hooks RecordDecision and the outbox's
-	// changes call; nil removes them. Set it before the store is used.
+	// SetReplyJobs installs the hooks the outbox's changes call; nil
+	// removes them. Set it before the store is used.
 	SetReplyJobs(j ReplyJobs)
+	// PendingReplies lists the replies still pending: at its start the
+	// work queue gives each its job, whatever stopped before it had one.
+	PendingReplies(ctx context.Context) ([]int64, error)
 }
 
 // migrateAll applies the store's migrations, then River's own (river_job,
@@ -140,11 +143,11 @@ func (db *DB) closeJobs() error {
 }
 
 // replyDue and replySettled call the hooks, if any.
-func (db *DB) replyDue(ctx context.Context, tx *sql.Tx, id int64, due time.Time, first bool) error {
+func (db *DB) replyDue(ctx context.Context, tx *sql.Tx, id int64, due time.Time) error {
 	if db.replyJobs == nil {
 		return nil
 	}
-	return db.replyJobs.ReplyDue(ctx, tx, id, due, first)
+	return db.replyJobs.ReplyDue(ctx, tx, id, due)
 }
 
 func (db *DB) replySettled(ctx context.Context, tx *sql.Tx, id int64) error {
@@ -155,7 +158,7 @@ func (db *DB) replySettled(ctx context.Context, tx *sql.Tx, id int64) error {
 }
 
 func (db *DB) dueHook(id int64, due time.Time) jobHook {
-	return func(ctx context.Context, tx *sql.Tx) error { return db.replyDue(ctx, tx, id, due, false) }
+	return func(ctx context.Context, tx *sql.Tx) error { return db.replyDue(ctx, tx, id, due) }
 }
 
 func (db *DB) settledHook(id int64) jobHook {
