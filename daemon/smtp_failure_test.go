@@ -16,6 +16,7 @@ import (
 	"github.com/emersion/go-smtp"
 
 	"github.com/cpam/attestd/daemon"
+	"github.com/cpam/attestd/internal/testkit/attestdbin"
 	"github.com/cpam/attestd/internal/testkit/sampledb"
 	"github.com/cpam/attestd/samples"
 	"github.com/cpam/attestd/store"
@@ -82,10 +83,9 @@ func TestSMTPDownAtStart(t *testing.T) {
 // buildAttestd builds cmd/attestd into a temporary directory.
 func buildAttestd(t testing.TB) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "attestd")
-	out, err := exec.Command("go", "build", "-o", bin, "../cmd/attestd").CombinedOutput()
+	bin, err := attestdbin.Build(t.TempDir())
 	if err != nil {
-		t.Fatalf("go build ./cmd/attestd: %v\n%s", err, out)
+		t.Fatal(err)
 	}
 	return bin
 }
@@ -94,33 +94,15 @@ func buildAttestd(t testing.TB) string {
 // with the store in dbPath; the IMAP password is in $ATTESTD_TEST_IMAP_PASSWORD.
 func binaryConfig(t testing.TB, env *localEnv, dbPath string, workers int) string {
 	t.Helper()
-	exp := samples.ExpectedCases()
 	dir := t.TempDir()
 	registry := filepath.Join(dir, "registry.json")
 	if err := os.WriteFile(registry, samples.Registry(), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	cfg := fmt.Sprintf(`service: {address: %s, domain: cpam.example}
-imap:
-  address: %s
-  username: %s
-  password_env: ATTESTD_TEST_IMAP_PASSWORD
-  idle_wakeup: 50ms
-  poll_interval: 1s
-smtp: {address: %s}
-store: {driver: sqlite, dsn: %s}
-trust:
-  authserv_ids: [%s]
-  agent_domains: [%s]
-  gateway: {domain: %s, header: %s}
-limits: {attestations_per_compte_per_day: 10000, generic_replies_per_address_per_day: 10000}
-outbox: {retry_initial: 100ms, retry_max: 1s}
-registry: {import_on_start: %s}
-workers: %d
-`, exp.ServiceAddress, env.imap.Addr(), serviceUser, env.smtp.Addr(), dbPath, exp.TrustedAuthservID,
-		strings.Join(exp.AgentDomains, ", "), exp.GatewayDomain, exp.GatewayHeader, registry, workers)
+	cfg := attestdbin.Config{IMAP: env.imap.Addr(), User: serviceUser, PasswordEnv: "ATTESTD_TEST_IMAP_PASSWORD",
+		SMTP: env.smtp.Addr(), DSN: dbPath, DailyLimit: 10000, Registry: registry, Workers: workers}
 	path := filepath.Join(dir, "attestd.yaml")
-	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
+	if err := os.WriteFile(path, []byte(cfg.YAML()), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	return path

@@ -19,6 +19,7 @@ import (
 
 	"github.com/cpam/attestd/internal/localmail"
 	"github.com/cpam/attestd/internal/testkit"
+	"github.com/cpam/attestd/internal/testkit/attestdbin"
 	"github.com/cpam/attestd/samples"
 )
 
@@ -151,30 +152,14 @@ func setUp(t *testing.T, kills int) *env {
 	if out, err := exec.Command(e.bin, "registry", "import", "--db", e.dsn, registry).CombinedOutput(); err != nil {
 		t.Fatalf("attestd registry import: %v\n%s", err, out)
 	}
-	exp := samples.ExpectedCases()
 	// limits.max_attempts is above the number of kills: a request claimed
 	// by every killed run (on a loaded machine a run can be killed before
 	// it decides its first request, again and again) must not end failed,
 	// the outcome of a request that makes the daemon fail by itself
 	// (daemon.TestPanicWhileDeciding). The kills are the test's, not the
 	// request's.
-	cfg := fmt.Sprintf(`service: {address: %s, domain: cpam.example}
-imap:
-  address: %s
-  username: %s
-  password_env: ATTESTD_CRASH_IMAP_PASSWORD
-  idle_wakeup: 50ms
-  poll_interval: 1s
-smtp: {address: %s}
-store: {driver: sqlite, dsn: %s}
-trust:
-  authserv_ids: [%s]
-  agent_domains: [%s]
-  gateway: {domain: %s, header: %s}
-limits: {attestations_per_compte_per_day: 100000, generic_replies_per_address_per_day: 100000, max_attempts: %d}
-outbox: {retry_initial: 100ms, retry_max: 1s}
-`, exp.ServiceAddress, e.imap.Addr(), user, e.smtp.Addr(), e.dsn, exp.TrustedAuthservID,
-		strings.Join(exp.AgentDomains, ", "), exp.GatewayDomain, exp.GatewayHeader, kills+1)
+	cfg := attestdbin.Config{IMAP: e.imap.Addr(), User: user, PasswordEnv: "ATTESTD_CRASH_IMAP_PASSWORD",
+		SMTP: e.smtp.Addr(), DSN: e.dsn, DailyLimit: 100000, MaxAttempts: kills + 1}.YAML()
 	e.config = filepath.Join(e.dir, "attestd.yaml")
 	if err := os.WriteFile(e.config, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)

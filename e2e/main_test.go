@@ -4,11 +4,10 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"testing"
 
 	"github.com/cpam/attestd/internal/testkit"
+	"github.com/cpam/attestd/internal/testkit/attestdbin"
 )
 
 // binary is cmd/attestd built once by TestMain; "" under -short.
@@ -26,9 +25,8 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	binary = filepath.Join(dir, "attestd")
-	if out, err := exec.Command("go", "build", "-o", binary, "../cmd/attestd").CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "go build ./cmd/attestd: %v\n%s", err, out)
+	if binary, err = attestdbin.Build(dir); err != nil {
+		fmt.Fprintln(os.Stderr, err)
 		os.RemoveAll(dir)
 		os.Exit(1)
 	}

@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"maps"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -15,6 +13,7 @@ import (
 
 	"github.com/cpam/attestd/config"
 	"github.com/cpam/attestd/internal/loadgen"
+	"github.com/cpam/attestd/internal/testkit/attestdbin"
 	"github.com/cpam/attestd/samples"
 )
 
@@ -111,10 +110,9 @@ func buildAttestd(t *testing.T) string {
 	if testing.Short() {
 		t.Skip("builds the attestd binary")
 	}
-	bin := filepath.Join(t.TempDir(), "attestd")
-	build := exec.Command("go", "build", "-o", bin, "github.com/cpam/attestd/cmd/attestd")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
+	bin, err := attestdbin.Build(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
 	}
 	return bin
 }
