@@ -81,6 +81,25 @@ type EntryFilter struct {
 
 // Entries returns the ledger rows the filter selects, the latest first.
 func (db *DB) Entries(ctx context.Context, f EntryFilter) ([]Entry, error) {
+	query, args := entriesQuery(f)
+	rows, err := db.sql.QueryContext(ctx, db.q(query), args...)
+	if err != nil {
+		return nil, fmt.Errorf("store: entries: %w", err)
+	}
+	defer rows.Close()
+	var out []Entry
+	for rows.Next() {
+		e, err := scanEntry(rows)
+		if err != nil {
+			return nil, fmt.Errorf("store: entries: %w", err)
+		}
+		out = append(out, *e)
+	}
+	return out, rows.Err()
+}
+
+// entriesQuery is the query of Entries and its arguments.
+func entriesQuery(f EntryFilter) (string, []any) {
 	var (
 		where []string
 		args  []any
@@ -97,6 +116,11 @@ func (db *DB) Entries(ctx context.Context, f EntryFilter) ([]Entry, error) {
 			args = append(args, c.v)
 		}
 	}
+	if len(f.Folders) > 0 || f.Reference != "" || f.CompteID != "" {
+		// Only a decision sets them: the term lets the partial indexes
+		// of these columns be used (migration 0009).
+		where = append(where, `decided_at IS NOT NULL`)
+	}
 	query := `SELECT ` + entryColumns + ` FROM claims`
 	if len(where) > 0 {
 		query += ` WHERE ` + strings.Join(where, ` AND `)
@@ -104,20 +128,7 @@ func (db *DB) Entries(ctx context.Context, f EntryFilter) ([]Entry, error) {
 	if f.Limit <= 0 {
 		f.Limit = 200
 	}
-	rows, err := db.sql.QueryContext(ctx, db.q(query+` ORDER BY id DESC LIMIT ?`), append(args, f.Limit)...)
-	if err != nil {
-		return nil, fmt.Errorf("store: entries: %w", err)
-	}
-	defer rows.Close()
-	var out []Entry
-	for rows.Next() {
-		e, err := scanEntry(rows)
-		if err != nil {
-			return nil, fmt.Errorf("store: entries: %w", err)
-		}
-		out = append(out, *e)
-	}
-	return out, rows.Err()
+	return query + ` ORDER BY id DESC LIMIT ?`, append(args, f.Limit)
 }
 
 // EntryByID returns one ledger row with the raw message (nil once purged).
