@@ -177,6 +177,30 @@ func testJobSendsAfterCrash(t *testing.T, e *jobsTest) {
 	}
 }
 
+// A replica dies between the decision and the send, and its message is
+// moved out of the mailbox by hand meanwhile. The replica that takes the
+// mailbox over was running already (its start found nothing pending): the
+// session it starts on the mailbox (Resume) gives the reply its job, which
+// sends it once.
+func TestResumeGivesAJobToAReplyWhoseMessageIsGone(t *testing.T) {
+	e := newJobsTest(t)
+	taker := e.replica(true)
+	dead := e.replica(false)
+	it := dead.decide(t, 1)
+	dead.db.Close() // killed before sending
+	if jobs := taker.replyJobs(t); len(jobs) != 0 {
+		t.Fatalf("%d reply jobs before the session, want none", len(jobs))
+	}
+	if suspects := taker.q.Resume(context.Background(), "INBOX", 1, map[uint32]bool{}); len(suspects) != 0 {
+		t.Errorf("suspects %v: the message was decided, not only claimed", suspects)
+	}
+	waitFor(t, "the reply sent by its job", func() bool { return taker.outbox(t, it.ID).State == store.OutboxSent })
+	taker.stop()
+	if n := len(e.smtp.Messages()); n != 1 {
+		t.Errorf("the relay received %d replies, want 1", n)
+	}
+}
+
 // The relay answers 451 to the send that follows the decision and to the
 // job's first retry, then takes the reply: the job retries it on the
 // outbox's back-off and it arrives once.
