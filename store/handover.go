@@ -71,21 +71,27 @@ func (db *DB) HandedOver(ctx context.Context, outboxID int64) (bool, error) {
 // Handovers returns the replies noted as handed over and not recorded:
 // what a start records as sent before sending anything.
 func (db *DB) Handovers(ctx context.Context) ([]int64, error) {
-	rows, err := db.p(db.sql).QueryContext(ctx, `SELECT outbox_id FROM sent_handover ORDER BY outbox_id`)
+	ids, err := db.queryIDs(ctx, `SELECT outbox_id FROM sent_handover ORDER BY outbox_id`)
 	if err != nil {
 		return nil, fmt.Errorf("store: read handovers: %w", err)
+	}
+	return ids, nil
+}
+
+// queryIDs runs a query of one integer column and returns its values.
+func (db *DB) queryIDs(ctx context.Context, query string, args ...any) ([]int64, error) {
+	rows, err := db.p(db.sql).QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
 	}
 	defer rows.Close()
 	var ids []int64
 	for rows.Next() {
 		var id int64
 		if err := rows.Scan(&id); err != nil {
-			return nil, fmt.Errorf("store: read handovers: %w", err)
+			return nil, err
 		}
 		ids = append(ids, id)
 	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("store: read handovers: %w", err)
-	}
-	return ids, nil
+	return ids, rows.Err()
 }

@@ -111,20 +111,8 @@ func (db *DB) DueOutbox(ctx context.Context, now time.Time, limit int) ([]Outbox
 
 // PendingReplies lists the ids of the replies still pending, oldest first.
 func (db *DB) PendingReplies(ctx context.Context) ([]int64, error) {
-	rows, err := db.p(db.sql).QueryContext(ctx, `SELECT id FROM outbox WHERE state = ? ORDER BY id`, OutboxPending)
+	ids, err := db.queryIDs(ctx, `SELECT id FROM outbox WHERE state = ? ORDER BY id`, OutboxPending)
 	if err != nil {
-		return nil, fmt.Errorf("store: pending replies: %w", err)
-	}
-	defer rows.Close()
-	var ids []int64
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			return nil, fmt.Errorf("store: pending replies: %w", err)
-		}
-		ids = append(ids, id)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("store: pending replies: %w", err)
 	}
 	return ids, nil
