@@ -90,7 +90,7 @@ func (b *intake) watchLoop(ctx context.Context) {
 			case <-ctx.Done():
 				return
 			case <-news:
-				b.d.obs.IMAPConnection("idle", true)
+				b.d.obs.IMAPConnection(b.box.Name, "idle", true)
 				signal(b.wake)
 			}
 		}
@@ -98,7 +98,7 @@ func (b *intake) watchLoop(ctx context.Context) {
 	for attempt := 0; ctx.Err() == nil; attempt++ {
 		start := time.Now()
 		err := inbox.Watch(ctx, &b.imap, news)
-		b.d.obs.IMAPConnection("idle", false)
+		b.d.obs.IMAPConnection(b.box.Name, "idle", false)
 		if ctx.Err() != nil {
 			return
 		}
@@ -138,8 +138,8 @@ func (b *intake) session(ctx, work context.Context) error {
 		return err
 	}
 	defer s.Close()
-	b.d.obs.IMAPConnection("work", true)
-	defer b.d.obs.IMAPConnection("work", false)
+	b.d.obs.IMAPConnection(b.box.Name, "work", true)
+	defer b.d.obs.IMAPConnection(b.box.Name, "work", false)
 	f := b.box.Folders
 	if err := s.EnsureFolders(f.Processed, f.Manual, f.Quarantine); err != nil {
 		return err

@@ -173,7 +173,7 @@ func (leaseObserver) AttestationRendered()                    {}
 func (leaseObserver) ReplySent()                              {}
 func (leaseObserver) ReplyDeferred(bool)                      {}
 func (leaseObserver) ReplyRefused()                           {}
-func (leaseObserver) IMAPConnection(string, bool)             {}
+func (leaseObserver) IMAPConnection(string, string, bool)     {}
 func (leaseObserver) Polled(time.Time)                        {}
 
 // startReplica runs one daemon named replica until the test ends. What

@@ -23,8 +23,9 @@ type Observer interface {
 	decide.Observer
 	// ReplySent, ReplyDeferred and ReplyRefused: what became of a reply.
 	queue.Observer
-	// IMAPConnection: the "work" or the "idle" connection went up or down.
-	IMAPConnection(conn string, up bool)
+	// IMAPConnection: mailbox's "work" or "idle" connection went up or
+	// down.
+	IMAPConnection(mailbox, conn string, up bool)
 	// Polled: a command on the work connection succeeded at t (a search
 	// of the mailbox, a fetch): the mailbox is being watched.
 	Polled(t time.Time)
@@ -44,6 +45,6 @@ func (nopObserver) ReplySent()                           {}
 func (nopObserver) AttestationRendered()                 {}
 func (nopObserver) ReplyDeferred(bool)                   {}
 func (nopObserver) ReplyRefused()                        {}
-func (nopObserver) IMAPConnection(string, bool)          {}
+func (nopObserver) IMAPConnection(string, string, bool)  {}
 func (nopObserver) Polled(time.Time)                     {}
 func (nopObserver) MailboxHeld(string, bool)             {}

@@ -15,7 +15,8 @@
 //	attestd_reply_retries_total                     temporary SMTP failures (the outbox retries)
 //	attestd_reply_permanent_failures_total          replies given up (5xx, or attempts exhausted)
 //	attestd_outbox_depth                            replies stored and not yet sent (read at scrape)
-//	attestd_imap_connected{connection}              1 when the "work" / "idle" connection is up
+//	attestd_imap_connected{connection}              work: 1 while a mailbox's work connection is up;
+//	                                                idle: 1 while every mailbox served has its IDLE up
 //	attestd_imap_last_poll_timestamp_seconds        last successful command on the work connection
 //	attestd_smtp_reachable                          0 after a send that reached no relay, 1 otherwise
 //	attestd_build_info{version,revision,goversion}  1; the labels say what the binary was built from
@@ -81,6 +82,9 @@ type Metrics struct {
 	held      *prometheus.GaugeVec
 	mu        sync.Mutex
 	workUp    int // work connections up, one per mailbox held
+	// idle says, per mailbox this replica serves, whether its IDLE
+	// connection is up.
+	idle map[string]bool
 	// holds says, per mailbox this replica was told about, whether it
 	// holds its lease; none held while told about some: a standby.
 	holds        map[string]bool
@@ -204,21 +208,23 @@ func (m *Metrics) setSMTP(reachable bool) {
 	}
 }
 
-// IMAPConnection records whether the "work" or "idle" connection is up.
-// With several mailboxes, the work gauge is 1 while any mailbox's work
-// connection is up (each goes up and down in pairs); idle is the last
-// event's.
-func (m *Metrics) IMAPConnection(conn string, up bool) {
-	v := 0.0
-	if up {
-		v = 1
-	}
-	if conn != "work" {
-		m.imapUp.WithLabelValues(conn).Set(v)
-		return
-	}
+// IMAPConnection records whether mailbox's "work" or "idle" connection is
+// up. With several mailboxes, the work gauge is 1 while any mailbox's work
+// connection is up (each goes up and down in pairs: readiness asks for a
+// mailbox being watched); the idle gauge is 1 while every mailbox this
+// replica serves has its IDLE connection up (one down means its new mail
+// waits for the poll).
+func (m *Metrics) IMAPConnection(mailbox, conn string, up bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if conn != "work" {
+		if m.idle == nil {
+			m.idle = map[string]bool{}
+		}
+		m.idle[mailbox] = up
+		m.setIdle()
+		return
+	}
 	if up {
 		m.workUp++
 	} else if m.workUp > 0 {
@@ -238,8 +244,25 @@ func (m *Metrics) MailboxHeld(mailbox string, held bool) {
 	v := 0.0
 	if held {
 		v = 1
+	} else if _, ok := m.idle[mailbox]; ok {
+		delete(m.idle, mailbox) // served by another replica now
+		m.setIdle()
 	}
 	m.held.WithLabelValues(mailbox).Set(v)
+}
+
+// setIdle sets the idle gauge from m.idle; m.mu held.
+func (m *Metrics) setIdle() {
+	v := 0.0
+	if len(m.idle) > 0 {
+		v = 1
+	}
+	for _, up := range m.idle {
+		if !up {
+			v = 0
+		}
+	}
+	m.imapUp.WithLabelValues("idle").Set(v)
 }
 
 // standby reports whether this replica watches no mailbox because others

@@ -68,7 +68,7 @@ func TestMetricsCountWhatTheDaemonReports(t *testing.T) {
 	m.ReplyDeferred(true)
 	m.ReplyDeferred(false)
 	m.ReplyRefused()
-	m.IMAPConnection("work", true)
+	m.IMAPConnection("INBOX", "work", true)
 	code, body := get(t, m.Handler(), "/metrics")
 	if code != http.StatusOK {
 		t.Fatalf("/metrics: %d", code)
@@ -106,6 +106,47 @@ func hasLine(body, want string) bool {
 	return false
 }
 
+// With two mailboxes, the idle gauge says whether every mailbox this
+// replica serves has its IDLE connection up: one down is news seen only at
+// the poll, whichever mailbox changed last. A mailbox another replica took
+// over no longer counts.
+func TestIdleGaugeCoversEveryMailbox(t *testing.T) {
+	m, _, _ := newMetrics()
+	idle := func() string {
+		_, body := get(t, m.Handler(), "/metrics")
+		for _, line := range strings.Split(body, "\n") {
+			if strings.HasPrefix(line, `attestd_imap_connected{connection="idle"} `) {
+				return strings.TrimPrefix(line, `attestd_imap_connected{connection="idle"} `)
+			}
+		}
+		return "absent"
+	}
+	for _, step := range []struct {
+		what string
+		do   func()
+		want string
+	}{
+		{"both held, A's IDLE up", func() {
+			m.MailboxHeld("A", true)
+			m.MailboxHeld("B", true)
+			m.IMAPConnection("A", "idle", true)
+		}, "1"},
+		{"B's IDLE down", func() { m.IMAPConnection("B", "idle", false) }, "0"},
+		{"new mail on A (its IDLE reports again)", func() { m.IMAPConnection("A", "idle", true) }, "0"},
+		{"B's IDLE up again", func() { m.IMAPConnection("B", "idle", true) }, "1"},
+		{"B's IDLE down, then B taken over by another replica", func() {
+			m.IMAPConnection("B", "idle", false)
+			m.MailboxHeld("B", false)
+		}, "1"},
+		{"A's IDLE down", func() { m.IMAPConnection("A", "idle", false) }, "0"},
+	} {
+		step.do()
+		if got := idle(); got != step.want {
+			t.Errorf("%s: idle gauge %s, want %s", step.what, got, step.want)
+		}
+	}
+}
+
 func TestScrapeReadsOutcomes(t *testing.T) {
 	m, _, _ := newMetrics()
 	for range 11 {
@@ -141,7 +182,7 @@ func TestReadiness(t *testing.T) {
 	if code, body := ready(); code != http.StatusServiceUnavailable || !strings.Contains(body, "imap: the work connection is down") {
 		t.Errorf("before connecting: %d %q", code, body)
 	}
-	m.IMAPConnection("work", true)
+	m.IMAPConnection("INBOX", "work", true)
 	if code, body := ready(); code != http.StatusServiceUnavailable || !strings.Contains(body, "no successful poll") {
 		t.Errorf("connected, never polled: %d %q", code, body)
 	}
@@ -165,7 +206,7 @@ func TestReadiness(t *testing.T) {
 	st.mu.Lock()
 	st.err = errors.New("database is locked")
 	st.mu.Unlock()
-	m.IMAPConnection("work", false)
+	m.IMAPConnection("INBOX", "work", false)
 	code, body := ready()
 	if code != http.StatusServiceUnavailable || !strings.Contains(body, "store: database is locked") || !strings.Contains(body, "imap:") {
 		t.Errorf("store and imap down: %d %q", code, body)
