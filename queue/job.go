@@ -82,8 +82,9 @@ type JobsOptions struct {
 	// Queue delivers the replies; nil: an insert-only client (`attestd
 	// outbox retry`) that works no job.
 	Queue *Queue
-	// Grace is how long after its decision a reply's job waits for the
-	// send that follows the decision (smtp.timeout and a margin).
+	// Grace is how long a job given to a reply that an attempt left
+	// pending (or a start found pending) waits before it acts: longer than
+	// a send that may still be under way (smtp.timeout and a margin).
 	Grace time.Duration
 	// JobTimeout bounds one attempt (an SMTP send).
 	JobTimeout time.Duration
