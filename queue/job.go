@@ -228,19 +228,30 @@ func (j *Jobs) ReplyDue(ctx context.Context, tx *sql.Tx, id int64, due time.Time
 	if err := j.forget(ctx, tx, id); err != nil {
 		return err
 	}
-	res, err := j.client.InsertTx(ctx, tx, replyArgs{OutboxID: id}, &river.InsertOpts{
-		Queue: jobsQueue, ScheduledAt: due, MaxAttempts: j.retry.MaxAttempts,
-		UniqueOpts: river.UniqueOpts{ByArgs: true},
-	})
+	res, err := j.client.InsertTx(ctx, tx, replyArgs{OutboxID: id}, j.replyOpts(due))
 	if err != nil {
 		return fmt.Errorf("queue: schedule the reply's job: %w", err)
 	}
-	if !res.UniqueSkippedAsDuplicate {
-		j.mu.Lock()
-		j.ids[id] = res.Job.ID
-		j.mu.Unlock()
-	}
+	j.mu.Lock()
+	j.noteInserted(id, res)
+	j.mu.Unlock()
 	return nil
+}
+
+// replyOpts are the insert options of a reply's job due at due: one job
+// per reply (unique by its args), retried on the outbox's policy.
+func (j *Jobs) replyOpts(due time.Time) *river.InsertOpts {
+	return &river.InsertOpts{Queue: jobsQueue, ScheduledAt: due, MaxAttempts: j.retry.MaxAttempts,
+		UniqueOpts: river.UniqueOpts{ByArgs: true}}
+}
+
+// noteInserted remembers the job this process inserted for reply id, to
+// delete it once the reply settles (forget); a duplicate skipped is
+// another's. j.mu held.
+func (j *Jobs) noteInserted(id int64, res *rivertype.JobInsertResult) {
+	if !res.UniqueSkippedAsDuplicate {
+		j.ids[id] = res.Job.ID
+	}
 }
 
 // ensure gives each reply of ids a job after the grace period, unless it
@@ -253,10 +264,7 @@ func (j *Jobs) ensure(ctx context.Context, ids ...int64) error {
 		n := min(len(ids), 500)
 		params := make([]river.InsertManyParams, n)
 		for i, id := range ids[:n] {
-			params[i] = river.InsertManyParams{Args: replyArgs{OutboxID: id}, InsertOpts: &river.InsertOpts{
-				Queue: jobsQueue, ScheduledAt: due, MaxAttempts: j.retry.MaxAttempts,
-				UniqueOpts: river.UniqueOpts{ByArgs: true},
-			}}
+			params[i] = river.InsertManyParams{Args: replyArgs{OutboxID: id}, InsertOpts: j.replyOpts(due)}
 		}
 		res, err := j.client.InsertMany(ctx, params)
 		if err != nil {
@@ -264,9 +272,11 @@ func (j *Jobs) ensure(ctx context.Context, ids ...int64) error {
 		}
 		j.mu.Lock()
 		for _, r := range res {
+			// River does not say its results follow the params' order:
+			// the job's own args name its reply.
 			var args replyArgs
-			if !r.UniqueSkippedAsDuplicate && json.Unmarshal(r.Job.EncodedArgs, &args) == nil {
-				j.ids[args.OutboxID] = r.Job.ID
+			if json.Unmarshal(r.Job.EncodedArgs, &args) == nil {
+				j.noteInserted(args.OutboxID, r)
 			}
 		}
 		j.mu.Unlock()
