@@ -3,6 +3,7 @@ package queue
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/cpam/attestd/outbox"
@@ -35,6 +36,10 @@ var errBusy = errors.New("the reply is being sent by another goroutine")
 // and not come back yet to read its sent journal (store.TakeSend).
 var errWaitSender = errors.New("the reply waits for the replica that was sending it to start again and read its sent journal")
 
+// errRetryRecorded wraps a temporary failure whose retry the store
+// recorded: the reply has its job (the retry's transaction gave it one).
+var errRetryRecorded = errors.New("retry recorded")
+
 // takeSend makes this run the reply's sender before it is handed over:
 // nil when it may go now. A reply marked by this very run needs nothing.
 // Another node's mark holds it until that node has started again and read
@@ -63,7 +68,8 @@ func (q *Queue) takeSend(ctx context.Context, it *store.OutboxItem) error {
 }
 
 // deliver is Deliver, and says why a reply is still pending: errBusy, the
-// temporary failure, or the store's error; nil otherwise.
+// temporary failure (wrapped in errRetryRecorded once its retry is
+// recorded), or the store's error; nil otherwise.
 func (q *Queue) deliver(ctx context.Context, it *store.OutboxItem) (string, error) {
 	if !q.flight.startSend(it.ID) {
 		return store.OutboxPending, errBusy
@@ -103,10 +109,11 @@ func (q *Queue) deliver(ctx context.Context, it *store.OutboxItem) (string, erro
 	if next, ok := q.retry.Next(cur.Attempts+1, now); ok && outbox.IsTemporary(err) {
 		q.log.Warn("outbox: temporary failure, will retry", "outbox_id", cur.ID, "attempt", cur.Attempts+1, "next", next, "err", err)
 		q.obs.ReplyDeferred(relayAnswered(err))
-		if err := q.store.MarkRetry(ctx, cur.ID, err.Error(), next); err != nil {
-			q.log.Error("outbox: cannot record the retry", "outbox_id", cur.ID, "err", err)
+		if merr := q.store.MarkRetry(ctx, cur.ID, err.Error(), next); merr != nil {
+			q.log.Error("outbox: cannot record the retry", "outbox_id", cur.ID, "err", merr)
+			return store.OutboxPending, err
 		}
-		return store.OutboxPending, err
+		return store.OutboxPending, fmt.Errorf("%w: %w", errRetryRecorded, err)
 	}
 	q.log.Error("outbox: permanent failure, not retried; see `attestd outbox list`", "outbox_id", cur.ID, "err", err)
 	q.obs.ReplyRefused()

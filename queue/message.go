@@ -140,7 +140,8 @@ func (q *Queue) decideSafely(ctx context.Context, mailbox string, raw []byte, ms
 
 // deliverDecided delivers the stored reply of a decided message, if any
 // and not yet out, and says where the message goes. A reply that has
-// failed before is left to its job (job.go). A reply still pending is
+// failed before is left to its job (job.go), which the retry's record
+// gave it. A reply this attempt leaves pending without such a record is
 // given its job; when that cannot be done now, the message is left for
 // the next sweep (no ClaimID), which tries again.
 func (q *Queue) deliverDecided(ctx context.Context, c *store.Claim) Handled {
@@ -149,10 +150,13 @@ func (q *Queue) deliverDecided(ctx context.Context, c *store.Claim) Handled {
 		return Handled{ClaimID: c.ID}
 	}
 	if item != nil && item.State == store.OutboxPending {
-		if item.Attempts == 0 {
-			item.State = q.Deliver(ctx, item)
+		if item.Attempts > 0 {
+			return Handled{ClaimID: c.ID} // its job retries
 		}
-		if item.State == store.OutboxPending {
+		if item.State, err = q.deliver(ctx, item); item.State == store.OutboxPending {
+			if errors.Is(err, errRetryRecorded) {
+				return Handled{ClaimID: c.ID}
+			}
 			if err := q.ensureJob(ctx, item.ID); err != nil {
 				q.log.Warn("outbox: a pending reply has no job yet; its message is looked at again at the next sweep",
 					"outbox_id", item.ID, "err", err)
